@@ -1,0 +1,63 @@
+# Kore — every command a developer or operator needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run demo migrate test test-only lint fmt typecheck check smoke clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced ## Make the virtualenv from the lock file
+
+run: install ## Serve the embedded Kore (SQLite, no Redis) at http://127.0.0.1:8000
+	$(MANAGE) migrate --noinput
+	$(MANAGE) kore_demo
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+migrate: install ## Apply migrations to the configured database
+	$(MANAGE) migrate --noinput
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## Format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install ## mypy (strict) on kore/ and config/
+	$(VENV)/bin/mypy kore config
+
+check: lint typecheck ## Lint, types, Django's checks and missing migrations
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) check
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+
+test: check test-only ## Everything CI runs: lint, types, migrations check, the suite
+
+test-only: install ## The suite on the real PostgreSQL and Redis (started if unreachable)
+	eval "$$(scripts/test-services.sh)" && \
+	  $(VENV)/bin/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
+	scripts/smoke-embedded.sh
+
+clean: ## Remove the virtualenvs and local data
+	rm -rf $(VENV) $(TOOLS) var

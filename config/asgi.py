@@ -1,0 +1,8 @@
+"""ASGI entry point. Kore serves its API over WSGI; this exists for tools that expect it."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+application = get_asgi_application()

@@ -1,0 +1,25 @@
+"""Embedded/laptop settings: SQLite in the data directory and local-memory cache unless told."""
+
+from config.env import env
+
+from .base import *  # noqa: F403
+from .base import KORE_DATA_DIR, cache_from_url, database_from_url
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str(
+    "SECRET_KEY", default="local-only-insecure-key-7c1d0f3e9b2a4e58a6d1c0b9f8e7d6c5b4a3f2e1"
+)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"]
+)
+
+DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{KORE_DATA_DIR / 'kore.sqlite3'}")
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+CACHES = cache_from_url(env.str("REDIS_URL", default=""))
+
+SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY  # noqa: F405
+# Hashed names need collectstatic; the embedded server serves app static files directly.
+STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+)

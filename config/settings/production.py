@@ -1,0 +1,43 @@
+"""Production settings: refuse to start when anything that keeps Kore safe is missing."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env
+
+from .base import *  # noqa: F403
+from .base import ALLOWED_HOSTS, DATABASE_URL, DEBUG, SECRET_KEY, database_from_url
+
+PLACEHOLDER_SECRETS = ("", "change-me", "changeme", "django-insecure", "replace-me", "secret")
+
+
+def _refuse(reason: str) -> None:
+    raise ImproperlyConfigured(f"Kore refuses to start in production: {reason}")
+
+
+if DEBUG:
+    _refuse("DEBUG is on. Unset DEBUG or set DEBUG=False.")
+if any(SECRET_KEY.lower().startswith(p) for p in PLACEHOLDER_SECRETS if p) or len(SECRET_KEY) < 50:
+    _refuse(
+        "SECRET_KEY is missing, a placeholder or shorter than 50 characters. Generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
+    )
+if not ALLOWED_HOSTS:
+    _refuse("ALLOWED_HOSTS is empty. List the host names Kore is served under.")
+if not DATABASE_URL:
+    _refuse("DATABASE_URL is not set. Point it at PostgreSQL, e.g. postgres://user:pw@db/kore.")
+
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+# Nginx terminates TLS and says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes from the orchestrator speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+KORE_LOG_FORMAT = "json"
+LOGGING["handlers"]["console"]["formatter"] = env.str("KORE_LOG_FORMAT", default="json")  # noqa: F405

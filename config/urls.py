@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from kore.orgs.urls import auth_urlpatterns
+
+api_v1 = [
+    path("", include("kore.ops.urls")),
+    path("auth/", include((auth_urlpatterns, "auth"), namespace="auth")),
+    path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
+]
+
+handler400 = "kore.core.exceptions.bad_request"
+handler403 = "kore.core.exceptions.permission_denied"
+handler404 = "kore.core.exceptions.page_not_found"
+handler500 = "kore.core.exceptions.server_error"

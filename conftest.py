@@ -1,0 +1,33 @@
+"""Fixtures shared by every test: a clean cache and an organisation with every role."""
+
+import pytest
+from django.core.cache import cache
+
+from kore.core.testing import OrgWorld
+from kore.orgs.models import Role
+from kore.orgs.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()  # rate-limit counters must not leak between tests
+    yield
+
+
+@pytest.fixture
+def world(db) -> OrgWorld:
+    org = OrganizationFactory()
+    people = {}
+    for role in (Role.OWNER, Role.ADMIN, Role.MEMBER, Role.VIEWER):
+        people[role] = MembershipFactory(organization=org, role=role).user
+    other = OrganizationFactory()
+    outsider = MembershipFactory(organization=other, role=Role.OWNER).user
+    return OrgWorld(
+        org=org,
+        owner=people[Role.OWNER],
+        admin=people[Role.ADMIN],
+        member=people[Role.MEMBER],
+        viewer=people[Role.VIEWER],
+        other_org=other,
+        outsider=outsider,
+    )

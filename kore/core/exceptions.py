@@ -1,0 +1,284 @@
+"""Kore's one error shape and the handler that renders every error in it.
+
+``{"error": {"code", "message", "fields", "request_id"}}``. The status rule:
+400 the body can't be parsed or has the wrong shape; 422 well-formed values break a rule;
+409 state conflict; 412 failed precondition; 413 too large; 415 media type; 429 throttled.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from .request_id import get_request_id
+
+logger = logging.getLogger(__name__)
+
+FieldErrors = dict[str, list[dict[str, str]]]
+
+# Field error codes meaning "wrong shape" (400); any other code is a broken rule (422).
+SHAPE_CODES = frozenset(
+    {
+        "required",
+        "null",
+        "invalid",
+        "not_a_list",
+        "not_a_dict",
+        "parse_error",
+        "unknown_field",
+        "invalid_type",
+        "max_string_length",
+        "make_aware",
+        "overflow",
+    }
+)
+
+
+class KoreError(Exception):
+    """An error a client can act on. Services raise subclasses; the handler renders them."""
+
+    status_code = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: FieldErrors | None = None,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.fields = fields or {}
+        self.status_code = status_code or self.status_code
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class InvalidRequest(KoreError):
+    status_code = 400
+    code = "invalid_request"
+    message = "The request body has the wrong shape."
+
+
+class Unauthenticated(KoreError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Authentication credentials were not provided or are not valid."
+
+
+class PermissionDenied(KoreError):
+    status_code = 403
+    code = "permission_denied"
+    message = "You do not have permission to perform this action."
+
+
+class NotFound(KoreError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(KoreError):
+    status_code = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class PreconditionFailed(KoreError):
+    status_code = 412
+    code = "precondition_failed"
+    message = "A precondition of the request failed."
+
+
+class RequestTooLarge(KoreError):
+    status_code = 413
+    code = "request_too_large"
+    message = "The request body is too large."
+
+
+class RuleViolation(KoreError):
+    status_code = 422
+    code = "validation_failed"
+    message = "Some values break a rule."
+
+
+# Every stable top-level code, with its status: rendered into the OpenAPI schema.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "Malformed body, unknown field or wrong type."),
+    "parse_error": (400, "The body is not valid JSON."),
+    "bad_request": (400, "The request could not be processed."),
+    "not_authenticated": (401, "No credentials, or credentials that are not accepted."),
+    "authentication_failed": (401, "Wrong email or password."),
+    "token_invalid": (401, "The token is malformed or its signature does not match."),
+    "token_expired": (401, "The token has expired."),
+    "token_revoked": (401, "The token was revoked (logout or API token revocation)."),
+    "token_blacklisted": (401, "The refresh token was already used or revoked."),
+    "permission_denied": (403, "Your role does not allow this action."),
+    "csrf_failed": (403, "The CSRF check failed (browser session requests)."),
+    "signup_closed": (403, "Open signup is off; ask for an invitation."),
+    "not_found": (404, "No such object in your organisations."),
+    "method_not_allowed": (405, "The method is not allowed on this path."),
+    "not_acceptable": (406, "No acceptable representation."),
+    "conflict": (409, "The request conflicts with the current state."),
+    "last_owner": (409, "An organisation must keep at least one owner."),
+    "already_member": (409, "The person is already a member."),
+    "invitation_used": (409, "The invitation was already accepted."),
+    "precondition_failed": (412, "A precondition failed."),
+    "request_too_large": (413, "The body is larger than the limit."),
+    "unsupported_media_type": (415, "The body's media type is not accepted."),
+    "validation_failed": (422, "Well-formed values break a rule."),
+    "invitation_expired": (422, "The invitation has expired."),
+    "role_too_high": (422, "A role above your own cannot be granted."),
+    "throttled": (429, "Too many requests; retry after Retry-After seconds."),
+    "server_error": (500, "An unexpected error; quote the request id."),
+}
+
+
+def error_body(
+    code: str, message: str, fields: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "fields": dict(fields or {}),
+            "request_id": get_request_id(),
+        }
+    }
+
+
+def _flatten(detail: Any, prefix: str = "") -> FieldErrors:
+    """Turn DRF's nested ``get_full_details()`` into ``{"a.0.b": [{"code", "message"}]}``."""
+    out: FieldErrors = {}
+    if isinstance(detail, dict) and set(detail) == {"message", "code"}:
+        out.setdefault(prefix or "non_field_errors", []).append(
+            {"code": str(detail["code"]), "message": str(detail["message"])}
+        )
+    elif isinstance(detail, dict):
+        for key, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            is_leaf = isinstance(item, dict) and set(item) == {"message", "code"}
+            child = prefix if is_leaf else f"{prefix}.{index}" if prefix else str(index)
+            for key, errors in _flatten(item, child).items():
+                out.setdefault(key, []).extend(errors)
+    return out
+
+
+def validation_error_to_kore(exc: drf.ValidationError) -> KoreError:
+    """400 when any error is about shape, 422 when every error is a broken rule."""
+    fields = _flatten(exc.get_full_details())
+    codes = {e["code"] for errors in fields.values() for e in errors}
+    if codes & SHAPE_CODES:
+        error: KoreError = InvalidRequest(fields=fields)
+    else:
+        error = RuleViolation(fields=fields)
+    if len(codes) == 1 and not codes <= {"invalid"}:
+        error.code = codes.pop()
+    first = next(iter(fields.values()))[0]["message"] if fields else error.message
+    error.message = first
+    return error
+
+
+def _from_drf(exc: drf.APIException) -> KoreError:
+    detail = exc.detail
+    code = exc.get_codes() if not isinstance(exc.detail, dict) else exc.default_code
+    message = str(detail) if not isinstance(detail, dict | list) else str(exc.default_detail)
+    if isinstance(detail, dict) and "detail" in detail:
+        message = str(detail["detail"])
+        code = str(detail.get("code", exc.default_code))
+    mapped = {
+        "parse_error": "parse_error",
+        "not_authenticated": "not_authenticated",
+        "authentication_failed": "authentication_failed",
+        "permission_denied": "permission_denied",
+        "not_found": "not_found",
+        "method_not_allowed": "method_not_allowed",
+        "not_acceptable": "not_acceptable",
+        "unsupported_media_type": "unsupported_media_type",
+        "throttled": "throttled",
+        "token_not_valid": "token_invalid",
+    }
+    headers: dict[str, str] = {}
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        message = f"Too many requests. Retry in {headers['Retry-After']} seconds."
+    return KoreError(
+        message,
+        code=mapped.get(str(code), str(code)),
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+def to_kore_error(exc: Exception) -> KoreError | None:
+    if isinstance(exc, KoreError):
+        return exc
+    if isinstance(exc, drf.ValidationError):
+        return validation_error_to_kore(exc)
+    if isinstance(exc, drf.APIException):
+        return _from_drf(exc)
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    return None
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every API error leaves in Kore's shape."""
+    from rest_framework.views import set_rollback  # here: rest_framework.views imports settings
+
+    error = to_kore_error(exc)
+    if error is None:
+        return None  # a real bug: Django's handler500 renders it and it is logged
+    set_rollback()
+    response = Response(
+        error_body(error.code, error.message, error.fields), status=error.status_code
+    )
+    request = context.get("request")
+    auth_header = getattr(exc, "auth_header", None)
+    if error.status_code == 401 and request is not None:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    elif auth_header:
+        response["WWW-Authenticate"] = auth_header
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+# --- Django's own error views (non-DRF paths, e.g. unknown URLs, admin) ------------------------
+def _json(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json("bad_request", "Bad request.", 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json("permission_denied", "You do not have permission to perform this action.", 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json("not_found", "Not found.", 404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return _json("server_error", "An unexpected error occurred; quote the request id.", 500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    return _json("csrf_failed", f"CSRF check failed: {reason}", 403)

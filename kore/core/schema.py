@@ -1,0 +1,58 @@
+"""OpenAPI additions: the shared Error component and its codes on every operation."""
+
+from typing import Any
+
+from .exceptions import ERROR_CODES
+
+_COMMON = (400, 401, 403, 404, 429)
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def _error_schema() -> dict[str, Any]:
+    table = "\n".join(
+        f"- `{code}` ({status}): {text}" for code, (status, text) in ERROR_CODES.items()
+    )
+    return {
+        "type": "object",
+        "description": "Every 4xx/5xx response has this shape. Stable codes:\n\n" + table,
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "fields", "request_id"],
+                "properties": {
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "description": "Field path (dotted) → list of {code, message}.",
+                        "additionalProperties": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                    "request_id": {"type": "string"},
+                },
+            }
+        },
+    }
+
+
+def add_error_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _error_schema()
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            statuses = _COMMON + ((422,) if method in _WRITES else ())
+            for status in statuses:
+                operation.setdefault("responses", {}).setdefault(
+                    str(status), {"description": "Error (see the Error schema).", "content": ref}
+                )
+    return result

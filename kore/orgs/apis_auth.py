@@ -1,0 +1,143 @@
+"""Sign-in, token refresh and logout, registration, and the caller's own profile."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import AccessToken
+
+from kore.core.client_ip import client_ip
+from kore.core.exceptions import KoreError, Unauthenticated
+from kore.core.serializers import StrictCharField, StrictSerializer
+from kore.core.throttling import LoginEmailThrottle, LoginIPThrottle
+
+from . import services
+from .models import SecurityEvent, User
+
+TokenPair = inline_serializer(
+    "TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()}
+)
+
+
+class UserOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = User
+        fields = ("id", "email", "full_name", "date_joined")
+
+
+class TokenObtainApi(APIView):
+    """Exchange email and password for a JWT pair (access 60 min, refresh 1 day)."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (LoginIPThrottle, LoginEmailThrottle)
+
+    class Input(StrictSerializer):
+        email = serializers.EmailField()
+        password = StrictCharField(trim_whitespace=False)
+
+    @extend_schema(request=Input, responses={200: TokenPair}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["email"].strip().lower()
+        user = authenticate(request, email=email, password=data.validated_data["password"])
+        ip = client_ip(request)
+        if user is None:
+            services.security_event_record(
+                kind=SecurityEvent.Kind.LOGIN_FAILED, email=email, ip=ip
+            )
+            raise Unauthenticated("Wrong email or password.", code="authentication_failed")
+        services.security_event_record(
+            kind=SecurityEvent.Kind.LOGIN_SUCCEEDED, actor=user, ip=ip  # type: ignore[arg-type]
+        )
+        return Response(services.token_pair_issue(user=user))  # type: ignore[arg-type]
+
+
+class TokenRefreshApi(APIView):
+    """Rotate a refresh token: the old one is blacklisted, a new pair comes back."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (LoginIPThrottle,)
+
+    class Input(StrictSerializer):
+        refresh = StrictCharField()
+
+    @extend_schema(request=Input, responses={200: TokenPair}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.token_pair_refresh(raw_refresh=data.validated_data["refresh"]))
+
+
+class LogoutApi(APIView):
+    """Revoke the refresh token and, until it expires, the access token used for this call."""
+
+    permission_classes = (IsAuthenticated,)
+
+    class Input(StrictSerializer):
+        refresh = StrictCharField(required=False)
+
+    @extend_schema(request=Input, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.session_logout(
+            user=request.user,  # type: ignore[arg-type]
+            raw_refresh=data.validated_data.get("refresh"),
+            access=request.auth if isinstance(request.auth, AccessToken) else None,
+            ip=client_ip(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegisterApi(APIView):
+    """Open signup, only when ``KORE_OPEN_SIGNUP`` is on; invitations work either way."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (LoginIPThrottle,)
+
+    class Input(StrictSerializer):
+        email = serializers.EmailField()
+        password = StrictCharField(trim_whitespace=False)
+        full_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+
+    @extend_schema(request=Input, responses={201: UserOutput}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        if not settings.KORE_OPEN_SIGNUP:
+            raise KoreError(
+                "Signup is closed; ask an organisation admin for an invitation.",
+                code="signup_closed",
+                status_code=403,
+            )
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**data.validated_data)
+        services.security_event_record(
+            kind=SecurityEvent.Kind.SIGNUP, actor=user, ip=client_ip(request)
+        )
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class MeApi(APIView):
+    """The signed-in person."""
+
+    class Input(StrictSerializer):
+        full_name = StrictCharField(allow_blank=True, max_length=150)
+
+    @extend_schema(responses={200: UserOutput}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response(UserOutput(request.user).data)
+
+    @extend_schema(request=Input, responses={200: UserOutput}, tags=["auth"])
+    def patch(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(UserOutput(user).data)

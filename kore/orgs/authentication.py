@@ -1,0 +1,58 @@
+"""API tokens and JWTs, both sent as ``Authorization: Bearer …``; each failure has its own code."""
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication as BaseJWTAuthentication
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, Token
+
+from kore.core.exceptions import Unauthenticated
+
+from .models import ApiToken, User
+from .selectors import access_token_is_revoked
+from .services import API_TOKEN_PREFIX, api_token_authenticate
+
+BEARER_REALM = 'Bearer realm="api"'
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """``Bearer kore_…``: an organisation's machine credential. Other bearer values pass on."""
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != b"bearer":
+            return None
+        raw = parts[1].decode("latin-1")
+        if not raw.startswith(API_TOKEN_PREFIX):
+            return None
+        token = api_token_authenticate(raw=raw)
+        return token.created_by, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return BEARER_REALM
+
+
+class JWTAuthentication(BaseJWTAuthentication):
+    """simplejwt's access tokens, refused once their ``jti`` was revoked by a logout."""
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        try:
+            token = AccessToken(raw_token)
+        except ExpiredTokenError as exc:
+            raise Unauthenticated("The access token has expired.", code="token_expired") from exc
+        except TokenError as exc:
+            raise Unauthenticated("The access token is not valid.", code="token_invalid") from exc
+        if access_token_is_revoked(jti=str(token.get("jti", ""))):
+            raise Unauthenticated("The access token was revoked.", code="token_revoked")
+        return token
+
+    def get_user(self, validated_token: Token) -> Any:
+        try:
+            return super().get_user(validated_token)
+        except Exception as exc:
+            raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid") from exc
+
+    def authenticate_header(self, request: Request) -> str:
+        return BEARER_REALM

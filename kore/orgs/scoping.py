@@ -1,0 +1,61 @@
+"""Organisation scoping every tenant endpoint reuses.
+
+The organisation comes from the URL (``/api/v1/orgs/{slug}/…``) and is resolved from the caller's
+own memberships: someone else's organisation is a 404, never a 403, so its existence is not leaked.
+An API token reaches only its own organisation, with the lower of its role and its creator's.
+"""
+
+from dataclasses import dataclass
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from kore.core.exceptions import NotFound, PermissionDenied
+
+from .models import ROLE_RANK, ApiToken, Organization, Role, User, role_at_least
+from .selectors import membership_get
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    organization: Organization
+    role: str
+    user: User
+    api_token: ApiToken | None
+
+    def at_least(self, role: str) -> bool:
+        return role_at_least(self.role, role)
+
+
+def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
+    """The caller's standing in the organisation named ``slug``, or 404."""
+    user = request.user
+    membership = membership_get(user=user, slug=slug)
+    if membership is None:
+        raise NotFound()
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    role = membership.role
+    if token is not None:
+        if token.organization_id != membership.organization_id:
+            raise NotFound()
+        role = min(role, token.role, key=lambda r: ROLE_RANK[Role(r)])
+    return OrgContext(membership.organization, role, user, token)
+
+
+class OrgAPIView(APIView):
+    """Base for every ``/orgs/{org_slug}/…`` endpoint: sets ``self.org`` before permissions run.
+
+    Reads need ``read_role`` (viewer), writes need ``write_role`` (member) unless a view raises
+    them. Role checks come after the 404 so an outsider learns nothing.
+    """
+
+    read_role: str = Role.VIEWER
+    write_role: str = Role.MEMBER
+    org: OrgContext
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)  # unauthenticated → 401 first
+        self.org = org_context_resolve(request=request, slug=self.kwargs["org_slug"])
+        needed = self.read_role if request.method in SAFE_METHODS else self.write_role
+        if not self.org.at_least(needed):
+            raise PermissionDenied(f"This action needs the {needed} role or higher.")

@@ -1,0 +1,428 @@
+"""Writes for identity and organisations: the only code that changes these rows."""
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from kore.core.exceptions import Conflict, PermissionDenied, RuleViolation, Unauthenticated
+from kore.core.request_id import get_request_id
+
+from .models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    RevokedAccessToken,
+    Role,
+    SecurityEvent,
+    User,
+    role_at_least,
+)
+
+API_TOKEN_PREFIX = "kore_"
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _password_errors(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise RuleViolation(
+            exc.messages[0],
+            code="password_too_weak",
+            fields={"password": [{"code": "password_too_weak", "message": m} for m in exc.messages]},
+        ) from exc
+
+
+def security_event_record(
+    *,
+    kind: str,
+    actor: User | None = None,
+    actor_token: ApiToken | None = None,
+    organization: Organization | None = None,
+    email: str = "",
+    ip: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> SecurityEvent:
+    """Keep a security-relevant event with who, when, from where and the request id."""
+    return SecurityEvent.objects.create(
+        kind=kind,
+        actor=actor,
+        actor_token=actor_token,
+        organization=organization,
+        email=email or (actor.email if actor else ""),
+        ip=ip,
+        request_id=get_request_id(),
+        detail=detail or {},
+    )
+
+
+# --- People -----------------------------------------------------------------------------------
+def user_create(*, email: str, password: str, full_name: str = "") -> User:
+    """Create a person; the email must be new and the password pass the validators."""
+    email = email.strip().lower()
+    candidate = User(email=email, full_name=full_name)
+    _password_errors(password, candidate)
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict("An account with this email exists.", code="email_taken")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=full_name)
+    except IntegrityError as exc:  # a concurrent signup with the same email
+        raise Conflict("An account with this email exists.", code="email_taken") from exc
+
+
+def user_update(*, user: User, full_name: str) -> User:
+    user.full_name = full_name
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["full_name"])
+    return user
+
+
+# --- Sessions: JWT pair, refresh, logout -------------------------------------------------------
+def token_pair_issue(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _refresh_token_load(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]
+    except ExpiredTokenError as exc:
+        raise Unauthenticated("The refresh token has expired.", code="token_expired") from exc
+    except TokenError as exc:
+        if "blacklisted" in str(exc):
+            raise Unauthenticated(
+                "The refresh token was already used or revoked.", code="token_blacklisted"
+            ) from exc
+        raise Unauthenticated("The refresh token is not valid.", code="token_invalid") from exc
+
+
+def token_pair_refresh(*, raw_refresh: str) -> dict[str, str]:
+    """Rotate: the old refresh token is blacklisted and a new pair issued."""
+    old = _refresh_token_load(raw_refresh)
+    user = User.objects.filter(pk=old.get("user_id"), is_active=True).first()
+    if user is None:
+        raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")
+    with transaction.atomic():
+        old.blacklist()
+        new = RefreshToken.for_user(user)
+    return {"access": str(new.access_token), "refresh": str(new)}
+
+
+def session_logout(
+    *, user: User, raw_refresh: str | None, access: AccessToken | None, ip: str | None
+) -> None:
+    """Blacklist the refresh token and refuse the access token's ``jti`` until it expires."""
+    if raw_refresh:
+        refresh = _refresh_token_load(raw_refresh)
+        if str(refresh.get("user_id")) != str(user.pk):
+            raise PermissionDenied("That refresh token belongs to someone else.")
+        refresh.blacklist()
+    if access is not None:
+        expires = datetime.fromtimestamp(int(access["exp"]), tz=UTC)
+        RevokedAccessToken.objects.get_or_create(
+            jti=str(access["jti"]), defaults={"expires_at": expires}
+        )
+    security_event_record(kind=SecurityEvent.Kind.LOGOUT, actor=user, ip=ip)
+
+
+def tokens_flush_expired() -> int:
+    """Delete revoked-jti rows and blacklisted/outstanding refresh tokens past their expiry."""
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    now = timezone.now()
+    revoked, _ = RevokedAccessToken.objects.filter(expires_at__lte=now).delete()
+    outstanding, _ = OutstandingToken.objects.filter(expires_at__lte=now).delete()
+    return revoked + outstanding
+
+
+# --- Organisations and memberships --------------------------------------------------------------
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def organization_create(
+    *,
+    creator: User,
+    name: str,
+    slug: str = "",
+    time_zone: str = "UTC",
+    default_currency: str = "EUR",
+) -> Organization:
+    """Create an organisation; its creator becomes the owner."""
+    if slug and Organization.objects.filter(slug=slug).exists():
+        raise Conflict("That slug is taken.", code="slug_taken")
+    org = Organization(
+        name=name,
+        slug=slug or _unique_slug(name),
+        time_zone=time_zone,
+        default_currency=default_currency.upper(),
+    )
+    org.full_clean()
+    try:
+        with transaction.atomic():
+            org.save()
+            Membership.objects.create(organization=org, user=creator, role=Role.OWNER)
+    except IntegrityError as exc:
+        raise Conflict("That slug is taken.", code="slug_taken") from exc
+    return org
+
+
+def organization_update(*, organization: Organization, **changes: Any) -> Organization:
+    for field, value in changes.items():
+        setattr(organization, field, value)
+    organization.full_clean()
+    organization.save(update_fields=list(changes))
+    return organization
+
+
+def _require_manager(actor_role: str, target_role: str) -> None:
+    if not role_at_least(actor_role, Role.ADMIN):
+        raise PermissionDenied("Only owners and admins manage members.")
+    if target_role == Role.OWNER and actor_role != Role.OWNER:
+        raise PermissionDenied("Only owners manage owners.")
+
+
+def _keep_an_owner(organization: Organization, leaving: Membership) -> None:
+    # Lock every owner row so two concurrent demotions cannot both pass this check.
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if owners == [leaving.pk]:
+        raise Conflict("An organisation must keep at least one owner.", code="last_owner")
+
+
+def membership_change_role(
+    *, actor: User, actor_role: str, membership: Membership, role: str, ip: str | None = None
+) -> Membership:
+    """Change a member's role (owners and admins; nobody grants above their own role)."""
+    _require_manager(actor_role, membership.role)
+    if not role_at_least(actor_role, role):
+        raise RuleViolation("A role above your own cannot be granted.", code="role_too_high")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.role == Role.OWNER and role != Role.OWNER:
+            _keep_an_owner(membership.organization, membership)
+        previous = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        security_event_record(
+            kind=SecurityEvent.Kind.ROLE_CHANGED,
+            actor=actor,
+            organization=membership.organization,
+            email=membership.user.email,
+            ip=ip,
+            detail={"from": previous, "to": role, "membership_id": membership.pk},
+        )
+    return membership
+
+
+def membership_remove(
+    *, actor: User, actor_role: str, membership: Membership, ip: str | None = None
+) -> None:
+    """Remove a member (owners/admins, or the member leaving); the last owner stays."""
+    if membership.user_id != actor.pk:
+        _require_manager(actor_role, membership.role)
+    with transaction.atomic():
+        if membership.role == Role.OWNER:
+            _keep_an_owner(membership.organization, membership)
+        membership.delete()
+        security_event_record(
+            kind=SecurityEvent.Kind.MEMBER_REMOVED,
+            actor=actor,
+            organization=membership.organization,
+            email=membership.user.email,
+            ip=ip,
+        )
+
+
+# --- Invitations ---------------------------------------------------------------------------------
+def invitation_accept_url(raw_token: str) -> str:
+    return f"{settings.KORE_PUBLIC_URL.rstrip('/')}/invitations/accept/?token={raw_token}"
+
+
+def invitation_create(
+    *, organization: Organization, invited_by: User, inviter_role: str, email: str, role: str
+) -> tuple[Invitation, str]:
+    """Invite someone by email. Returns the invitation and its one-time token."""
+    _require_manager(inviter_role, role)
+    if not role_at_least(inviter_role, role):
+        raise RuleViolation("A role above your own cannot be granted.", code="role_too_high")
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise Conflict("That person is already a member.", code="already_member")
+    raw = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=_sha256(raw),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(hours=settings.KORE_INVITATION_TTL_HOURS),
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.INVITATION_CREATED,
+        actor=invited_by,
+        organization=organization,
+        email=email,
+        detail={"role": role},
+    )
+    return invitation, raw
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    if invitation.accepted_at is not None:
+        raise Conflict("The invitation was already accepted.", code="invitation_used")
+    invitation.delete()
+
+
+def invitation_accept(
+    *, raw_token: str, user: User | None, password: str = "", full_name: str = ""
+) -> Membership:
+    """Join the organisation; creates the account when none exists (even with signup closed)."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("organization")
+            .filter(token_hash=_sha256(raw_token))
+            .first()
+        )
+        if invitation is None:
+            raise RuleViolation("The invitation token is not valid.", code="invitation_invalid")
+        if invitation.accepted_at is not None:
+            raise Conflict("The invitation was already accepted.", code="invitation_used")
+        if invitation.expires_at <= timezone.now():
+            raise RuleViolation("The invitation has expired.", code="invitation_expired")
+        if user is None:
+            if User.objects.filter(email__iexact=invitation.email).exists():
+                raise Unauthenticated(
+                    "An account with this email exists: sign in, then accept the invitation."
+                )
+            if not password:
+                raise RuleViolation(
+                    "Choose a password for the new account.",
+                    code="password_required",
+                    fields={"password": [{"code": "password_required", "message": "Required."}]},
+                )
+            user = user_create(email=invitation.email, password=password, full_name=full_name)
+        elif user.email.lower() != invitation.email:
+            raise PermissionDenied("This invitation was sent to another email address.")
+        if Membership.objects.filter(organization=invitation.organization, user=user).exists():
+            raise Conflict("You are already a member.", code="already_member")
+        membership = Membership.objects.create(
+            organization=invitation.organization, user=user, role=invitation.role
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        security_event_record(
+            kind=SecurityEvent.Kind.INVITATION_ACCEPTED,
+            actor=user,
+            organization=invitation.organization,
+        )
+    return membership
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+def api_token_create(
+    *,
+    organization: Organization,
+    creator: User,
+    creator_role: str,
+    name: str,
+    role: str,
+    expires_at: datetime | None = None,
+    ip: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token with a role no higher than its creator's. The secret is returned once."""
+    if not role_at_least(creator_role, role):
+        raise RuleViolation("A token cannot have a role above your own.", code="role_too_high")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise RuleViolation(
+            "The expiry must be in the future.",
+            code="expiry_in_past",
+            fields={"expires_at": [{"code": "expiry_in_past", "message": "Must be in the future."}]},
+        )
+    prefix = secrets.token_hex(4)
+    raw = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        organization=organization,
+        created_by=creator,
+        name=name,
+        role=role,
+        prefix=prefix,
+        token_hash=_sha256(raw),
+        expires_at=expires_at,
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.TOKEN_CREATED,
+        actor=creator,
+        organization=organization,
+        ip=ip,
+        detail={"token": prefix, "role": role},
+    )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, actor: User, ip: str | None = None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        security_event_record(
+            kind=SecurityEvent.Kind.TOKEN_REVOKED,
+            actor=actor,
+            organization=token.organization,
+            ip=ip,
+            detail={"token": token.prefix},
+        )
+    return token
+
+
+_TOKEN_SHAPE = re.compile(r"^kore_([0-9a-f]{8})_[A-Za-z0-9_-]{20,}$")
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken:
+    """Find a usable token for a presented secret and note when it was last used."""
+    if not _TOKEN_SHAPE.match(raw):
+        raise Unauthenticated("The API token is not valid.", code="token_invalid")
+    token = (
+        ApiToken.objects.select_related("created_by", "organization")
+        .filter(token_hash=_sha256(raw))
+        .first()
+    )
+    if token is None or not token.created_by.is_active:
+        raise Unauthenticated("The API token is not valid.", code="token_invalid")
+    if token.revoked_at is not None:
+        raise Unauthenticated("The API token was revoked.", code="token_revoked")
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthenticated("The API token has expired.", code="token_expired")
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+        # One conditional write a minute at most, not one per request.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

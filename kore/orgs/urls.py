@@ -1,0 +1,48 @@
+from django.urls import path
+
+from . import apis, apis_auth
+
+auth_urlpatterns = [
+    path("token/", apis_auth.TokenObtainApi.as_view(), name="token"),
+    path("token/refresh/", apis_auth.TokenRefreshApi.as_view(), name="token-refresh"),
+    path("logout/", apis_auth.LogoutApi.as_view(), name="logout"),
+    path("register/", apis_auth.RegisterApi.as_view(), name="register"),
+]
+
+urlpatterns = [
+    path("me/", apis_auth.MeApi.as_view(), name="me"),
+    path("invitations/accept/", apis.InvitationAcceptApi.as_view(), name="invitation-accept"),
+    path("orgs/", apis.OrganizationListCreateApi.as_view(), name="org-list"),
+    path("orgs/<slug:org_slug>/", apis.OrganizationDetailApi.as_view(), name="org-detail"),
+    path("orgs/<slug:org_slug>/members/", apis.MemberListApi.as_view(), name="member-list"),
+    path(
+        "orgs/<slug:org_slug>/members/<int:membership_id>/",
+        apis.MemberDetailApi.as_view(),
+        name="member-detail",
+    ),
+    path(
+        "orgs/<slug:org_slug>/invitations/",
+        apis.InvitationListCreateApi.as_view(),
+        name="invitation-list",
+    ),
+    path(
+        "orgs/<slug:org_slug>/invitations/<int:invitation_id>/",
+        apis.InvitationDetailApi.as_view(),
+        name="invitation-detail",
+    ),
+    path(
+        "orgs/<slug:org_slug>/api-tokens/",
+        apis.ApiTokenListCreateApi.as_view(),
+        name="api-token-list",
+    ),
+    path(
+        "orgs/<slug:org_slug>/api-tokens/<int:token_id>/",
+        apis.ApiTokenDetailApi.as_view(),
+        name="api-token-detail",
+    ),
+    path(
+        "orgs/<slug:org_slug>/security-events/",
+        apis.SecurityEventListApi.as_view(),
+        name="security-event-list",
+    ),
+]
