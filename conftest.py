@@ -5,13 +5,13 @@ from django.core.cache import cache
 
 from kore.core.testing import OrgWorld
 from kore.orgs.models import Role
-from kore.orgs.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from kore.orgs.tests.factories import MembershipFactory, OrganizationFactory
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()  # rate-limit counters must not leak between tests
-    yield
+    return
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kore.orgs.urls import auth_urlpatterns
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("kore.ops.urls")),
     path("auth/", include((auth_urlpatterns, "auth"), namespace="auth")),
     path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),

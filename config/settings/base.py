@@ -1,8 +1,8 @@
 """Settings shared by every environment. Each value comes from the environment (config.env)."""
 
 from datetime import timedelta
-
 from pathlib import Path
+from typing import Any
 
 from config.env import BASE_DIR, env, env_secret
 
@@ -73,9 +73,9 @@ DATABASE_URL = env.str("DATABASE_URL", default="")
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 
 
-def database_from_url(url: str) -> dict[str, object]:
+def database_from_url(url: str) -> dict[str, Any]:
     """Parse DATABASE_URL into Django's dict, with psycopg 3 and persistent connections."""
-    db = env.db_url_config(url)
+    db: dict[str, Any] = env.db_url_config(url)
     if db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_MAX_AGE"] = CONN_MAX_AGE
         db["CONN_HEALTH_CHECKS"] = True
@@ -130,8 +130,10 @@ CSRF_FAILURE_VIEW = "kore.core.exceptions.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -181,7 +183,7 @@ REST_FRAMEWORK = {
         "login_ip": env.str("KORE_THROTTLE_LOGIN_IP", default="10/min"),
         "login_email": env.str("KORE_THROTTLE_LOGIN_EMAIL", default="10/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kore.core.schema.KoreAutoSchema",
     "EXCEPTION_HANDLER": "kore.core.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
     "UNAUTHENTICATED_USER": None,
@@ -222,7 +224,7 @@ SPECTACULAR_SETTINGS = {
 # --- Logging --------------------------------------------------------------------------------
 DJANGO_LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 KORE_LOG_FORMAT = env.str("KORE_LOG_FORMAT", default="text")  # text | json
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "kore.core.logging.RequestIdFilter"}},

@@ -210,8 +210,9 @@ def _from_drf(exc: drf.APIException) -> KoreError:
         "token_not_valid": "token_invalid",
     }
     headers: dict[str, str] = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, drf.Throttled) and wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         message = f"Too many requests. Retry in {headers['Retry-After']} seconds."
     return KoreError(
         message,

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
+
 from .exceptions import ERROR_CODES
 
 _COMMON = (400, 401, 403, 404, 429)
@@ -56,3 +58,14 @@ def add_error_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                     str(status), {"description": "Error (see the Error schema).", "content": ref}
                 )
     return result
+
+
+class KoreAutoSchema(AutoSchema):
+    """Names nested ``Input``/``Output`` serializers after their API class (``MeApi.Input`` → ``MeInput``)."""
+
+    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+        cls = serializer.__class__
+        if cls.__name__ in ("Input", "Output") and "." in cls.__qualname__:
+            owner = cls.__qualname__.rsplit(".", 1)[0].removesuffix("Api")
+            return f"{owner}{cls.__name__}"
+        return str(super().get_serializer_name(serializer, direction))

@@ -36,7 +36,7 @@ class CheckResult:
 
 
 def check_database() -> str:
-    global _migrations_applied  # noqa: PLW0603
+    global _migrations_applied
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         with connection.cursor() as cursor:
@@ -55,7 +55,7 @@ def check_database() -> str:
 
 
 def check_cache() -> str:
-    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    if str(settings.CACHES["default"]["BACKEND"]).endswith("LocMemCache"):
         return "skipped"
     key = f"kore:health:{uuid.uuid4().hex}"
     client = cache.client.get_client(write=True)  # type: ignore[attr-defined]

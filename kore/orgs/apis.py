@@ -66,13 +66,17 @@ class OrganizationDetailApi(OrgAPIView):
 
     @extend_schema(responses={200: OrganizationOutput}, tags=TAGS)
     def get(self, request: Request, org_slug: str) -> Response:
-        return Response(OrganizationOutput(self.org.organization, context={"role": self.org.role}).data)
+        return Response(
+            OrganizationOutput(self.org.organization, context={"role": self.org.role}).data
+        )
 
     @extend_schema(request=Input, responses={200: OrganizationOutput}, tags=TAGS)
     def patch(self, request: Request, org_slug: str) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        org = services.organization_update(organization=self.org.organization, **data.validated_data)
+        org = services.organization_update(
+            organization=self.org.organization, **data.validated_data
+        )
         return Response(OrganizationOutput(org, context={"role": self.org.role}).data)
 
 
@@ -135,7 +139,7 @@ class MemberDetailApi(OrgAPIView):
 class InvitationOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Invitation
-        fields = ("id", "email", "role", "created_at", "expires_at")
+        fields: tuple[str, ...] = ("id", "email", "role", "created_at", "expires_at")
 
 
 class InvitationCreatedOutput(InvitationOutput):
@@ -209,7 +213,7 @@ class InvitationAcceptApi(APIView):
         user = request.user if request.user and request.user.is_authenticated else None
         membership = services.invitation_accept(
             raw_token=data.validated_data["token"],
-            user=user,  # type: ignore[arg-type]
+            user=user,
             password=data.validated_data.get("password", ""),
             full_name=data.validated_data.get("full_name", ""),
         )
@@ -221,7 +225,7 @@ class ApiTokenOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = ApiToken
-        fields = (
+        fields: tuple[str, ...] = (
             "id", "name", "role", "prefix", "created_by", "created_at",
             "expires_at", "last_used_at", "revoked_at",
         )  # fmt: skip
@@ -301,5 +305,3 @@ class SecurityEventListApi(OrgAPIView):
     def get(self, request: Request, org_slug: str) -> Response:
         events = selectors.security_event_list(organization=self.org.organization)[:500]
         return Response({"results": SecurityEventOutput(events, many=True).data})
-
-

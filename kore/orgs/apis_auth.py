@@ -48,14 +48,14 @@ class TokenObtainApi(APIView):
         user = authenticate(request, email=email, password=data.validated_data["password"])
         ip = client_ip(request)
         if user is None:
-            services.security_event_record(
-                kind=SecurityEvent.Kind.LOGIN_FAILED, email=email, ip=ip
-            )
+            services.security_event_record(kind=SecurityEvent.Kind.LOGIN_FAILED, email=email, ip=ip)
             raise Unauthenticated("Wrong email or password.", code="authentication_failed")
         services.security_event_record(
-            kind=SecurityEvent.Kind.LOGIN_SUCCEEDED, actor=user, ip=ip  # type: ignore[arg-type]
+            kind=SecurityEvent.Kind.LOGIN_SUCCEEDED,
+            actor=user,
+            ip=ip,
         )
-        return Response(services.token_pair_issue(user=user))  # type: ignore[arg-type]
+        return Response(services.token_pair_issue(user=user))
 
 
 class TokenRefreshApi(APIView):

@@ -5,3 +5,6 @@ class OrgsConfig(AppConfig):
     name = "kore.orgs"
     label = "orgs"
     verbose_name = "Identity and organisations"
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI auth extensions)

@@ -39,7 +39,7 @@ class JWTAuthentication(BaseJWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            token = AccessToken(raw_token)
+            token = AccessToken(raw_token)  # type: ignore[arg-type]
         except ExpiredTokenError as exc:
             raise Unauthenticated("The access token has expired.", code="token_expired") from exc
         except TokenError as exc:
@@ -52,7 +52,9 @@ class JWTAuthentication(BaseJWTAuthentication):
         try:
             return super().get_user(validated_token)
         except Exception as exc:
-            raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid") from exc
+            raise Unauthenticated(
+                "The token's user is unknown or inactive.", code="token_invalid"
+            ) from exc
 
     def authenticate_header(self, request: Request) -> str:
         return BEARER_REALM

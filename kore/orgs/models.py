@@ -165,14 +165,17 @@ class RevokedAccessToken(models.Model):
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
 
+    def __str__(self) -> str:
+        return self.jti
+
 
 class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
         LOGIN_SUCCEEDED = "login_succeeded"
         LOGIN_FAILED = "login_failed"
         LOGOUT = "logout"
-        TOKEN_CREATED = "api_token_created"
-        TOKEN_REVOKED = "api_token_revoked"
+        TOKEN_CREATED = "api_token_created"  # noqa: S105 - an event name
+        TOKEN_REVOKED = "api_token_revoked"  # noqa: S105 - an event name
         ROLE_CHANGED = "role_changed"
         MEMBER_REMOVED = "member_removed"
         INVITATION_CREATED = "invitation_created"
@@ -183,9 +186,7 @@ class SecurityEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
     actor_token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True)
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, null=True, blank=True
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True)
     email = models.EmailField(blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=128, blank=True)

@@ -6,6 +6,8 @@ An API token reaches only its own organisation, with the lower of its role and i
 """
 
 from dataclasses import dataclass
+from typing import cast
+
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -29,7 +31,7 @@ class OrgContext:
 
 def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
     """The caller's standing in the organisation named ``slug``, or 404."""
-    user = request.user
+    user = cast(User, request.user)  # authenticated: checked before this runs
     membership = membership_get(user=user, slug=slug)
     if membership is None:
         raise NotFound()

@@ -30,7 +30,7 @@ from .models import (
     role_at_least,
 )
 
-API_TOKEN_PREFIX = "kore_"
+API_TOKEN_PREFIX = "kore_"  # noqa: S105 - a public marker, not a secret
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -45,7 +45,9 @@ def _password_errors(password: str, user: User | None = None) -> None:
         raise RuleViolation(
             exc.messages[0],
             code="password_too_weak",
-            fields={"password": [{"code": "password_too_weak", "message": m} for m in exc.messages]},
+            fields={
+                "password": [{"code": "password_too_weak", "message": m} for m in exc.messages]
+            },
         ) from exc
 
 
@@ -365,7 +367,9 @@ def api_token_create(
         raise RuleViolation(
             "The expiry must be in the future.",
             code="expiry_in_past",
-            fields={"expires_at": [{"code": "expiry_in_past", "message": "Must be in the future."}]},
+            fields={
+                "expires_at": [{"code": "expiry_in_past", "message": "Must be in the future."}]
+            },
         )
     prefix = secrets.token_hex(4)
     raw = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"

@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from . import apis, apis_auth
 
-auth_urlpatterns = [
+auth_urlpatterns: list[URLPattern] = [
     path("token/", apis_auth.TokenObtainApi.as_view(), name="token"),
     path("token/refresh/", apis_auth.TokenRefreshApi.as_view(), name="token-refresh"),
     path("logout/", apis_auth.LogoutApi.as_view(), name="logout"),

@@ -12,7 +12,10 @@ from kore.orgs.models import Membership, Organization, Role, User
 from kore.orgs.services import organization_create
 
 DEMO_SLUG = "demo"
-TEAM = (("alex@kore.local", "Alex Admin", Role.ADMIN), ("vic@kore.local", "Vic Viewer", Role.VIEWER))
+TEAM = (
+    ("alex@kore.local", "Alex Admin", Role.ADMIN),
+    ("vic@kore.local", "Vic Viewer", Role.VIEWER),
+)
 
 
 def _password_file() -> Path:
@@ -48,15 +51,21 @@ class Command(BaseCommand):
             org = Organization.objects.filter(slug=DEMO_SLUG).first() or organization_create(
                 creator=user, name="Demo Ltd", slug=DEMO_SLUG, default_currency="EUR"
             )
-            Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.OWNER})
+            Membership.objects.get_or_create(
+                organization=org, user=user, defaults={"role": Role.OWNER}
+            )
             for member_email, name, role in TEAM:
                 member = User.objects.filter(email=member_email).first()
                 if member is None:
                     member = User.objects.create_user(email=member_email, full_name=name)
                     member.set_unusable_password()
                     member.save(update_fields=["password"])
-                Membership.objects.get_or_create(organization=org, user=member, defaults={"role": role})
-        source = "generated, kept in " + str(_password_file()) if generated else "KORE_DEMO_PASSWORD"
+                Membership.objects.get_or_create(
+                    organization=org, user=member, defaults={"role": role}
+                )
+        source = (
+            "generated, kept in " + str(_password_file()) if generated else "KORE_DEMO_PASSWORD"
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organisation '{org.slug}' ready. Sign in as {email} / {password} ({source})."
