@@ -61,9 +61,9 @@ def add_error_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
 
 
 class KoreAutoSchema(AutoSchema):
-    """Names nested ``Input``/``Output`` serializers after their API class (``MeApi.Input`` → ``MeInput``)."""
+    """Name nested ``Input``/``Output`` serializers after their API (``MeApi.Input`` → ``MeInput``)."""
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Any) -> str:
         cls = serializer.__class__
         if cls.__name__ in ("Input", "Output") and "." in cls.__qualname__:
             owner = cls.__qualname__.rsplit(".", 1)[0].removesuffix("Api")

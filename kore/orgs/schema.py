@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 
-class JWTScheme(OpenApiAuthenticationExtension):
+class JWTScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "kore.orgs.authentication.JWTAuthentication"
     name = "jwt"
 
@@ -19,7 +19,7 @@ class JWTScheme(OpenApiAuthenticationExtension):
         }
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "kore.orgs.authentication.ApiTokenAuthentication"
     name = "apiToken"
 
