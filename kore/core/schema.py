@@ -61,7 +61,7 @@ def add_error_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
 
 
 class KoreAutoSchema(AutoSchema):
-    """Name nested ``Input``/``Output`` serializers after their API (``MeApi.Input`` → ``MeInput``)."""
+    """Name nested ``Input``/``Output`` serializers by API: ``MeApi.Input`` is ``MeInput``."""
 
     def get_serializer_name(self, serializer: Any, direction: Any) -> str:
         cls = serializer.__class__
