@@ -8,9 +8,15 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kore.ops.urls")),
     path("auth/", include((auth_urlpatterns, "auth"), namespace="auth")),
     path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),
+    path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "docs/redoc/",
+        # Kore's template: the stock one loads Google Fonts from a CDN.
+        SpectacularRedocView.as_view(url_name="schema", template_name="kore_core/redoc.html"),
+        name="redoc",
+    ),
 ]
 
 urlpatterns = [

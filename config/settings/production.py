@@ -16,9 +16,14 @@ def _refuse(reason: str) -> None:
 
 if DEBUG:
     _refuse("DEBUG is on. Unset DEBUG or set DEBUG=False.")
-if any(SECRET_KEY.lower().startswith(p) for p in PLACEHOLDER_SECRETS if p) or len(SECRET_KEY) < 50:
+if (
+    any(SECRET_KEY.lower().startswith(p) for p in PLACEHOLDER_SECRETS if p)
+    or len(SECRET_KEY.strip()) < 50
+    or len(set(SECRET_KEY)) < 5  # e.g. 64 spaces or "aaaa…": Django's own entropy floor
+):
     _refuse(
-        "SECRET_KEY is missing, a placeholder or shorter than 50 characters. Generate one with "
+        "SECRET_KEY is missing, a placeholder, shorter than 50 characters or too simple. "
+        "Generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
     )
 if not ALLOWED_HOSTS:
@@ -36,6 +41,9 @@ SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is an opt-in, hard-to-undo commitment for the whole domain: off unless asked for,
+# so `check --deploy` must not fail on it (security.W021).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)

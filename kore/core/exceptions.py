@@ -115,6 +115,8 @@ class RuleViolation(KoreError):
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "Malformed body, unknown field or wrong type."),
     "parse_error": (400, "The body is not valid JSON."),
+    "unknown_field": (400, "The body has a field the endpoint does not accept (see fields)."),
+    "invalid_type": (400, "A value has the wrong JSON type, e.g. a number for a string."),
     "bad_request": (400, "The request could not be processed."),
     "not_authenticated": (401, "No credentials, or credentials that are not accepted."),
     "authentication_failed": (401, "Wrong email or password."),
@@ -132,12 +134,18 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "last_owner": (409, "An organisation must keep at least one owner."),
     "already_member": (409, "The person is already a member."),
     "invitation_used": (409, "The invitation was already accepted."),
+    "email_taken": (409, "An account with this email exists."),
+    "slug_taken": (409, "The organisation slug is taken."),
     "precondition_failed": (412, "A precondition failed."),
     "request_too_large": (413, "The body is larger than the limit."),
     "unsupported_media_type": (415, "The body's media type is not accepted."),
     "validation_failed": (422, "Well-formed values break a rule."),
     "invitation_expired": (422, "The invitation has expired."),
     "role_too_high": (422, "A role above your own cannot be granted."),
+    "invitation_invalid": (422, "The invitation token is not valid."),
+    "password_required": (422, "A new account needs a password."),
+    "password_too_weak": (422, "The password fails the password rules (see fields)."),
+    "expiry_in_past": (422, "The expiry date is in the past."),
     "throttled": (429, "Too many requests; retry after Retry-After seconds."),
     "server_error": (500, "An unexpected error; quote the request id."),
 }
@@ -183,7 +191,8 @@ def validation_error_to_kore(exc: drf.ValidationError) -> KoreError:
         error: KoreError = InvalidRequest(fields=fields)
     else:
         error = RuleViolation(fields=fields)
-    if len(codes) == 1 and not codes <= {"invalid"}:
+    # One shared field code becomes the top-level code, but only a stable (documented) one.
+    if len(codes) == 1 and not codes <= {"invalid"} and next(iter(codes)) in ERROR_CODES:
         error.code = codes.pop()
     first = next(iter(fields.values()))[0]["message"] if fields else error.message
     error.message = first

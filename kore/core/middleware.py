@@ -6,7 +6,11 @@ from .request_id import REQUEST_ID_HEADER, current_request_id, request_id_from_h
 
 
 class RequestIdMiddleware:
-    """Give every request an id, expose it to logs, and return it in ``X-Request-ID``."""
+    """Give every request an id, expose it to logs, and return it in ``X-Request-ID``.
+
+    The id stays current until the response is closed: Django logs 4xx/5xx responses
+    ("Bad Request: /path") after the middleware chain has returned, and those lines must carry it.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -14,10 +18,16 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from_header(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = current_request_id.set(request_id)
+        current_request_id.set(request_id)
         try:
             response = self.get_response(request)
-        finally:
-            current_request_id.reset(token)
+        except BaseException:
+            current_request_id.set("-")
+            raise
         response[REQUEST_ID_HEADER] = request_id
+        response._resource_closers.append(_forget_request_id)
         return response
+
+
+def _forget_request_id() -> None:
+    current_request_id.set("-")

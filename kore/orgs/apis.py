@@ -8,13 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kore.core.client_ip import client_ip
-from kore.core.exceptions import NotFound
+from kore.core.exceptions import NotFound, PermissionDenied
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.core.throttling import LoginIPThrottle
 
 from . import selectors, services
 from .models import ApiToken, Invitation, Membership, Organization, Role, validate_time_zone
-from .scoping import OrgAPIView
+from .scoping import OrgAPIView, org_context_resolve
 
 TAGS = ["organisations"]
 
@@ -30,23 +30,53 @@ class OrganizationOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
         return getattr(obj, "my_role", None) or self.context.get("role")
 
 
+class OrganizationCurrencyField(StrictCharField):
+    """An ISO 4217 code such as ``EUR``; lower case is accepted and stored upper case.
+
+    A string that is not a three-letter code breaks a rule (422 ``invalid_currency``); a value
+    that is not a string has the wrong shape (400 ``invalid_type``).
+    """
+
+    default_error_messages = {
+        "invalid_currency": "Enter a three-letter ISO 4217 currency code, e.g. EUR."
+    }
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data).strip().upper()
+        if not (len(value) == 3 and value.isascii() and value.isalpha()):
+            self.fail("invalid_currency")
+        return value
+
+
 class OrganizationInput(StrictSerializer):
     name = StrictCharField(max_length=120)
     slug = serializers.SlugField(max_length=60, required=False)
     time_zone = StrictCharField(max_length=64, required=False, validators=[validate_time_zone])
-    default_currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    default_currency = OrganizationCurrencyField(required=False)
 
 
 class OrganizationListCreateApi(APIView):
-    """Organisations I belong to; create one (I become its owner)."""
+    """Organisations I belong to; create one (I become its owner).
+
+    An API token reaches only its own organisation: it lists that one and cannot create others.
+    """
 
     @extend_schema(responses={200: OrganizationOutput(many=True)}, tags=TAGS)
     def get(self, request: Request) -> Response:
+        if isinstance(request.auth, ApiToken):
+            try:
+                org = org_context_resolve(request=request, slug=request.auth.organization.slug)
+            except NotFound:
+                return Response({"results": []})
+            body = OrganizationOutput(org.organization, context={"role": org.role}).data
+            return Response({"results": [body]})
         orgs = selectors.organization_list(user=request.user)  # type: ignore[arg-type]
         return Response({"results": OrganizationOutput(orgs, many=True).data})
 
     @extend_schema(request=OrganizationInput, responses={201: OrganizationOutput}, tags=TAGS)
     def post(self, request: Request) -> Response:
+        if isinstance(request.auth, ApiToken):
+            raise PermissionDenied("An API token cannot create organisations.")
         data = OrganizationInput(data=request.data)
         data.is_valid(raise_exception=True)
         org = services.organization_create(creator=request.user, **data.validated_data)  # type: ignore[arg-type]
@@ -62,7 +92,7 @@ class OrganizationDetailApi(OrgAPIView):
     class Input(StrictSerializer):
         name = StrictCharField(max_length=120, required=False)
         time_zone = StrictCharField(max_length=64, required=False, validators=[validate_time_zone])
-        default_currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+        default_currency = OrganizationCurrencyField(required=False)
 
     @extend_schema(responses={200: OrganizationOutput}, tags=TAGS)
     def get(self, request: Request, org_slug: str) -> Response:
@@ -127,10 +157,14 @@ class MemberDetailApi(OrgAPIView):
 
     @extend_schema(responses={204: None}, tags=TAGS)
     def delete(self, request: Request, org_slug: str, membership_id: int) -> Response:
+        membership = self._membership(membership_id)
+        if self.org.api_token is not None and membership.user_id == self.org.user.pk:
+            # Leaving is a person's decision, not a machine client's (even a viewer token's).
+            raise PermissionDenied("An API token cannot remove its creator from the organisation.")
         services.membership_remove(
             actor=self.org.user,
             actor_role=self.org.role,
-            membership=self._membership(membership_id),
+            membership=membership,
             ip=client_ip(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -173,6 +207,7 @@ class InvitationListCreateApi(OrgAPIView):
             organization=self.org.organization,
             invited_by=self.org.user,
             inviter_role=self.org.role,
+            ip=client_ip(request),
             **data.validated_data,
         )
         invitation.token = raw  # type: ignore[attr-defined]
@@ -208,6 +243,8 @@ class InvitationAcceptApi(APIView):
 
     @extend_schema(request=Input, responses={201: MembershipOutput}, tags=TAGS)
     def post(self, request: Request) -> Response:
+        if isinstance(request.auth, ApiToken):
+            raise PermissionDenied("Accept invitations as a person, not with an API token.")
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         user = request.user if request.user and request.user.is_authenticated else None
@@ -216,6 +253,7 @@ class InvitationAcceptApi(APIView):
             user=user,
             password=data.validated_data.get("password", ""),
             full_name=data.validated_data.get("full_name", ""),
+            ip=client_ip(request),
         )
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
@@ -238,8 +276,19 @@ class ApiTokenCreatedOutput(ApiTokenOutput):
         fields = (*ApiTokenOutput.Meta.fields, "token")
 
 
+def _refuse_api_token(view: OrgAPIView) -> None:
+    """A token must not mint or revoke tokens: a leaked one could outlive its own revocation."""
+    if view.org.api_token is not None:
+        raise PermissionDenied("API tokens are managed by people, not by other API tokens.")
+
+
 class ApiTokenListCreateApi(OrgAPIView):
-    """API tokens: admins see all of the organisation's, others their own."""
+    """API tokens: admins see all of the organisation's, others their own.
+
+    Anyone in the organisation (viewers too) may create a token, with a role no higher than theirs.
+    """
+
+    write_role = Role.VIEWER  # the service caps the token's role at the creator's
 
     class Input(StrictSerializer):
         name = StrictCharField(max_length=100)
@@ -254,6 +303,7 @@ class ApiTokenListCreateApi(OrgAPIView):
 
     @extend_schema(request=Input, responses={201: ApiTokenCreatedOutput}, tags=TAGS)
     def post(self, request: Request, org_slug: str) -> Response:
+        _refuse_api_token(self)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.api_token_create(
@@ -270,8 +320,11 @@ class ApiTokenListCreateApi(OrgAPIView):
 class ApiTokenDetailApi(OrgAPIView):
     """Revoke a token (its creator, or an admin)."""
 
+    write_role = Role.VIEWER  # a viewer revokes their own tokens; only admins reach others'
+
     @extend_schema(responses={200: ApiTokenOutput}, tags=TAGS)
     def delete(self, request: Request, org_slug: str, token_id: int) -> Response:
+        _refuse_api_token(self)
         only_mine = None if self.org.at_least(Role.ADMIN) else self.org.user
         token = (
             selectors.api_token_list(organization=self.org.organization, user=only_mine)

@@ -16,6 +16,7 @@ from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.core.throttling import LoginEmailThrottle, LoginIPThrottle
 
 from . import services
+from .authentication import PeopleOnlyForWrites
 from .models import SecurityEvent, User
 
 TokenPair = inline_serializer(
@@ -78,7 +79,7 @@ class TokenRefreshApi(APIView):
 class LogoutApi(APIView):
     """Revoke the refresh token and, until it expires, the access token used for this call."""
 
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (IsAuthenticated, PeopleOnlyForWrites)
 
     class Input(StrictSerializer):
         refresh = StrictCharField(required=False)
@@ -126,7 +127,9 @@ class RegisterApi(APIView):
 
 
 class MeApi(APIView):
-    """The signed-in person."""
+    """The signed-in person (an API token reads its creator, and cannot change them)."""
+
+    permission_classes = (IsAuthenticated, PeopleOnlyForWrites)
 
     class Input(StrictSerializer):
         full_name = StrictCharField(allow_blank=True, max_length=150)

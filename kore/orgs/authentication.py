@@ -1,9 +1,12 @@
 """API tokens and JWTs, both sent as ``Authorization: Bearer …``; each failure has its own code."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES
 from rest_framework_simplejwt.authentication import JWTAuthentication as BaseJWTAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, Token
@@ -13,6 +16,9 @@ from kore.core.exceptions import Unauthenticated
 from .models import ApiToken, User
 from .selectors import access_token_is_revoked
 from .services import API_TOKEN_PREFIX, api_token_authenticate
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
 
 BEARER_REALM = 'Bearer realm="api"'
 
@@ -37,6 +43,15 @@ class ApiTokenAuthentication(BaseAuthentication):
 class JWTAuthentication(BaseJWTAuthentication):
     """simplejwt's access tokens, refused once their ``jti`` was revoked by a logout."""
 
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        parts = header.split()
+        if parts and parts[0] in AUTH_HEADER_TYPE_BYTES and len(parts) != 2:
+            # simplejwt's own code here (bad_authorization_header) is not one of ours.
+            raise Unauthenticated(
+                "The Authorization header must be 'Bearer <token>'.", code="token_invalid"
+            )
+        return super().get_raw_token(header)
+
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
             token = AccessToken(raw_token)  # type: ignore[arg-type]
@@ -51,10 +66,23 @@ class JWTAuthentication(BaseJWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         try:
             return super().get_user(validated_token)
-        except Exception as exc:
+        except AuthenticationFailed as exc:  # simplejwt's InvalidToken too; a DB error stays a 500
             raise Unauthenticated(
                 "The token's user is unknown or inactive.", code="token_invalid"
             ) from exc
 
     def authenticate_header(self, request: Request) -> str:
         return BEARER_REALM
+
+
+class PeopleOnlyForWrites(BasePermission):
+    """Refuse writes made with an API token where only a person may act.
+
+    An API token is one organisation's machine credential: it must not manage its creator's
+    sessions or profile, nor mint further tokens that would outlive its own revocation.
+    """
+
+    message = "An API token cannot do this; sign in as a person."
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return request.method in SAFE_METHODS or not isinstance(request.auth, ApiToken)

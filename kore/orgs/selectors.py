@@ -70,6 +70,8 @@ def api_token_list(*, organization: Organization, user: User | None = None) -> Q
 
 
 def security_event_list(*, organization: Organization) -> QuerySet[SecurityEvent]:
-    return SecurityEvent.objects.filter(organization=organization).select_related(
-        "actor", "actor_token"
+    return (
+        SecurityEvent.objects.filter(organization=organization)
+        .select_related("actor", "actor_token")
+        .order_by("-created_at", "-id")
     )

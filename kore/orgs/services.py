@@ -4,7 +4,7 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -15,7 +15,13 @@ from django.utils.text import slugify
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from kore.core.exceptions import Conflict, PermissionDenied, RuleViolation, Unauthenticated
+from kore.core.exceptions import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    Unauthenticated,
+)
 from kore.core.request_id import get_request_id
 
 from .models import (
@@ -123,7 +129,14 @@ def token_pair_refresh(*, raw_refresh: str) -> dict[str, str]:
     if user is None:
         raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")
     with transaction.atomic():
-        old.blacklist()
+        # The blacklist row is unique per token: of two concurrent rotations that both passed
+        # the blacklist check, only the one that creates the row gets a new pair.
+        # simplejwt annotates blacklist() as returning the row; it returns get_or_create's pair.
+        _, created = cast("tuple[object, bool]", old.blacklist())
+        if not created:
+            raise Unauthenticated(
+                "The refresh token was already used or revoked.", code="token_blacklisted"
+            )
         new = RefreshToken.for_user(user)
     return {"access": str(new.access_token), "refresh": str(new)}
 
@@ -132,8 +145,16 @@ def session_logout(
     *, user: User, raw_refresh: str | None, access: AccessToken | None, ip: str | None
 ) -> None:
     """Blacklist the refresh token and refuse the access token's ``jti`` until it expires."""
+    refresh: RefreshToken | None = None
     if raw_refresh:
-        refresh = _refresh_token_load(raw_refresh)
+        try:
+            refresh = _refresh_token_load(raw_refresh)
+        except Unauthenticated as exc:
+            # Expired or already blacklisted: nothing left to revoke, and the access token must
+            # still be, or a client whose refresh lapsed could never log out.
+            if exc.code not in ("token_expired", "token_blacklisted"):
+                raise
+    if refresh is not None:
         if str(refresh.get("user_id")) != str(user.pk):
             raise PermissionDenied("That refresh token belongs to someone else.")
         refresh.blacklist()
@@ -165,6 +186,21 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _organization_clean(org: Organization) -> None:
+    """Model validation as Kore errors: a taken slug is a 409, any other broken rule a 422."""
+    try:
+        org.full_clean()
+    except DjangoValidationError as exc:
+        errors = getattr(exc, "error_dict", None) or {"non_field_errors": exc.error_list}
+        if any(e.code == "unique" for e in errors.get("slug", [])):
+            raise Conflict("That slug is taken.", code="slug_taken") from exc
+        fields = {
+            name: [{"code": e.code or "invalid", "message": " ".join(e.messages)} for e in errs]
+            for name, errs in errors.items()
+        }
+        raise RuleViolation(next(iter(fields.values()))[0]["message"], fields=fields) from exc
+
+
 def organization_create(
     *,
     creator: User,
@@ -182,7 +218,7 @@ def organization_create(
         time_zone=time_zone,
         default_currency=default_currency.upper(),
     )
-    org.full_clean()
+    _organization_clean(org)
     try:
         with transaction.atomic():
             org.save()
@@ -193,9 +229,11 @@ def organization_create(
 
 
 def organization_update(*, organization: Organization, **changes: Any) -> Organization:
+    if isinstance(changes.get("default_currency"), str):
+        changes["default_currency"] = changes["default_currency"].upper()
     for field, value in changes.items():
         setattr(organization, field, value)
-    organization.full_clean()
+    _organization_clean(organization)
     organization.save(update_fields=list(changes))
     return organization
 
@@ -207,14 +245,35 @@ def _require_manager(actor_role: str, target_role: str) -> None:
         raise PermissionDenied("Only owners manage owners.")
 
 
-def _keep_an_owner(organization: Organization, leaving: Membership) -> None:
-    # Lock every owner row so two concurrent demotions cannot both pass this check.
-    owners = list(
-        Membership.objects.select_for_update()
-        .filter(organization=organization, role=Role.OWNER)
+def _membership_lock(membership: Membership) -> Membership:
+    """Re-read ``membership`` under its organisation's membership lock (inside a transaction).
+
+    Every role change and removal in one organisation takes the organisation row's lock first, so
+    "does another owner remain?" and the write after it never interleave with a concurrent change
+    (locking owner rows one by one instead deadlocked when two owners demoted each other). The
+    checks then run on the current role, not on the copy the caller loaded before the lock.
+    """
+    list(
+        Organization.objects.select_for_update(no_key=True)
+        .filter(pk=membership.organization_id)
         .values_list("pk", flat=True)
     )
-    if owners == [leaving.pk]:
+    current = (
+        Membership.objects.select_related("organization", "user")
+        .filter(pk=membership.pk, organization_id=membership.organization_id)
+        .first()
+    )
+    if current is None:
+        raise NotFound()
+    return current
+
+
+def _keep_an_owner(leaving: Membership) -> None:
+    """Refuse to take the owner role from the last owner (call under ``_membership_lock``)."""
+    others = Membership.objects.filter(
+        organization_id=leaving.organization_id, role=Role.OWNER
+    ).exclude(pk=leaving.pk)
+    if leaving.role == Role.OWNER and not others.exists():
         raise Conflict("An organisation must keep at least one owner.", code="last_owner")
 
 
@@ -222,13 +281,13 @@ def membership_change_role(
     *, actor: User, actor_role: str, membership: Membership, role: str, ip: str | None = None
 ) -> Membership:
     """Change a member's role (owners and admins; nobody grants above their own role)."""
-    _require_manager(actor_role, membership.role)
-    if not role_at_least(actor_role, role):
-        raise RuleViolation("A role above your own cannot be granted.", code="role_too_high")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        if membership.role == Role.OWNER and role != Role.OWNER:
-            _keep_an_owner(membership.organization, membership)
+        membership = _membership_lock(membership)
+        _require_manager(actor_role, membership.role)
+        if not role_at_least(actor_role, role):
+            raise RuleViolation("A role above your own cannot be granted.", code="role_too_high")
+        if role != Role.OWNER:
+            _keep_an_owner(membership)
         previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
@@ -247,11 +306,11 @@ def membership_remove(
     *, actor: User, actor_role: str, membership: Membership, ip: str | None = None
 ) -> None:
     """Remove a member (owners/admins, or the member leaving); the last owner stays."""
-    if membership.user_id != actor.pk:
-        _require_manager(actor_role, membership.role)
     with transaction.atomic():
-        if membership.role == Role.OWNER:
-            _keep_an_owner(membership.organization, membership)
+        membership = _membership_lock(membership)
+        if membership.user_id != actor.pk:
+            _require_manager(actor_role, membership.role)
+        _keep_an_owner(membership)
         membership.delete()
         security_event_record(
             kind=SecurityEvent.Kind.MEMBER_REMOVED,
@@ -268,10 +327,17 @@ def invitation_accept_url(raw_token: str) -> str:
 
 
 def invitation_create(
-    *, organization: Organization, invited_by: User, inviter_role: str, email: str, role: str
+    *,
+    organization: Organization,
+    invited_by: User,
+    inviter_role: str,
+    email: str,
+    role: str,
+    ip: str | None = None,
 ) -> tuple[Invitation, str]:
     """Invite someone by email. Returns the invitation and its one-time token."""
-    _require_manager(inviter_role, role)
+    if not role_at_least(inviter_role, Role.ADMIN):
+        raise PermissionDenied("Only owners and admins invite.")
     if not role_at_least(inviter_role, role):
         raise RuleViolation("A role above your own cannot be granted.", code="role_too_high")
     email = email.strip().lower()
@@ -291,6 +357,7 @@ def invitation_create(
         actor=invited_by,
         organization=organization,
         email=email,
+        ip=ip,
         detail={"role": role},
     )
     return invitation, raw
@@ -303,7 +370,12 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 
 def invitation_accept(
-    *, raw_token: str, user: User | None, password: str = "", full_name: str = ""
+    *,
+    raw_token: str,
+    user: User | None,
+    password: str = "",
+    full_name: str = "",
+    ip: str | None = None,
 ) -> Membership:
     """Join the organisation; creates the account when none exists (even with signup closed)."""
     with transaction.atomic():
@@ -345,6 +417,8 @@ def invitation_accept(
             kind=SecurityEvent.Kind.INVITATION_ACCEPTED,
             actor=user,
             organization=invitation.organization,
+            ip=ip,
+            detail={"role": invitation.role, "invitation_id": invitation.pk},
         )
     return membership
 

@@ -1,0 +1,371 @@
+"""Ledger endpoints under /api/v1/orgs/{slug}/: thin views over selectors and services."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kore.core.exceptions import InvalidRequest, NotFound
+from kore.core.pagination import parse_limit
+from kore.orgs.models import Role
+from kore.orgs.scoping import OrgAPIView
+
+from . import selectors
+from . import serializers as s
+from .models import Account, Category, Statement
+from .services import accounts, categories, statements, transactions, transfers
+from .services.concurrency import etag_for
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="The ETag you read; a stale one is a 412 version_conflict.",
+)  # fmt: skip
+
+
+def _if_match(request: Request) -> str | None:
+    return request.headers.get("If-Match")
+
+
+def _with_etag(response: Response, obj: Any) -> Response:
+    response["ETag"] = etag_for(obj)
+    return response
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(
+            f"{name} is an id.", fields={name: [{"code": "invalid", "message": "An id."}]}
+        )
+    return int(raw)
+
+
+# --- Accounts -------------------------------------------------------------------------------------
+class AccountListCreateApi(OrgAPIView):
+    @extend_schema(responses={200: s.AccountOutput(many=True)}, tags=["accounts"])
+    def get(self, request: Request, org_slug: str) -> Response:
+        rows = selectors.account_list(organization=self.org.organization)
+        return Response({"results": s.AccountOutput(rows, many=True).data})
+
+    @extend_schema(request=s.AccountInput, responses={201: s.AccountOutput}, tags=["accounts"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.AccountInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = accounts.account_create(ctx=self.org, **data.validated_data)
+        return _with_etag(Response(s.AccountOutput(account).data, status=201), account)
+
+
+class AccountDetailApi(OrgAPIView):
+    def _get(self, account_id: int) -> Account:
+        account = selectors.account_get(organization=self.org.organization, account_id=account_id)
+        if account is None:
+            raise NotFound()
+        return account
+
+    @extend_schema(responses={200: s.AccountOutput}, tags=["accounts"])
+    def get(self, request: Request, org_slug: str, account_id: int) -> Response:
+        account = self._get(account_id)
+        return _with_etag(Response(s.AccountOutput(account).data), account)
+
+    @extend_schema(
+        request=s.AccountPatch, responses={200: s.AccountOutput}, parameters=[IF_MATCH],
+        tags=["accounts"],
+    )  # fmt: skip
+    def patch(self, request: Request, org_slug: str, account_id: int) -> Response:
+        data = s.AccountPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = accounts.account_update(
+            ctx=self.org, account=self._get(account_id), if_match=_if_match(request),
+            **data.validated_data,
+        )  # fmt: skip
+        return _with_etag(Response(s.AccountOutput(account).data), account)
+
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=["accounts"])
+    def delete(self, request: Request, org_slug: str, account_id: int) -> Response:
+        accounts.account_delete(
+            ctx=self.org, account=self._get(account_id), if_match=_if_match(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Categories -----------------------------------------------------------------------------------
+class CategoryListCreateApi(OrgAPIView):
+    @extend_schema(responses={200: s.CategoryOutput(many=True)}, tags=["categories"])
+    def get(self, request: Request, org_slug: str) -> Response:
+        rows = selectors.category_list(organization=self.org.organization)
+        return Response({"results": s.CategoryOutput(rows, many=True).data})
+
+    @extend_schema(request=s.CategoryInput, responses={201: s.CategoryOutput}, tags=["categories"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.CategoryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = categories.category_create(ctx=self.org, **data.validated_data)
+        return _with_etag(Response(s.CategoryOutput(category).data, status=201), category)
+
+
+class CategoryDetailApi(OrgAPIView):
+    def _get(self, category_id: int) -> Category:
+        found = selectors.category_get(organization=self.org.organization, category_id=category_id)
+        if found is None:
+            raise NotFound()
+        return found
+
+    @extend_schema(responses={200: s.CategoryOutput}, tags=["categories"])
+    def get(self, request: Request, org_slug: str, category_id: int) -> Response:
+        category = self._get(category_id)
+        return _with_etag(Response(s.CategoryOutput(category).data), category)
+
+    @extend_schema(
+        request=s.CategoryPatch, responses={200: s.CategoryOutput}, parameters=[IF_MATCH],
+        tags=["categories"],
+    )  # fmt: skip
+    def patch(self, request: Request, org_slug: str, category_id: int) -> Response:
+        data = s.CategoryPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = categories.category_update(
+            ctx=self.org, category=self._get(category_id), if_match=_if_match(request),
+            **data.validated_data,
+        )  # fmt: skip
+        return _with_etag(Response(s.CategoryOutput(category).data), category)
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[IF_MATCH, OpenApiParameter("reassign_to", int, required=False)],
+        tags=["categories"],
+    )
+    def delete(self, request: Request, org_slug: str, category_id: int) -> Response:
+        categories.category_delete(
+            ctx=self.org, category=self._get(category_id),
+            reassign_to=_int_param(request, "reassign_to"), if_match=_if_match(request),
+        )  # fmt: skip
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Transactions ---------------------------------------------------------------------------------
+class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    amount_min = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    amount_max = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    account = serializers.IntegerField(required=False)
+    category = serializers.IntegerField(required=False, help_text="Includes its descendants.")
+    status = serializers.ChoiceField(choices=["pending", "cleared", "reconciled"], required=False)
+    tag = serializers.CharField(required=False)
+    q = serializers.CharField(required=False, max_length=200, help_text="Description/counterparty.")
+    ordering = serializers.ChoiceField(
+        choices=list(selectors.ORDERINGS), default="-occurred_on", required=False
+    )
+    cursor = serializers.CharField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
+
+
+TransactionPage = inline_serializer(
+    "TransactionPage",
+    {
+        "results": s.TransactionOutput(many=True),
+        "next_cursor": serializers.CharField(allow_null=True),
+    },
+)
+
+
+class TransactionListCreateApi(OrgAPIView):
+    """List (filters, ordering, keyset cursor) or record one transaction."""
+
+    @extend_schema(
+        parameters=[TransactionQuery], responses={200: TransactionPage}, tags=["transactions"]
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        parse_limit(request.query_params.get("limit"))  # 422 above 500, before the serializer
+        query = TransactionQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        ordering, cursor, limit = (
+            params.pop("ordering"),
+            params.pop("cursor", None),
+            params.pop("limit"),
+        )
+        rows, next_cursor = selectors.transaction_page(
+            organization=self.org.organization,
+            filters=selectors.TransactionFilter(**params),
+            ordering=ordering,
+            cursor=cursor,
+            limit=limit,
+        )
+        return Response(
+            {"results": [s.transaction_json(r) for r in rows], "next_cursor": next_cursor}
+        )
+
+    @extend_schema(
+        request=s.TransactionInput, responses={201: s.TransactionOutput}, tags=["transactions"]
+    )
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.TransactionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = transactions.transaction_create(ctx=self.org, **data.validated_data)
+        return self.render(tx.pk, status=201)
+
+    def render(self, tx_id: int, status: int = 200) -> Response:
+        row = selectors.transaction_get(organization=self.org.organization, tx_id=tx_id)
+        if row is None:
+            raise NotFound()
+        body = s.transaction_json(row)
+        response = Response(body, status=status)
+        response["ETag"] = body["etag"]
+        return response
+
+
+class TransactionDetailApi(TransactionListCreateApi):
+    @extend_schema(responses={200: s.TransactionOutput}, tags=["transactions"])
+    def get(self, request: Request, org_slug: str, tx_id: int) -> Response:  # type: ignore[override]
+        return self.render(tx_id)
+
+    @extend_schema(
+        request=s.TransactionPatch, responses={200: s.TransactionOutput}, parameters=[IF_MATCH],
+        tags=["transactions"],
+    )  # fmt: skip
+    def patch(self, request: Request, org_slug: str, tx_id: int) -> Response:
+        data = s.TransactionPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        transactions.transaction_update(
+            ctx=self.org, tx_id=tx_id, if_match=_if_match(request), **data.validated_data
+        )
+        return self.render(tx_id)
+
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=["transactions"])
+    def delete(self, request: Request, org_slug: str, tx_id: int) -> Response:
+        transactions.transaction_delete(ctx=self.org, tx_id=tx_id, if_match=_if_match(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    post = None  # type: ignore[assignment]
+
+
+class TransactionRestoreApi(TransactionListCreateApi):
+    """Undo a deletion within 30 days."""
+
+    @extend_schema(request=None, responses={200: s.TransactionOutput}, tags=["transactions"])
+    def post(self, request: Request, org_slug: str, tx_id: int) -> Response:  # type: ignore[override]
+        transactions.transaction_restore(ctx=self.org, tx_id=tx_id)
+        return self.render(tx_id)
+
+    get = None  # type: ignore[assignment]
+
+
+BatchResult = inline_serializer(
+    "TransactionBatchResult", {"ids": serializers.ListField(child=serializers.IntegerField())}
+)
+
+
+class TransactionBulkCreateApi(OrgAPIView):
+    """Create up to 1,000 transactions at once, all or nothing."""
+
+    class Input(serializers.Serializer):  # type: ignore[type-arg]
+        items = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+    @extend_schema(
+        request=inline_serializer("TransactionBatch", {"items": s.TransactionInput(many=True)}),
+        responses={201: BatchResult},
+        tags=["transactions"],
+    )  # fmt: skip
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data["items"]
+        if len(items) > transactions.BATCH_LIMIT:
+            transactions.transaction_create_many(ctx=self.org, rows=items)  # raises batch_too_large
+        parsed, shape_errors = [], []
+        for item in items:
+            one = s.TransactionInput(data=item)
+            ok = one.is_valid()
+            parsed.append(one.validated_data if ok else {})
+            shape_errors.append({} if ok else one.errors)
+        if any(shape_errors):
+            raise serializers.ValidationError(
+                {"items": {str(i): e for i, e in enumerate(shape_errors) if e}}
+            )
+        created = transactions.transaction_create_many(ctx=self.org, rows=parsed)
+        return Response({"ids": [tx.pk for tx in created]}, status=201)
+
+
+# --- Transfers ------------------------------------------------------------------------------------
+class TransferCreateApi(TransactionListCreateApi):
+    @extend_schema(request=s.TransferInput, responses={201: s.TransferOutput}, tags=["transfers"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.TransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        transfer = transfers.transfer_create(ctx=self.org, **data.validated_data)
+        legs = sorted(transfer.legs.values_list("pk", flat=True))
+        body = {
+            "id": transfer.pk,
+            "rate": str(transfer.rate.normalize()),
+            "legs": [self.render(pk).data for pk in legs],
+        }
+        return Response(body, status=201)
+
+    get = None  # type: ignore[assignment]
+
+
+# --- Statements -----------------------------------------------------------------------------------
+class StatementListCreateApi(OrgAPIView):
+    @extend_schema(responses={200: s.StatementOutput(many=True)}, tags=["statements"])
+    def get(self, request: Request, org_slug: str) -> Response:
+        rows = selectors.statement_list(organization=self.org.organization).select_related(
+            "account"
+        )
+        return Response({"results": s.StatementOutput(rows, many=True).data})
+
+    @extend_schema(
+        request=s.StatementInput, responses={201: s.StatementOutput}, tags=["statements"]
+    )
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.StatementInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        statement = statements.statement_create(ctx=self.org, **data.validated_data)
+        return _with_etag(Response(s.StatementOutput(statement).data, status=201), statement)
+
+
+class StatementDetailApi(OrgAPIView):
+    def _get(self, statement_id: int) -> Statement:
+        found = selectors.statement_get(
+            organization=self.org.organization, statement_id=statement_id
+        )
+        if found is None:
+            raise NotFound()
+        return found
+
+    @extend_schema(responses={200: s.StatementOutput}, tags=["statements"])
+    def get(self, request: Request, org_slug: str, statement_id: int) -> Response:
+        statement = self._get(statement_id)
+        return _with_etag(Response(s.StatementOutput(statement).data), statement)
+
+
+class StatementReconcileApi(OrgAPIView):
+    """Reconcile: 422 reconciliation_mismatch with the difference when the balance is off."""
+
+    @extend_schema(
+        request=None, responses={200: s.StatementOutput}, parameters=[IF_MATCH], tags=["statements"]
+    )
+    def post(self, request: Request, org_slug: str, statement_id: int) -> Response:
+        statement = statements.statement_reconcile(
+            ctx=self.org, statement_id=statement_id, if_match=_if_match(request)
+        )
+        return _with_etag(Response(s.StatementOutput(statement).data), statement)
+
+
+class StatementReopenApi(OrgAPIView):
+    """Reopen a reconciled statement (admins): its transactions become editable again."""
+
+    write_role = Role.ADMIN
+
+    @extend_schema(
+        request=None, responses={200: s.StatementOutput}, parameters=[IF_MATCH], tags=["statements"]
+    )
+    def post(self, request: Request, org_slug: str, statement_id: int) -> Response:
+        statement = statements.statement_reopen(
+            ctx=self.org, statement_id=statement_id, if_match=_if_match(request)
+        )
+        return _with_etag(Response(s.StatementOutput(statement).data), statement)

@@ -1,0 +1,230 @@
+"""The ledger: accounts, categories, tags, transactions and their splits, transfers, statements,
+attachments, and the per-organisation state row that orders every change."""
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from kore.core.money import DECIMAL_PLACES, MAX_DIGITS
+from kore.orgs.models import ApiToken, Organization
+
+from .audit import AuditFields
+
+
+def MoneyColumn(**kwargs: Any) -> "models.DecimalField[Any, Any]":
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+class LedgerState(models.Model):
+    """One row per organisation. Every ledger write bumps ``version`` in its own transaction.
+
+    The row lock taken by that UPDATE serialises an organisation's writers, so change numbers
+    commit in order and a change-feed reader can never skip one; reports are cached under it.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="ledger_state"
+    )
+    version = models.BigIntegerField(default=0)
+    # Tombstones with change_seq ≤ this were purged: older change-feed cursors are expired.
+    purged_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}@{self.version}"
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        BANK = "bank"
+        CARD = "card"
+        CASH = "cash"
+        SAVINGS = "savings"
+        LOAN = "loan"
+        OTHER = "other"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BANK)
+    currency = models.CharField(max_length=3)
+    opening_balance = MoneyColumn(default=0)
+    archived = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(bases=[AuditFields])
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="ledger_account_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+
+class Category(models.Model):
+    class Kind(models.TextChoices):
+        INCOME = "income"
+        EXPENSE = "expense"
+        TRANSFER = "transfer"
+
+    MAX_DEPTH = 3
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.EXPENSE)
+    depth = models.PositiveSmallIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditFields])
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "parent", "name"], name="ledger_category_sibling_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=Q(parent__isnull=True),
+                name="ledger_category_root_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(depth__gte=1, depth__lte=3), name="ledger_category_depth_1_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organization", "name"], name="ledger_tag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Transfer(models.Model):
+    """Links the two legs of a move between accounts; ``rate`` = to_amount / -from_amount."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    rate = models.DecimalField(max_digits=24, decimal_places=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"transfer {self.pk}"
+
+
+class Statement(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RECONCILED = "reconciled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="statements")
+    end_date = models.DateField()
+    closing_balance = MoneyColumn()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditFields])
+
+    def __str__(self) -> str:
+        return f"{self.account_id} to {self.end_date}"
+
+
+class Transaction(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CLEARED = "cleared"
+        RECONCILED = "reconciled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions")
+    occurred_on = models.DateField()
+    amount = MoneyColumn()
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=500, blank=True)
+    counterparty = models.CharField(max_length=200, blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="transactions")
+    reference = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True, max_length=10_000)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.SET_NULL, null=True, blank=True, related_name="legs"
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_by_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+    change_seq = models.BigIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(bases=[AuditFields], excluded_fields=["change_seq"])
+
+    class Meta:
+        indexes: ClassVar = [
+            # The list's keyset: newest first within an organisation, live rows only.
+            models.Index(
+                "organization",
+                models.F("occurred_on").desc(),
+                models.F("id").desc(),
+                name="ledger_tx_org_date_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["organization", "change_seq"], name="ledger_tx_org_change_seq"),
+            models.Index(
+                fields=["account", "occurred_on"],
+                name="ledger_tx_account_date",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organization", "category", "occurred_on"],
+                name="ledger_tx_org_cat_date",
+                condition=Q(deleted_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_on} {self.amount} {self.currency}"
+
+
+class Split(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="splits")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True)
+    amount = MoneyColumn()
+    memo = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount}"

@@ -1,0 +1,194 @@
+"""Wire shapes of the ledger (documented in the schema) and the fast row renderer lists use."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from kore.core.fields import CurrencyField, MoneyField
+from kore.core.money import format_amount
+from kore.core.serializers import StrictCharField, StrictSerializer
+
+from .models import Account, Category, Statement, Transaction
+
+
+class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    opening_balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = (
+            "id", "name", "kind", "currency", "opening_balance", "archived", "version",
+            "created_at", "updated_at",
+        )  # fmt: skip
+
+    def get_opening_balance(self, obj: Account) -> str:
+        return format_amount(obj.opening_balance, obj.currency)
+
+
+class AccountInput(StrictSerializer):
+    name = StrictCharField(max_length=120)
+    kind = serializers.ChoiceField(choices=Account.Kind.choices, default=Account.Kind.BANK)
+    currency = CurrencyField()
+    opening_balance = MoneyField(required=False)
+
+
+class AccountPatch(StrictSerializer):
+    name = StrictCharField(max_length=120, required=False)
+    kind = serializers.ChoiceField(choices=Account.Kind.choices, required=False)
+    currency = CurrencyField(required=False)
+    opening_balance = MoneyField(required=False)
+    archived = serializers.BooleanField(required=False)
+
+
+class CategoryOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Category
+        fields = ("id", "name", "kind", "parent", "depth", "version", "created_at")
+
+
+class CategoryInput(StrictSerializer):
+    name = StrictCharField(max_length=80)
+    kind = serializers.ChoiceField(choices=Category.Kind.choices, default=Category.Kind.EXPENSE)
+    parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
+
+
+class CategoryPatch(StrictSerializer):
+    name = StrictCharField(max_length=80, required=False)
+    parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
+
+
+class SplitInput(StrictSerializer):
+    category = serializers.IntegerField(required=False, allow_null=True)
+    amount = MoneyField()
+    memo = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class SplitOutput(serializers.Serializer):  # type: ignore[type-arg]
+    category = serializers.IntegerField(allow_null=True)
+    amount = serializers.CharField()
+    memo = serializers.CharField()
+
+
+class TransactionInput(StrictSerializer):
+    account = serializers.IntegerField()
+    occurred_on = serializers.DateField()
+    amount = MoneyField()
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    counterparty = StrictCharField(max_length=200, required=False, allow_blank=True)
+    category = serializers.IntegerField(required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=StrictCharField(max_length=50), required=False, max_length=50
+    )
+    reference = StrictCharField(max_length=200, required=False, allow_blank=True)
+    notes = StrictCharField(max_length=10_000, required=False, allow_blank=True)
+    metadata = serializers.DictField(child=serializers.JSONField(), required=False)
+    status = serializers.ChoiceField(choices=Transaction.Status.choices, required=False)
+    splits = SplitInput(many=True, required=False)
+
+
+class TransactionPatch(TransactionInput):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """The documented shape; ``transaction_json`` renders it without per-field overhead."""
+
+    id = serializers.IntegerField()
+    account = serializers.IntegerField()
+    occurred_on = serializers.DateField()
+    amount = serializers.CharField(help_text='Decimal string, e.g. "-12.30".')
+    currency = serializers.CharField()
+    description = serializers.CharField()
+    counterparty = serializers.CharField()
+    category = serializers.IntegerField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    reference = serializers.CharField()
+    notes = serializers.CharField()
+    metadata = serializers.DictField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=Transaction.Status.choices)
+    splits = SplitOutput(many=True)
+    transfer = serializers.IntegerField(allow_null=True)
+    statement = serializers.IntegerField(allow_null=True)
+    created_by = serializers.IntegerField(allow_null=True)
+    created_by_token = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+    etag = serializers.CharField()
+
+
+def _iso(value: Any) -> str:
+    text = str(value.isoformat())
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def transaction_json(row: dict[str, Any]) -> dict[str, Any]:
+    """Render a row from ``selectors.transaction_page`` in the TransactionOutput shape."""
+    currency = row["currency"]
+    return {
+        "id": row["id"],
+        "account": row["account_id"],
+        "occurred_on": row["occurred_on"].isoformat(),
+        "amount": format_amount(row["amount"], currency),
+        "currency": currency,
+        "description": row["description"],
+        "counterparty": row["counterparty"],
+        "category": row["category_id"],
+        "tags": row["tags"],
+        "reference": row["reference"],
+        "notes": row["notes"],
+        "metadata": row["metadata"],
+        "status": row["status"],
+        "splits": [
+            {
+                "category": s["category_id"],
+                "amount": format_amount(s["amount"], currency),
+                "memo": s["memo"],
+            }
+            for s in row["splits"]
+        ],
+        "transfer": row["transfer_id"],
+        "statement": row["statement_id"],
+        "created_by": row["created_by_id"],
+        "created_by_token": row["created_by_token_id"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "version": row["version"],
+        "etag": f'"{row["id"]}-{row["version"]}"',
+    }
+
+
+class TransferInput(StrictSerializer):
+    from_account = serializers.IntegerField()
+    to_account = serializers.IntegerField()
+    amount = MoneyField(help_text="Positive amount leaving from_account, in its currency.")
+    to_amount = MoneyField(required=False, help_text="Amount arriving; required across currencies.")
+    occurred_on = serializers.DateField()
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class TransferOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    rate = serializers.CharField()
+    legs = TransactionOutput(many=True)
+
+
+class StatementOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    closing_balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Statement
+        fields = (
+            "id", "account", "end_date", "closing_balance", "status", "reconciled_at",
+            "version", "created_at",
+        )  # fmt: skip
+
+    def get_closing_balance(self, obj: Statement) -> str:
+        return format_amount(obj.closing_balance, obj.account.currency)
+
+
+class StatementInput(StrictSerializer):
+    account = serializers.IntegerField()
+    end_date = serializers.DateField()
+    closing_balance = MoneyField()

@@ -1,0 +1,99 @@
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from kore.core.exceptions import Conflict, RuleViolation
+from kore.core.money import MoneyError, check_precision, minor_units
+from kore.orgs.scoping import OrgContext
+
+from ..models import Account, Transaction
+from .concurrency import check_version
+from .state import ledger_version_bump
+
+
+def _money_rule(field: str, error: MoneyError) -> RuleViolation:
+    return RuleViolation(
+        error.message,
+        code=error.code,
+        fields={field: [{"code": error.code, "message": error.message}]},
+    )
+
+
+def account_create(
+    *,
+    ctx: OrgContext,
+    name: str,
+    currency: str,
+    kind: str = Account.Kind.BANK,
+    opening_balance: Decimal = Decimal(0),
+) -> Account:
+    """Open an account in the caller's organisation."""
+    try:
+        minor_units(currency)
+        check_precision(opening_balance, currency)
+    except MoneyError as exc:
+        raise _money_rule(
+            "currency" if exc.code == "currency_unknown" else "opening_balance", exc
+        ) from exc
+    account = Account(
+        organization=ctx.organization,
+        name=name,
+        currency=currency,
+        kind=kind,
+        opening_balance=opening_balance,
+    )
+    try:
+        with transaction.atomic():
+            account.save()
+            ledger_version_bump(organization=ctx.organization)
+    except IntegrityError as exc:
+        raise Conflict("An account with this name exists.", code="account_name_taken") from exc
+    return account
+
+
+def account_update(
+    *, ctx: OrgContext, account: Account, if_match: str | None = None, **changes: object
+) -> Account:
+    """Rename, re-kind, archive or change the opening balance (currency is fixed once used)."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        check_version(account, if_match)
+        currency = str(changes.get("currency", account.currency))
+        if currency != account.currency:
+            if Transaction.objects.filter(account=account).exists():
+                raise Conflict(
+                    "The currency of an account with transactions cannot change.",
+                    code="account_currency_locked",
+                )
+            try:
+                minor_units(currency)
+            except MoneyError as exc:
+                raise _money_rule("currency", exc) from exc
+        if "opening_balance" in changes:
+            try:
+                check_precision(changes["opening_balance"], currency)  # type: ignore[arg-type]
+            except MoneyError as exc:
+                raise _money_rule("opening_balance", exc) from exc
+        for field, value in changes.items():
+            setattr(account, field, value)
+        account.version += 1
+        try:
+            with transaction.atomic():
+                account.save()
+        except IntegrityError as exc:
+            raise Conflict("An account with this name exists.", code="account_name_taken") from exc
+        ledger_version_bump(organization=ctx.organization)
+    return account
+
+
+def account_delete(*, ctx: OrgContext, account: Account, if_match: str | None = None) -> None:
+    """Delete an account with no transactions; archive it otherwise."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        check_version(account, if_match)
+        if Transaction.objects.filter(account=account).exists():
+            raise Conflict(
+                "The account has transactions; archive it instead.", code="account_in_use"
+            )
+        account.delete()
+        ledger_version_bump(organization=ctx.organization)

@@ -1,0 +1,138 @@
+"""Categories: a tree at most three levels deep, names unique among siblings."""
+
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+
+from kore.core.exceptions import Conflict, RuleViolation
+from kore.orgs.scoping import OrgContext
+
+from ..models import Category, Split, Transaction
+from .concurrency import check_version
+from .state import ledger_version_bump
+from .transactions import transactions_bulk_set
+
+
+def _rule(field: str, code: str, message: str) -> RuleViolation:
+    return RuleViolation(message, code=code, fields={field: [{"code": code, "message": message}]})
+
+
+def _parent(ctx: OrgContext, parent_id: int | None) -> Category | None:
+    if parent_id is None:
+        return None
+    parent = Category.objects.filter(organization=ctx.organization, pk=parent_id).first()
+    if parent is None:
+        raise _rule("parent", "not_found", "No such category in this organisation.")
+    return parent
+
+
+def _descendant_ids(category: Category) -> set[int]:
+    """Ids below ``category`` (the tree is at most three levels: two queries at most)."""
+    found: set[int] = set()
+    frontier = {category.pk}
+    while frontier:
+        frontier = set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        found |= frontier
+    return found
+
+
+def _subtree_height(category: Category) -> int:
+    height, frontier = 0, {category.pk}
+    while frontier:
+        frontier = set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        height += 1 if frontier else 0
+    return height
+
+
+def category_create(
+    *, ctx: OrgContext, name: str, kind: str = Category.Kind.EXPENSE, parent: int | None = None
+) -> Category:
+    parent_obj = _parent(ctx, parent)
+    depth = parent_obj.depth + 1 if parent_obj else 1
+    if depth > Category.MAX_DEPTH:
+        raise _rule("parent", "category_too_deep", "Categories nest at most three levels.")
+    if parent_obj and parent_obj.kind != kind:
+        raise _rule("kind", "category_kind_mismatch", "A category has its parent's kind.")
+    category = Category(
+        organization=ctx.organization, name=name, kind=kind, parent=parent_obj, depth=depth
+    )
+    try:
+        with db_transaction.atomic():
+            category.save()
+            ledger_version_bump(organization=ctx.organization)
+    except IntegrityError as exc:
+        raise Conflict("A sibling category has this name.", code="category_name_taken") from exc
+    return category
+
+
+def category_update(
+    *, ctx: OrgContext, category: Category, if_match: str | None = None, **changes: object
+) -> Category:
+    with db_transaction.atomic():
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        check_version(category, if_match)
+        if "parent" in changes:
+            parent = _parent(ctx, changes.pop("parent"))  # type: ignore[arg-type]
+            if parent is not None and (
+                parent.pk == category.pk or parent.pk in _descendant_ids(category)
+            ):
+                raise _rule("parent", "category_cycle", "A category cannot move under itself.")
+            depth = parent.depth + 1 if parent else 1
+            if depth + _subtree_height(category) > Category.MAX_DEPTH:
+                raise _rule("parent", "category_too_deep", "Categories nest at most three levels.")
+            category.parent, category.depth = parent, depth
+        for field, value in changes.items():
+            setattr(category, field, value)
+        category.version += 1
+        try:
+            with db_transaction.atomic():
+                category.save()
+                _fix_descendant_depths(category)
+        except IntegrityError as exc:
+            raise Conflict("A sibling category has this name.", code="category_name_taken") from exc
+        ledger_version_bump(organization=ctx.organization)
+    return category
+
+
+def _fix_descendant_depths(category: Category) -> None:
+    frontier, depth = [category.pk], category.depth
+    while frontier:
+        depth += 1
+        children = Category.objects.filter(parent_id__in=frontier)
+        children.update(depth=depth)
+        frontier = list(children.values_list("pk", flat=True))
+
+
+def category_delete(
+    *, ctx: OrgContext, category: Category, reassign_to: int | None = None,
+    if_match: str | None = None,
+) -> None:  # fmt: skip
+    """Delete a category; one in use (transactions, splits or children) needs ``reassign_to``."""
+    with db_transaction.atomic():
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        check_version(category, if_match)
+        in_use = (
+            Transaction.objects.filter(category=category).exists()
+            or Split.objects.filter(category=category).exists()
+            or Category.objects.filter(parent=category).exists()
+        )
+        if in_use and reassign_to is None:
+            raise Conflict(
+                "The category is in use; pass ?reassign_to=<category id>.", code="category_in_use"
+            )
+        if in_use:
+            target = _parent(ctx, reassign_to)
+            assert target is not None
+            if target.pk == category.pk or target.pk in _descendant_ids(category):
+                raise _rule("reassign_to", "category_cycle", "Reassign to another branch.")
+            seq = ledger_version_bump(organization=ctx.organization)
+            transactions_bulk_set(
+                ctx=ctx,
+                transactions=Transaction.objects.filter(category=category),
+                seq=seq,
+                category=target,
+            )
+            Split.objects.filter(category=category).update(category=target)
+            for child in Category.objects.filter(parent=category):
+                category_update(ctx=ctx, category=child, parent=target.pk)
+        category.delete()
+        ledger_version_bump(organization=ctx.organization)

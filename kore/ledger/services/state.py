@@ -1,0 +1,33 @@
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from kore.orgs.models import Organization
+
+from ..models import LedgerState
+
+
+def ledger_version_bump(*, organization: Organization) -> int:
+    """Take the organisation's ledger lock and return its next change number.
+
+    Must run inside the caller's transaction: the row stays locked until it commits, so
+    change numbers become visible in order (the change feed relies on it) and the report cache
+    key moves in the same commit as the data.
+    """
+    assert transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
+    bumped = LedgerState.objects.filter(organization=organization).update(version=F("version") + 1)
+    if not bumped:
+        try:
+            with transaction.atomic():
+                LedgerState.objects.create(organization=organization, version=0)
+        except IntegrityError:
+            pass  # a concurrent writer created it first
+        LedgerState.objects.filter(organization=organization).update(version=F("version") + 1)
+    return int(
+        LedgerState.objects.filter(organization=organization).values_list("version", flat=True)[0]
+    )
+
+
+def ledger_version(*, organization: Organization) -> int:
+    """The organisation's current change number (0 before its first write)."""
+    row = LedgerState.objects.filter(organization=organization).values_list("version", flat=True)
+    return int(row[0]) if row else 0

@@ -1,0 +1,47 @@
+from django.urls import path
+
+from . import apis
+
+P = "orgs/<slug:org_slug>/"
+
+urlpatterns = [
+    path(f"{P}accounts/", apis.AccountListCreateApi.as_view(), name="account-list"),
+    path(f"{P}accounts/<int:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
+    path(f"{P}categories/", apis.CategoryListCreateApi.as_view(), name="category-list"),
+    path(
+        f"{P}categories/<int:category_id>/",
+        apis.CategoryDetailApi.as_view(),
+        name="category-detail",
+    ),
+    path(f"{P}transactions/", apis.TransactionListCreateApi.as_view(), name="transaction-list"),
+    path(
+        f"{P}transactions/bulk/", apis.TransactionBulkCreateApi.as_view(), name="transaction-bulk"
+    ),
+    path(
+        f"{P}transactions/<int:tx_id>/",
+        apis.TransactionDetailApi.as_view(),
+        name="transaction-detail",
+    ),
+    path(
+        f"{P}transactions/<int:tx_id>/restore/",
+        apis.TransactionRestoreApi.as_view(),
+        name="transaction-restore",
+    ),
+    path(f"{P}transfers/", apis.TransferCreateApi.as_view(), name="transfer-create"),
+    path(f"{P}statements/", apis.StatementListCreateApi.as_view(), name="statement-list"),
+    path(
+        f"{P}statements/<int:statement_id>/",
+        apis.StatementDetailApi.as_view(),
+        name="statement-detail",
+    ),
+    path(
+        f"{P}statements/<int:statement_id>/reconcile/",
+        apis.StatementReconcileApi.as_view(),
+        name="statement-reconcile",
+    ),
+    path(
+        f"{P}statements/<int:statement_id>/reopen/",
+        apis.StatementReopenApi.as_view(),
+        name="statement-reopen",
+    ),
+]
