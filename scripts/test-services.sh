@@ -16,10 +16,13 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 
 say() { printf '%s\n' "$*" >&2; }
 
+# The server must answer; the database named in the URL need not exist (the tests create theirs).
 pg_answers() {
   "$PY" - "$1" <<'PY' >/dev/null 2>&1
 import sys, psycopg
-psycopg.connect(sys.argv[1], connect_timeout=3).close()
+from psycopg.conninfo import conninfo_to_dict
+params = conninfo_to_dict(sys.argv[1]) | {"dbname": "postgres", "connect_timeout": 3}
+psycopg.connect(**params).close()
 PY
 }
 

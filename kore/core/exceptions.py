@@ -218,6 +218,8 @@ def _from_drf(exc: drf.APIException) -> KoreError:
         "throttled": "throttled",
         "token_not_valid": "token_invalid",
     }
+    if isinstance(exc, drf.PermissionDenied) and message.startswith("CSRF Failed"):
+        code = "csrf_failed"  # DRF's SessionAuthentication reports CSRF as a plain 403
     headers: dict[str, str] = {}
     wait = getattr(exc, "wait", None)
     if isinstance(exc, drf.Throttled) and wait is not None:

@@ -25,7 +25,7 @@ class RequestIdMiddleware:
             current_request_id.set("-")
             raise
         response[REQUEST_ID_HEADER] = request_id
-        response._resource_closers.append(_forget_request_id)
+        response._resource_closers.append(_forget_request_id)  # type: ignore[attr-defined]
         return response
 
 

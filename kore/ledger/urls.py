@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_feed
 
 P = "orgs/<slug:org_slug>/"
 
@@ -14,6 +14,11 @@ urlpatterns = [
         name="category-detail",
     ),
     path(f"{P}transactions/", apis.TransactionListCreateApi.as_view(), name="transaction-list"),
+    path(
+        f"{P}transactions/changes/",
+        apis_feed.TransactionChangesApi.as_view(),
+        name="transaction-changes",
+    ),
     path(
         f"{P}transactions/bulk/", apis.TransactionBulkCreateApi.as_view(), name="transaction-bulk"
     ),

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -39,7 +39,8 @@ def check_database() -> str:
     global _migrations_applied
     connection = connections[DEFAULT_DB_ALIAS]
     try:
-        with connection.cursor() as cursor:
+        # SET LOCAL only lasts inside a transaction (in autocommit it is silently a no-op).
+        with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL statement_timeout = %s", [int(CHECK_TIMEOUT * 1000)])
             cursor.execute("SELECT 1")

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from kore.core.client_ip import client_ip
 from kore.core.exceptions import NotFound, PermissionDenied
+from kore.core.idempotency import IdempotentPostMixin
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.core.throttling import LoginIPThrottle
 
@@ -55,7 +56,7 @@ class OrganizationInput(StrictSerializer):
     default_currency = OrganizationCurrencyField(required=False)
 
 
-class OrganizationListCreateApi(APIView):
+class OrganizationListCreateApi(IdempotentPostMixin, APIView):
     """Organisations I belong to; create one (I become its owner).
 
     An API token reaches only its own organisation: it lists that one and cannot create others.

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from kore.core.exceptions import NotFound, PermissionDenied
+from kore.core.idempotency import IdempotentPostMixin
 
 from .models import ROLE_RANK, ApiToken, Organization, Role, User, role_at_least
 from .selectors import membership_get
@@ -44,11 +45,12 @@ def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
     return OrgContext(membership.organization, role, user, token)
 
 
-class OrgAPIView(APIView):
+class OrgAPIView(IdempotentPostMixin, APIView):
     """Base for every ``/orgs/{org_slug}/…`` endpoint: sets ``self.org`` before permissions run.
 
     Reads need ``read_role`` (viewer), writes need ``write_role`` (member) unless a view raises
-    them. Role checks come after the 404 so an outsider learns nothing.
+    them. Role checks come after the 404 so an outsider learns nothing. POSTs accept
+    ``Idempotency-Key``, scoped to the organisation and the caller.
     """
 
     read_role: str = Role.VIEWER
@@ -61,3 +63,7 @@ class OrgAPIView(APIView):
         needed = self.read_role if request.method in SAFE_METHODS else self.write_role
         if not self.org.at_least(needed):
             raise PermissionDenied(f"This action needs the {needed} role or higher.")
+
+    def idempotency_scope(self, request: Request) -> str:
+        token = self.org.api_token.pk if self.org.api_token else "-"
+        return f"{self.org.organization.pk}:{self.org.user.pk}:{token}"

@@ -176,7 +176,7 @@ def test_method_not_allowed_is_405(db, method, url):
     assert_error(response, 405, "method_not_allowed")
 
 
-# --- Authentication errors keep the shape too -------------------------------------------------------
+# --- Authentication errors keep the shape too ---------------------------------------------
 def test_wrong_password_is_401_authentication_failed(db):
     user = UserFactory()
     response = _anon().post(TOKEN, {"email": user.email, "password": "wrong-pass"}, format="json")
@@ -210,7 +210,7 @@ def test_throttled_is_429_with_retry_after(db):
     assert int(response["Retry-After"]) >= 1
 
 
-# --- The documented code list is the whole list ------------------------------------------------------
+# --- The documented code list is the whole list -------------------------------------------
 def _codes_raised_in_source() -> set[str]:
     """Every ``code="..."`` passed to a Kore error in application code (tests excluded)."""
     root = Path(__file__).resolve().parents[2]
@@ -253,3 +253,30 @@ def test_only_documented_codes_are_promoted_from_field_errors(db):
     error = assert_error(response, 400)
     assert error["code"] in ERROR_CODES
     assert error["fields"]["email"][0]["code"] == "invalid"
+
+
+def test_session_write_without_csrf_token_is_403_csrf_failed(db):
+    user = UserFactory()
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username=user.email, password=PASSWORD)
+    response = client.patch(ME, {"full_name": "No Token"}, format="json")
+    error = assert_error(response, 403, "csrf_failed")
+    assert "CSRF" in error["message"]
+    user.refresh_from_db()
+    assert user.full_name != "No Token"
+
+
+def test_session_write_with_csrf_token_works(db):
+    user = UserFactory()
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username=user.email, password=PASSWORD)
+    token = client.get("/api-auth/login/").cookies["csrftoken"].value
+    response = client.patch(ME, {"full_name": "With Token"}, format="json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200, response.content
+
+
+def test_django_csrf_failure_view_is_json(db):
+    # Non-DRF views (the DRF login form) fail CSRF through CSRF_FAILURE_VIEW.
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api-auth/login/", {"username": "a", "password": "b"})
+    assert_error(response, 403, "csrf_failed")

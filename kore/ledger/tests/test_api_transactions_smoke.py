@@ -8,8 +8,13 @@ def test_record_and_list_a_transaction(world):
     assert account.status_code == 201, account.json()
     created = api.post(
         f"{base}/transactions/",
-        {"account": account.json()["id"], "occurred_on": "2026-01-02", "amount": "-12.30",
-         "tags": ["food"], "splits": [{"amount": "-10.00"}, {"amount": "-2.30"}]},
+        {
+            "account": account.json()["id"],
+            "occurred_on": "2026-01-02",
+            "amount": "-12.30",
+            "tags": ["food"],
+            "splits": [{"amount": "-10.00"}, {"amount": "-2.30"}],
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()

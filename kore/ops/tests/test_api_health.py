@@ -225,3 +225,24 @@ def test_storage_unwritable_is_error(db, settings, tmp_path):
     assert body["status"] == "error"
     assert body["checks"]["storage"]["status"] == "error"
     assert str(tmp_path) not in json.dumps(body)
+
+
+# --- The checks themselves ------------------------------------------------------------------------
+def test_database_check_bounds_its_query(transactional_db):
+    from django.db import connection
+
+    from kore.ops.health import CHECK_TIMEOUT, check_database
+
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql == "SELECT 1":
+            cursor = context["cursor"]
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+        return result
+
+    with connection.execute_wrapper(spy):
+        assert check_database() == ""
+    assert seen == [f"{int(CHECK_TIMEOUT * 1000)}ms"] or seen == [f"{int(CHECK_TIMEOUT)}s"]

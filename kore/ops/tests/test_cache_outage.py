@@ -1,4 +1,4 @@
-"""A Redis outage makes Kore slower, never unavailable: sign-in, the API and sessions keep working."""
+"""A Redis outage makes Kore slower, never unavailable: sign-in, API and sessions keep working."""
 
 import socket
 

@@ -147,7 +147,8 @@ def database_hung(tmp_path) -> Iterator[Server]:
 @pytest.fixture
 def empty_database(tmp_path) -> Iterator[Server]:
     """A freshly created, never-migrated database on the shared PostgreSQL (dropped afterwards)."""
-    admin_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # The server's maintenance database: DATABASE_URL may name one that does not exist.
+    admin_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL).rsplit("/", 1)[0] + "/postgres"
     name = f"kore_e2e_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -182,7 +183,7 @@ def test_database_down_api_error_is_json_500(database_down):
 
     token = AccessToken()
     token["user_id"] = 1
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - a local http:// URL
         database_down.base + "/api/v1/orgs/",
         headers={"Authorization": f"Bearer {token}", "X-Request-ID": "e2e-db-down-0001"},
     )

@@ -79,8 +79,12 @@ def test_invitation_created_and_accepted_appear_with_actor_ip_and_request_id(wor
 
 def test_newest_event_comes_first(world):
     for n in range(3):
-        security_event_record(kind=SecurityEvent.Kind.ROLE_CHANGED, organization=world.org,
-                              actor=world.owner, detail={"n": n})  # fmt: skip
+        security_event_record(
+            kind=SecurityEvent.Kind.ROLE_CHANGED,
+            organization=world.org,
+            actor=world.owner,
+            detail={"n": n},
+        )
     rows = client_for(world.owner).get(url(world.org)).json()["results"]
     assert [r["detail"]["n"] for r in rows] == [2, 1, 0]
 

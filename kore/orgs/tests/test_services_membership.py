@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from kore.core.exceptions import Conflict, PermissionDenied, RuleViolation
+from kore.core.exceptions import Conflict, NotFound, PermissionDenied, RuleViolation
 from kore.orgs.models import Invitation, Membership, Role
 from kore.orgs.services import (
     invitation_accept,
@@ -135,8 +135,6 @@ def test_remove_checks_the_current_role_not_a_stale_copy(db):
 
 
 def test_changing_a_removed_membership_is_not_found(db):
-    from kore.core.exceptions import NotFound
-
     org = OrganizationFactory()
     owner = MembershipFactory(organization=org, role=Role.OWNER)
     gone = MembershipFactory(organization=org, role=Role.MEMBER)
