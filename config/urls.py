@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include((auth_urlpatterns, "auth"), namespace="auth")),
     path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),
     path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
+    path("", include(("kore.reports.urls", "reports"), namespace="reports")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(

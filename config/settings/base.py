@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kore.orgs",
     "kore.ops",
     "kore.ledger",
+    "kore.reports",
 ]
 
 MIDDLEWARE = [

@@ -211,21 +211,17 @@ def test_throttled_is_429_with_retry_after(db):
 
 
 # --- The documented code list is the whole list -------------------------------------------
-def _codes_raised_in_source() -> set[str]:
-    """Every ``code="..."`` passed to a Kore error in application code (tests excluded)."""
+def _codes_raised_in_source() -> dict[str, set[int]]:
+    """Every ``code="..."`` passed to a Kore error in application code, with its status."""
+    from kore.core import exceptions
+
     root = Path(__file__).resolve().parents[2]
-    error_classes = {
-        "KoreError",
-        "InvalidRequest",
-        "Unauthenticated",
-        "PermissionDenied",
-        "NotFound",
-        "Conflict",
-        "PreconditionFailed",
-        "RequestTooLarge",
-        "RuleViolation",
+    classes = {
+        name: cls.status_code
+        for name, cls in vars(exceptions).items()
+        if isinstance(cls, type) and issubclass(cls, exceptions.KoreError)
     }
-    codes: set[str] = set()
+    codes: dict[str, set[int]] = {}
     for file in root.rglob("*.py"):
         if "tests" in file.parts or "migrations" in file.parts:
             continue
@@ -233,18 +229,32 @@ def _codes_raised_in_source() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            if name not in error_classes:
+            if name not in classes:
                 continue
-            for keyword in node.keywords:
-                if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
-                    codes.add(keyword.value.value)
+            keywords = {k.arg: k.value for k in node.keywords}
+            code = keywords.get("code")
+            if not isinstance(code, ast.Constant):
+                continue
+            status = keywords.get("status_code")
+            statuses = codes.setdefault(code.value, set())
+            if isinstance(status, ast.Constant):
+                statuses.add(status.value)
+            elif status is None:
+                statuses.add(classes[name])
     return codes
 
 
-def test_every_code_raised_is_documented():
+def test_every_code_raised_is_documented_with_its_status():
     raised = _codes_raised_in_source()
-    assert "authentication_failed" in raised  # the scan does find codes
-    assert raised - set(ERROR_CODES) == set()
+    assert raised["authentication_failed"] == {401}  # the scan does find codes
+    assert raised["signup_closed"] == {403}
+    assert set(raised) - set(ERROR_CODES) == set()
+    wrong = {
+        code: (statuses, ERROR_CODES[code][0])
+        for code, statuses in raised.items()
+        if statuses != {ERROR_CODES[code][0]}
+    }
+    assert wrong == {}
 
 
 def test_only_documented_codes_are_promoted_from_field_errors(db):

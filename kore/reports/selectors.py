@@ -1,0 +1,175 @@
+"""Reports, computed in SQL and cached per organisation and ledger version.
+
+Every ledger write bumps ``LedgerState.version`` in its own transaction, and the cache key holds
+that version, so a report is never stale after a commit. With Redis down the cache misses and
+the report is computed directly. Totals are per currency, never summed across currencies.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+
+from kore.core.money import format_amount
+from kore.ledger.models import Account, Split, Transaction
+from kore.ledger.services.state import ledger_version
+from kore.orgs.models import Organization
+
+CACHE_SECONDS = 24 * 3600
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
+
+
+def report_cached(
+    organization: Organization, name: str, params: dict[str, Any], compute: Callable[[], Any]
+) -> Any:
+    """The cached report for this ledger version, computing (and caching) it on a miss."""
+    version = ledger_version(organization=organization)
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"report:{organization.pk}:{version}:{name}:{digest[:16]}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result = compute()
+    cache.set(key, result, CACHE_SECONDS)
+    return result
+
+
+def _live(organization: Organization) -> Any:
+    return Transaction.objects.filter(organization=organization, deleted_at__isnull=True)
+
+
+def balances(*, organization: Organization, as_of: date) -> dict[str, Any]:
+    """Each account's balance at the end of ``as_of``, and totals per currency."""
+    moved = Coalesce(
+        Sum(
+            "transactions__amount",
+            filter=Q(transactions__occurred_on__lte=as_of, transactions__deleted_at__isnull=True),
+        ),
+        _ZERO,
+    )
+    rows = (
+        Account.objects.filter(organization=organization)
+        .annotate(moved=moved)
+        .order_by("currency", "name", "id")
+        .values("id", "name", "currency", "opening_balance", "archived", "moved")
+    )
+    accounts: list[dict[str, Any]] = []
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        balance = row["opening_balance"] + row["moved"]
+        totals[row["currency"]] += balance
+        accounts.append(
+            {
+                "account": row["id"],
+                "name": row["name"],
+                "currency": row["currency"],
+                "archived": row["archived"],
+                "balance": format_amount(balance, row["currency"]),
+            }
+        )
+    return {
+        "as_of": as_of.isoformat(),
+        "accounts": accounts,
+        "totals": [
+            {"currency": c, "balance": format_amount(v, c)} for c, v in sorted(totals.items())
+        ],
+    }
+
+
+def category_totals(
+    *, organization: Organization, date_from: date, date_to: date
+) -> dict[str, Any]:
+    """Totals by category and month; split lines count under their own categories."""
+    in_range = Q(occurred_on__gte=date_from, occurred_on__lte=date_to)
+    whole = (
+        _live(organization)
+        .filter(in_range)
+        .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("month", "category_id", "currency")
+        .annotate(total=Sum("amount"), count=Count("id"))
+    )
+    split_lines = (
+        Split.objects.filter(
+            transaction__organization=organization,
+            transaction__deleted_at__isnull=True,
+            transaction__occurred_on__gte=date_from,
+            transaction__occurred_on__lte=date_to,
+        )
+        .annotate(month=TruncMonth("transaction__occurred_on"))
+        .values("month", "category_id", "transaction__currency")
+        .annotate(total=Sum("amount"), count=Count("id"))
+    )
+    merged: dict[tuple[Any, Any, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    for row in whole:
+        cell = merged[(row["month"], row["category_id"], row["currency"])]
+        cell[0] += row["total"]
+        cell[1] += row["count"]
+    for row in split_lines:
+        cell = merged[(row["month"], row["category_id"], row["transaction__currency"])]
+        cell[0] += row["total"]
+        cell[1] += row["count"]
+    items = [
+        {
+            "month": _month(month),
+            "category": category,
+            "currency": currency,
+            "total": format_amount(total, currency),
+            "count": count,
+        }
+        for (month, category, currency), (total, count) in sorted(
+            merged.items(), key=lambda kv: (_month(kv[0][0]), kv[0][2], kv[0][1] or 0)
+        )
+    ]
+    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "rows": items}
+
+
+def _month(value: Any) -> str:
+    return str(value.isoformat())[:7]
+
+
+def cash_flow(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    period: str,
+    include_transfers: bool = False,
+) -> dict[str, Any]:
+    """Money in, out and net per day, week (Monday) or month, per currency."""
+    qs = _live(organization).filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
+    if not include_transfers:
+        qs = qs.filter(transfer__isnull=True)
+    rows = (
+        qs.annotate(period=PERIODS[period]("occurred_on"))
+        .values("period", "currency")
+        .annotate(
+            inflow=Coalesce(Sum("amount", filter=Q(amount__gt=0)), _ZERO),
+            outflow=Coalesce(Sum("amount", filter=Q(amount__lt=0)), _ZERO),
+            net=Sum("amount"),
+        )
+        .order_by("period", "currency")
+    )
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "period": period,
+        "rows": [
+            {
+                "period": row["period"].isoformat()[:10],
+                "currency": row["currency"],
+                "inflow": format_amount(row["inflow"], row["currency"]),
+                "outflow": format_amount(row["outflow"], row["currency"]),
+                "net": format_amount(row["net"], row["currency"]),
+            }
+            for row in rows
+        ],
+    }
