@@ -218,7 +218,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "kore.orgs.models.Role",
+        "AccountKindEnum": "kore.ledger.models.Account.Kind",
+        "CategoryKindEnum": "kore.ledger.models.Category.Kind",
+        "TransactionStatusEnum": "kore.ledger.models.Transaction.Status",
+        "StatementStatusEnum": "kore.ledger.models.Statement.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kore.core.schema.add_error_components",

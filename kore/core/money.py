@@ -48,7 +48,7 @@ def is_currency(code: str) -> bool:
 
 def parse_amount(text: str) -> Decimal:
     """Parse a wire amount (``"-12.30"``); the shape only, see ``check_precision``."""
-    if not _AMOUNT.match(text):
+    if not _AMOUNT.fullmatch(text):  # not match(): "$" also matches before a final newline
         raise MoneyError("invalid", 'Amounts are strings like "-12.30".')
     try:
         value = Decimal(text)
@@ -63,8 +63,13 @@ def parse_amount(text: str) -> Decimal:
 def check_precision(amount: Decimal, currency: str) -> None:
     """Refuse (never round) an amount with more decimals than the currency has."""
     places = minor_units(currency)
-    exponent = amount.normalize().as_tuple().exponent
-    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    # Count from the digits themselves: normalize() rounds to the context's 28 digits, which would
+    # silently accept "0.1000…0001" or "1234567890123456.0000000000001".
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        raise MoneyError("invalid", "Not a finite decimal number.")
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    decimals = max(0, -(exponent + trailing_zeros)) if any(digits) else 0
     if decimals > places:
         raise MoneyError(
             "amount_precision",
@@ -75,4 +80,5 @@ def check_precision(amount: Decimal, currency: str) -> None:
 def format_amount(amount: Decimal, currency: str) -> str:
     """The wire form: exactly the currency's decimals (``Decimal("12.3")`` in EUR → ``"12.30"``)."""
     places = minor_units(currency)
-    return str(amount.quantize(Decimal(1).scaleb(-places)))
+    text = str(amount.quantize(Decimal(1).scaleb(-places)))
+    return text.removeprefix("-") if not amount else text  # never "-0.00"

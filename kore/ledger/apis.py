@@ -173,11 +173,29 @@ TransactionPage = inline_serializer(
 )
 
 
-class TransactionListCreateApi(OrgAPIView):
+class TransactionRenderMixin:
+    """Answer with one transaction as the list shows it, plus its ETag."""
+
+    org: Any
+
+    def render(self, tx_id: int, status: int = 200) -> Response:
+        row = selectors.transaction_get(organization=self.org.organization, tx_id=tx_id)
+        if row is None:
+            raise NotFound()
+        body = s.transaction_json(row)
+        response = Response(body, status=status)
+        response["ETag"] = body["etag"]
+        return response
+
+
+class TransactionListCreateApi(TransactionRenderMixin, OrgAPIView):
     """List (filters, ordering, keyset cursor) or record one transaction."""
 
     @extend_schema(
-        parameters=[TransactionQuery], responses={200: TransactionPage}, tags=["transactions"]
+        parameters=[TransactionQuery],
+        responses={200: TransactionPage},
+        tags=["transactions"],
+        operation_id="orgs_transactions_list",
     )
     def get(self, request: Request, org_slug: str) -> Response:
         parse_limit(request.query_params.get("limit"))  # 422 above 500, before the serializer
@@ -209,19 +227,10 @@ class TransactionListCreateApi(OrgAPIView):
         tx = transactions.transaction_create(ctx=self.org, **data.validated_data)
         return self.render(tx.pk, status=201)
 
-    def render(self, tx_id: int, status: int = 200) -> Response:
-        row = selectors.transaction_get(organization=self.org.organization, tx_id=tx_id)
-        if row is None:
-            raise NotFound()
-        body = s.transaction_json(row)
-        response = Response(body, status=status)
-        response["ETag"] = body["etag"]
-        return response
 
-
-class TransactionDetailApi(TransactionListCreateApi):
+class TransactionDetailApi(TransactionRenderMixin, OrgAPIView):
     @extend_schema(responses={200: s.TransactionOutput}, tags=["transactions"])
-    def get(self, request: Request, org_slug: str, tx_id: int) -> Response:  # type: ignore[override]
+    def get(self, request: Request, org_slug: str, tx_id: int) -> Response:
         return self.render(tx_id)
 
     @extend_schema(
@@ -241,18 +250,14 @@ class TransactionDetailApi(TransactionListCreateApi):
         transactions.transaction_delete(ctx=self.org, tx_id=tx_id, if_match=_if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    post = None  # type: ignore[assignment]
 
-
-class TransactionRestoreApi(TransactionListCreateApi):
+class TransactionRestoreApi(TransactionRenderMixin, OrgAPIView):
     """Undo a deletion within 30 days."""
 
     @extend_schema(request=None, responses={200: s.TransactionOutput}, tags=["transactions"])
-    def post(self, request: Request, org_slug: str, tx_id: int) -> Response:  # type: ignore[override]
+    def post(self, request: Request, org_slug: str, tx_id: int) -> Response:
         transactions.transaction_restore(ctx=self.org, tx_id=tx_id)
         return self.render(tx_id)
-
-    get = None  # type: ignore[assignment]
 
 
 BatchResult = inline_serializer(
@@ -292,7 +297,7 @@ class TransactionBulkCreateApi(OrgAPIView):
 
 
 # --- Transfers ------------------------------------------------------------------------------------
-class TransferCreateApi(TransactionListCreateApi):
+class TransferCreateApi(TransactionRenderMixin, OrgAPIView):
     @extend_schema(request=s.TransferInput, responses={201: s.TransferOutput}, tags=["transfers"])
     def post(self, request: Request, org_slug: str) -> Response:
         data = s.TransferInput(data=request.data)
@@ -305,8 +310,6 @@ class TransferCreateApi(TransactionListCreateApi):
             "legs": [self.render(pk).data for pk in legs],
         }
         return Response(body, status=201)
-
-    get = None  # type: ignore[assignment]
 
 
 # --- Statements -----------------------------------------------------------------------------------

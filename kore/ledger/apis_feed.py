@@ -40,7 +40,7 @@ class TransactionChangesApi(OrgAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("limit", int, required=False, description="1–500, default 50"),
+            OpenApiParameter("limit", int, required=False, description="1 to 500, default 50"),
         ],
         responses={200: ChangePage},
         tags=["transactions"],
