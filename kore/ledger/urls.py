@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_feed
+from . import apis, apis_bulk, apis_feed
 
 P = "orgs/<slug:org_slug>/"
 
@@ -18,6 +18,16 @@ urlpatterns = [
         f"{P}transactions/changes/",
         apis_feed.TransactionChangesApi.as_view(),
         name="transaction-changes",
+    ),
+    path(
+        f"{P}transactions/bulk-update/",
+        apis_bulk.TransactionBulkUpdateApi.as_view(),
+        name="transaction-bulk-update",
+    ),
+    path(
+        f"{P}transactions/bulk-delete/",
+        apis_bulk.TransactionBulkDeleteApi.as_view(),
+        name="transaction-bulk-delete",
     ),
     path(
         f"{P}transactions/bulk/", apis.TransactionBulkCreateApi.as_view(), name="transaction-bulk"

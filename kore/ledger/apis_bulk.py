@@ -1,0 +1,81 @@
+"""Bulk edits of transactions by id list or by the list's filters."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kore.core.serializers import StrictCharField, StrictSerializer
+from kore.orgs.scoping import OrgAPIView
+
+from .apis import TransactionQuery
+from .models import Transaction
+from .selectors import TransactionFilter
+from .services.bulk import transactions_bulk_delete, transactions_bulk_update
+
+
+class BulkFilter(TransactionQuery):
+    """The list's filters (ordering, cursor and limit are ignored here)."""
+
+
+class BulkTarget(StrictSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=1000, allow_empty=False
+    )
+    filter = BulkFilter(required=False)
+
+
+class BulkSet(StrictSerializer):
+    category = serializers.IntegerField(required=False, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=[Transaction.Status.PENDING, Transaction.Status.CLEARED], required=False
+    )
+
+
+class BulkUpdateInput(BulkTarget):
+    set = BulkSet(required=False)
+    add_tags = serializers.ListField(child=StrictCharField(max_length=50), required=False)
+    remove_tags = serializers.ListField(child=StrictCharField(max_length=50), required=False)
+
+
+Changed = inline_serializer("BulkResult", {"changed": serializers.IntegerField()})
+_FILTER_KEYS = set(TransactionFilter.__dataclass_fields__)
+
+
+def _target(data: dict[str, Any]) -> dict[str, Any]:
+    raw = data.get("filter")
+    filters = None
+    if raw is not None:
+        filters = TransactionFilter(**{k: v for k, v in raw.items() if k in _FILTER_KEYS})
+    return {"ids": data.get("ids"), "filters": filters}
+
+
+class TransactionBulkUpdateApi(OrgAPIView):
+    """Re-categorise, set status, add or remove tags on up to 1,000 transactions at once."""
+
+    @extend_schema(request=BulkUpdateInput, responses={200: Changed}, tags=["transactions"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = BulkUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changed = transactions_bulk_update(
+            ctx=self.org,
+            changes=data.validated_data.get("set", {}),
+            add_tags=data.validated_data.get("add_tags", []),
+            remove_tags=data.validated_data.get("remove_tags", []),
+            **_target(data.validated_data),
+        )
+        return Response({"changed": changed})
+
+
+class TransactionBulkDeleteApi(OrgAPIView):
+    """Soft-delete up to 1,000 transactions at once (restorable for 30 days)."""
+
+    @extend_schema(request=BulkTarget, responses={200: Changed}, tags=["transactions"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = BulkTarget(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            {"changed": transactions_bulk_delete(ctx=self.org, **_target(data.validated_data))}
+        )
