@@ -111,6 +111,13 @@ class RuleViolation(KoreError):
     message = "Some values break a rule."
 
 
+def rule_violation(field: str, code: str, message: str) -> RuleViolation:
+    """A 422 for one field. A dangling reference is ``invalid_reference`` at the top (the field
+    keeps ``not_found``): a top-level ``not_found`` always means 404."""
+    top = "invalid_reference" if code == "not_found" else code
+    return RuleViolation(message, code=top, fields={field: [{"code": code, "message": message}]})
+
+
 # Every stable top-level code, with its status: rendered into the OpenAPI schema.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "Malformed body, unknown field or wrong type."),
@@ -164,6 +171,26 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "reconciliation_mismatch": (422, "The statement's balance does not match its transactions."),
     "limit_out_of_range": (422, "The page size (limit) is out of range."),
     "idempotency_key_reused": (422, "The Idempotency-Key was used with a different request."),
+    "amount_precision": (422, "More decimals than the currency's ISO 4217 minor units."),
+    "amount_too_large": (422, "The amount has too many digits."),
+    "currency_unknown": (422, "Not an ISO 4217 currency with minor units."),
+    "splits_sum_mismatch": (422, "Split amounts do not add up to the transaction amount."),
+    "metadata_too_many_keys": (422, "Metadata has more than 50 keys."),
+    "metadata_key_too_long": (422, "A metadata key is longer than 40 characters."),
+    "metadata_value_too_long": (422, "A metadata value is longer than 500 characters."),
+    "status_reconciled": (422, "Only reconciling a statement sets the reconciled status."),
+    "invalid_reference": (422, "An id names nothing in this organisation (see fields)."),
+    "batch_rejected": (422, "Some items of a batch break a rule; nothing was written."),
+    "ids_or_filter": (422, "A bulk call takes either ids or a filter."),
+    "category_too_deep": (422, "Categories nest at most three levels."),
+    "category_kind_mismatch": (422, "A category has its parent's kind."),
+    "category_cycle": (422, "A category cannot move under itself or its descendants."),
+    "same_account": (422, "A transfer needs two different accounts."),
+    "amount_not_positive": (422, "The amount moved must be positive."),
+    "to_amount_required": (422, "A cross-currency transfer states both amounts."),
+    "to_amount_mismatch": (422, "Same-currency transfers move equal amounts."),
+    "invalid_range": (422, "The date range is inverted or too long."),
+    "cursor_expired": (410, "The change-feed cursor is older than the tombstone retention."),
     "throttled": (429, "Too many requests; retry after Retry-After seconds."),
     "server_error": (500, "An unexpected error; quote the request id."),
 }

@@ -7,7 +7,7 @@ from django.db import transaction as db_transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from kore.core.exceptions import Conflict, RuleViolation
+from kore.core.exceptions import Conflict, RuleViolation, rule_violation
 from kore.orgs.scoping import OrgContext
 
 from ..models import Category, Transaction
@@ -16,16 +16,12 @@ from .state import ledger_version_bump
 from .transactions import BATCH_LIMIT, _tags, transactions_bulk_set
 
 
-def _rule(field: str, code: str, message: str) -> RuleViolation:
-    return RuleViolation(message, code=code, fields={field: [{"code": code, "message": message}]})
-
-
 def _targets(
     ctx: OrgContext, ids: Sequence[int] | None, filters: TransactionFilter | None
 ) -> QuerySet[Transaction]:
     """The live transactions named by ``ids`` (all must exist) or matched by ``filters``."""
     if (ids is None) == (filters is None):
-        raise _rule("ids", "ids_or_filter", "Give either ids or filter.")
+        raise rule_violation("ids", "ids_or_filter", "Give either ids or filter.")
     if ids is not None:
         found = set(
             Transaction.objects.filter(
@@ -78,11 +74,13 @@ def transactions_bulk_update(
             category_id is not None
             and not Category.objects.filter(organization=ctx.organization, pk=category_id).exists()
         ):
-            raise _rule("set.category", "not_found", "No such category in this organisation.")
+            raise rule_violation(
+                "set.category", "not_found", "No such category in this organisation."
+            )
         values["category_id"] = category_id
     if "status" in changes:
         if changes["status"] == Transaction.Status.RECONCILED:
-            raise _rule("set.status", "status_reconciled", "Only reconciling sets this.")
+            raise rule_violation("set.status", "status_reconciled", "Only reconciling sets this.")
         values["status"] = changes["status"]
     with db_transaction.atomic():
         qs = _targets(ctx, ids, filters)

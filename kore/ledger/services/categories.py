@@ -3,7 +3,7 @@
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
-from kore.core.exceptions import Conflict, RuleViolation
+from kore.core.exceptions import Conflict, rule_violation
 from kore.orgs.scoping import OrgContext
 
 from ..models import Category, Split, Transaction
@@ -12,16 +12,12 @@ from .state import ledger_version_bump
 from .transactions import transactions_bulk_set
 
 
-def _rule(field: str, code: str, message: str) -> RuleViolation:
-    return RuleViolation(message, code=code, fields={field: [{"code": code, "message": message}]})
-
-
 def _parent(ctx: OrgContext, parent_id: int | None) -> Category | None:
     if parent_id is None:
         return None
     parent = Category.objects.filter(organization=ctx.organization, pk=parent_id).first()
     if parent is None:
-        raise _rule("parent", "not_found", "No such category in this organisation.")
+        raise rule_violation("parent", "not_found", "No such category in this organisation.")
     return parent
 
 
@@ -49,9 +45,9 @@ def category_create(
     parent_obj = _parent(ctx, parent)
     depth = parent_obj.depth + 1 if parent_obj else 1
     if depth > Category.MAX_DEPTH:
-        raise _rule("parent", "category_too_deep", "Categories nest at most three levels.")
+        raise rule_violation("parent", "category_too_deep", "Categories nest at most three levels.")
     if parent_obj and parent_obj.kind != kind:
-        raise _rule("kind", "category_kind_mismatch", "A category has its parent's kind.")
+        raise rule_violation("kind", "category_kind_mismatch", "A category has its parent's kind.")
     category = Category(
         organization=ctx.organization, name=name, kind=kind, parent=parent_obj, depth=depth
     )
@@ -75,10 +71,14 @@ def category_update(
             if parent is not None and (
                 parent.pk == category.pk or parent.pk in _descendant_ids(category)
             ):
-                raise _rule("parent", "category_cycle", "A category cannot move under itself.")
+                raise rule_violation(
+                    "parent", "category_cycle", "A category cannot move under itself."
+                )
             depth = parent.depth + 1 if parent else 1
             if depth + _subtree_height(category) > Category.MAX_DEPTH:
-                raise _rule("parent", "category_too_deep", "Categories nest at most three levels.")
+                raise rule_violation(
+                    "parent", "category_too_deep", "Categories nest at most three levels."
+                )
             category.parent, category.depth = parent, depth
         for field, value in changes.items():
             setattr(category, field, value)
@@ -123,7 +123,7 @@ def category_delete(
             target = _parent(ctx, reassign_to)
             assert target is not None
             if target.pk == category.pk or target.pk in _descendant_ids(category):
-                raise _rule("reassign_to", "category_cycle", "Reassign to another branch.")
+                raise rule_violation("reassign_to", "category_cycle", "Reassign to another branch.")
             seq = ledger_version_bump(organization=ctx.organization)
             transactions_bulk_set(
                 ctx=ctx,

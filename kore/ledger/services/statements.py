@@ -7,7 +7,7 @@ from django.db import transaction as db_transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from kore.core.exceptions import Conflict, NotFound, RuleViolation
+from kore.core.exceptions import Conflict, NotFound, RuleViolation, rule_violation
 from kore.core.money import MoneyError, check_precision, format_amount
 from kore.orgs.scoping import OrgContext
 
@@ -24,11 +24,7 @@ def statement_create(
 ) -> Statement:
     found = Account.objects.filter(organization=ctx.organization, pk=account).first()
     if found is None:
-        raise RuleViolation(
-            "No such account in this organisation.",
-            code="not_found",
-            fields={"account": [{"code": "not_found", "message": "No such account."}]},
-        )
+        raise rule_violation("account", "not_found", "No such account in this organisation.")
     try:
         check_precision(closing_balance, found.currency)
     except MoneyError as exc:

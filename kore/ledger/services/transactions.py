@@ -109,6 +109,7 @@ def _check_row(row: dict[str, Any], refs: Refs) -> FieldErrors:
 def _rules(errors: FieldErrors) -> RuleViolation:
     """One 422 for a row's errors; its code is theirs when they share one."""
     codes = {e["code"] for errs in errors.values() for e in errs}
+    codes = {"invalid_reference" if c == "not_found" else c for c in codes}
     first = next(iter(errors.values()))[0]["message"]
     return RuleViolation(first, code=codes.pop() if len(codes) == 1 else None, fields=errors)
 

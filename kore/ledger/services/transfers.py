@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import transaction as db_transaction
 from simple_history.utils import bulk_create_with_history
 
-from kore.core.exceptions import RuleViolation
+from kore.core.exceptions import rule_violation
 from kore.core.money import MoneyError, check_precision
 from kore.orgs.scoping import OrgContext
 
@@ -14,10 +14,6 @@ from ..audit import audit_attrs
 from ..models import Account, Transaction, Transfer
 from .state import ledger_version_bump
 from .transactions import _archived_conflict
-
-
-def _rule(field: str, code: str, message: str) -> RuleViolation:
-    return RuleViolation(message, code=code, fields={field: [{"code": code, "message": message}]})
 
 
 def transfer_create(
@@ -39,21 +35,23 @@ def transfer_create(
     }
     source, target = accounts.get(from_account), accounts.get(to_account)
     if source is None:
-        raise _rule("from_account", "not_found", "No such account in this organisation.")
+        raise rule_violation("from_account", "not_found", "No such account in this organisation.")
     if target is None:
-        raise _rule("to_account", "not_found", "No such account in this organisation.")
+        raise rule_violation("to_account", "not_found", "No such account in this organisation.")
     if source.pk == target.pk:
-        raise _rule("to_account", "same_account", "A transfer needs two different accounts.")
+        raise rule_violation(
+            "to_account", "same_account", "A transfer needs two different accounts."
+        )
     if amount <= 0:
-        raise _rule("amount", "amount_not_positive", "The amount moved must be positive.")
+        raise rule_violation("amount", "amount_not_positive", "The amount moved must be positive.")
     if source.currency == target.currency:
         if to_amount is not None and to_amount != amount:
-            raise _rule(
+            raise rule_violation(
                 "to_amount", "to_amount_mismatch", "Same currency: to_amount must equal amount."
             )
         to_amount = amount
     elif to_amount is None or to_amount <= 0:
-        raise _rule(
+        raise rule_violation(
             "to_amount", "to_amount_required", "A cross-currency transfer states both amounts."
         )
     for field, value, currency in (
@@ -63,7 +61,7 @@ def transfer_create(
         try:
             check_precision(value, currency)
         except MoneyError as exc:
-            raise _rule(field, exc.code, exc.message) from exc
+            raise rule_violation(field, exc.code, exc.message) from exc
     _archived_conflict([source, target])
     with db_transaction.atomic():
         seq = ledger_version_bump(organization=ctx.organization)
