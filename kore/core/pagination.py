@@ -35,7 +35,7 @@ def cursor_decode(token: str, *, scope: str) -> list[Any]:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True but int("²") fails
         raise InvalidRequest(
             "limit is a whole number.",
             fields={"limit": [{"code": "invalid", "message": "A whole number."}]},

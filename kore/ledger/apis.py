@@ -306,7 +306,7 @@ class TransferCreateApi(TransactionRenderMixin, OrgAPIView):
         legs = sorted(transfer.legs.values_list("pk", flat=True))
         body = {
             "id": transfer.pk,
-            "rate": str(transfer.rate.normalize()),
+            "rate": format(transfer.rate.normalize(), "f"),  # never "1E+2"
             "legs": [self.render(pk).data for pk in legs],
         }
         return Response(body, status=201)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from kore.core.fields import CurrencyField, MoneyField
 from kore.core.money import format_amount
@@ -81,7 +82,11 @@ class TransactionInput(StrictSerializer):
     )
     reference = StrictCharField(max_length=200, required=False, allow_blank=True)
     notes = StrictCharField(max_length=10_000, required=False, allow_blank=True)
-    metadata = serializers.DictField(child=serializers.JSONField(), required=False)
+    # Values are strings kept verbatim (a number or object is the wrong shape: 400); the limits on
+    # keys and values are rules the service checks (422 metadata_*).
+    metadata = serializers.DictField(
+        child=StrictCharField(allow_blank=True, trim_whitespace=False), required=False
+    )
     status = serializers.ChoiceField(choices=Transaction.Status.choices, required=False)
     splits = SplitInput(many=True, required=False)
 
@@ -89,6 +94,17 @@ class TransactionInput(StrictSerializer):
 class TransactionPatch(TransactionInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, partial=True, **kwargs)
+
+    def validate_splits(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # ``partial`` reaches nested serializers too: a split without its amount would pass.
+        missing = {
+            index: {"amount": [ErrorDetail("This field is required.", code="required")]}
+            for index, split in enumerate(value)
+            if "amount" not in split
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value
 
 
 class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from kore.core.exceptions import Conflict, RuleViolation
 from kore.core.money import MoneyError, check_precision, minor_units
 from kore.orgs.scoping import OrgContext
 
-from ..models import Account, Transaction
+from ..models import Account, Statement, Transaction
 from .concurrency import check_version
 from .state import ledger_version_bump
 
@@ -69,9 +69,11 @@ def account_update(
                 minor_units(currency)
             except MoneyError as exc:
                 raise _money_rule("currency", exc) from exc
-        if "opening_balance" in changes:
+        if "opening_balance" in changes or currency != account.currency:
+            # A new currency must fit the balance kept too (EUR 1.50 cannot become JPY).
+            opening = changes.get("opening_balance", account.opening_balance)
             try:
-                check_precision(changes["opening_balance"], currency)  # type: ignore[arg-type]
+                check_precision(opening, currency)  # type: ignore[arg-type]
             except MoneyError as exc:
                 raise _money_rule("opening_balance", exc) from exc
         for field, value in changes.items():
@@ -87,13 +89,16 @@ def account_update(
 
 
 def account_delete(*, ctx: OrgContext, account: Account, if_match: str | None = None) -> None:
-    """Delete an account with no transactions; archive it otherwise."""
+    """Delete an account with no transactions or statements; archive it otherwise."""
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account.pk)
         check_version(account, if_match)
-        if Transaction.objects.filter(account=account).exists():
+        if (
+            Transaction.objects.filter(account=account).exists()
+            or Statement.objects.filter(account=account).exists()
+        ):
             raise Conflict(
-                "The account has transactions; archive it instead.", code="account_in_use"
+                "The account has transactions or statements; archive it instead.", code="account_in_use"
             )
         account.delete()
         ledger_version_bump(organization=ctx.organization)

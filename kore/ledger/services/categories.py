@@ -12,12 +12,12 @@ from .state import ledger_version_bump
 from .transactions import transactions_bulk_set
 
 
-def _parent(ctx: OrgContext, parent_id: int | None) -> Category | None:
+def _parent(ctx: OrgContext, parent_id: int | None, field: str = "parent") -> Category | None:
     if parent_id is None:
         return None
     parent = Category.objects.filter(organization=ctx.organization, pk=parent_id).first()
     if parent is None:
-        raise rule_violation("parent", "not_found", "No such category in this organisation.")
+        raise rule_violation(field, "not_found", "No such category in this organisation.")
     return parent
 
 
@@ -79,6 +79,10 @@ def category_update(
                 raise rule_violation(
                     "parent", "category_too_deep", "Categories nest at most three levels."
                 )
+            if parent is not None and parent.kind != category.kind:
+                raise rule_violation(
+                    "parent", "category_kind_mismatch", "A category has its parent's kind."
+                )
             category.parent, category.depth = parent, depth
         for field, value in changes.items():
             setattr(category, field, value)
@@ -120,7 +124,7 @@ def category_delete(
                 "The category is in use; pass ?reassign_to=<category id>.", code="category_in_use"
             )
         if in_use:
-            target = _parent(ctx, reassign_to)
+            target = _parent(ctx, reassign_to, field="reassign_to")
             assert target is not None
             if target.pk == category.pk or target.pk in _descendant_ids(category):
                 raise rule_violation("reassign_to", "category_cycle", "Reassign to another branch.")

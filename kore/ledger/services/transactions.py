@@ -67,6 +67,8 @@ def _check_metadata(metadata: Any, errors: FieldErrors) -> None:
     if len(metadata) > METADATA_MAX_KEYS:
         _error(errors, "metadata", "metadata_too_many_keys", f"At most {METADATA_MAX_KEYS} keys.")
     for key, value in metadata.items():
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            _error(errors, "metadata", "metadata_null_character", "No NUL characters.")
         if len(key) > METADATA_MAX_KEY:
             _error(errors, "metadata", "metadata_key_too_long", f"Keys are ≤ {METADATA_MAX_KEY}.")
         if not isinstance(value, str):

@@ -163,7 +163,7 @@ def test_patch_opening_balance_precision(world, currency, amount, status):
 
 @pytest.mark.parametrize(
     "payload",
-    [{"opening_balance": 3}, {"archived": "maybe"}, {"name": None}, {"id": 5}, {"kind": 1}],
+    [{"opening_balance": 3}, {"archived": "maybe"}, {"name": None}, {"id": 5}, {"kind": None}],
 )
 def test_patch_wrong_shape_is_400(world, payload):
     account = AccountFactory(organization=world.org)

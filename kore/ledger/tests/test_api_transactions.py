@@ -240,11 +240,13 @@ def test_split_amount_as_number_is_400(world, api, account):
 def test_another_orgs_account_is_422_not_found_and_not_leaked(world, api):
     foreign = TxAccountFactory(organization=world.other_org, name="Secret Savings")
     response = _post(api, world, tx_payload(foreign))
-    error = assert_error(response, 422, "not_found")
+    # The field says not_found; the top-level code is invalid_reference (a top-level not_found
+    # always means 404).
+    error = assert_error(response, 422, "invalid_reference")
     assert error["fields"]["account"][0]["code"] == "not_found"
     assert "Secret" not in response.content.decode()
     missing = _post(api, world, {**tx_payload(foreign), "account": 10**6})
-    assert assert_error(missing, 422, "not_found")["fields"] == error["fields"]
+    assert assert_error(missing, 422, "invalid_reference")["fields"] == error["fields"]
     assert not Transaction.objects.exists()
 
 
@@ -321,7 +323,7 @@ def test_unknown_field_is_400(world, api, account, payload):
 def test_missing_required_field_is_400(world, api, account, missing):
     payload = tx_payload(account)
     del payload[missing]
-    error = assert_error(_post(api, world, payload), 400, "required")
+    error = assert_error(_post(api, world, payload), 400)
     assert error["fields"][missing][0]["code"] == "required"
 
 

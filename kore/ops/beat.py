@@ -1,0 +1,51 @@
+"""Celery beat with the database scheduler, one per environment.
+
+Redis keeps nothing across restarts here, so the lock lives in PostgreSQL: a session-level
+advisory lock held on a dedicated connection for the life of the beat process. A second beat
+waits on it and takes over when the first one dies (its connection closes, the lock goes).
+"""
+
+import logging
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django_celery_beat.schedulers import DatabaseScheduler
+
+logger = logging.getLogger(__name__)
+BEAT_LOCK_ID = 0x4B6F7265_42656174  # "KoreBeat"
+
+
+def _conninfo() -> dict[str, Any]:
+    db = settings.DATABASES["default"]
+    return {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "autocommit": True,
+    }
+
+
+def beat_lock_acquire() -> psycopg.Connection[Any] | None:
+    """Block until this process holds the beat lock; keep the returned connection open."""
+    if connection.vendor != "postgresql":
+        return None  # the embedded runtime runs no beat
+    held = psycopg.connect(**{k: v for k, v in _conninfo().items() if v is not None})
+    logger.info("beat: waiting for the single-beat lock")
+    held.execute("SELECT pg_advisory_lock(%s)", [BEAT_LOCK_ID])
+    logger.info("beat: lock acquired; this beat schedules")
+    return held
+
+
+class SingleBeatScheduler(DatabaseScheduler):  # type: ignore[misc]
+    """django-celery-beat's scheduler behind a PostgreSQL advisory lock."""
+
+    _lock_connection: psycopg.Connection[Any] | None = None
+
+    def setup_schedule(self) -> None:
+        if SingleBeatScheduler._lock_connection is None:
+            SingleBeatScheduler._lock_connection = beat_lock_acquire()
+        super().setup_schedule()
