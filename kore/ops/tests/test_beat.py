@@ -24,7 +24,7 @@ def test_default_schedule_is_created_by_migration(db):
         "kore.ops.flush_expired_tokens",
         "kore.ops.purge_idempotency_keys",
         "kore.ops.purge_deleted_transactions",
-    } <= tasks
+    } <= set(tasks)
 
 
 def test_every_scheduled_task_is_registered_with_celery(db):
