@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from kore.core.exceptions import InvalidRequest, NotFound
 from kore.core.pagination import parse_limit
+from kore.core.serializers import StrictSerializer
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
 
@@ -268,8 +269,10 @@ BatchResult = inline_serializer(
 class TransactionBulkCreateApi(OrgAPIView):
     """Create up to 1,000 transactions at once, all or nothing."""
 
-    class Input(serializers.Serializer):  # type: ignore[type-arg]
-        items = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    class Input(StrictSerializer):
+        # DictField, not JSONField: JSONField re-serialises each item and chokes on the Decimal
+        # the parser makes of 1.5, hiding which field is wrong; each item's shape is checked below.
+        items = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
     @extend_schema(
         request=inline_serializer("TransactionBatch", {"items": s.TransactionInput(many=True)}),

@@ -97,8 +97,8 @@ class TransactionPatch(TransactionInput):
 
     def validate_splits(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # ``partial`` reaches nested serializers too: a split without its amount would pass.
-        missing = {
-            index: {"amount": [ErrorDetail("This field is required.", code="required")]}
+        missing: dict[str, Any] = {
+            str(index): {"amount": [ErrorDetail("This field is required.", code="required")]}
             for index, split in enumerate(value)
             if "amount" not in split
         }

@@ -98,7 +98,8 @@ def account_delete(*, ctx: OrgContext, account: Account, if_match: str | None = 
             or Statement.objects.filter(account=account).exists()
         ):
             raise Conflict(
-                "The account has transactions or statements; archive it instead.", code="account_in_use"
+                "The account has transactions or statements; archive it instead.",
+                code="account_in_use",
             )
         account.delete()
         ledger_version_bump(organization=ctx.organization)

@@ -126,6 +126,10 @@ def category_delete(
         if in_use:
             target = _parent(ctx, reassign_to, field="reassign_to")
             assert target is not None
+            if target.kind != category.kind:
+                raise rule_violation(
+                    "reassign_to", "category_kind_mismatch", "Reassign to a category of its kind."
+                )
             if target.pk == category.pk or target.pk in _descendant_ids(category):
                 raise rule_violation("reassign_to", "category_cycle", "Reassign to another branch.")
             seq = ledger_version_bump(organization=ctx.organization)

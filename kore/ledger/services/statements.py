@@ -66,6 +66,9 @@ def statement_reconcile(
         if statement.status == Statement.Status.RECONCILED:
             raise Conflict("The statement is already reconciled.", code="statement_reconciled")
         account = Account.objects.select_for_update().get(pk=statement.account_id)
+        # Take the organisation's ledger lock before summing: a writer that holds it must commit
+        # first, or the sum could miss its change and a stale total get reconciled.
+        seq = ledger_version_bump(organization=ctx.organization)
         counted = Transaction.objects.filter(
             account=account,
             deleted_at__isnull=True,
@@ -89,7 +92,6 @@ def statement_reconcile(
                     ]
                 },
             )
-        seq = ledger_version_bump(organization=ctx.organization)
         transactions_bulk_set(
             ctx=ctx,
             transactions=counted.filter(Q(statement__isnull=True) | Q(statement=statement)),

@@ -220,7 +220,7 @@ def _attach_children(
 
 
 class BatchRejected(KoreError):
-    """A batch with per-row errors: ``errors[i].fields`` for each rejected row."""
+    """A batch with per-row errors, keyed ``items.{index}.{field}`` like the 400 shape errors."""
 
     status_code = 422
     code = "batch_rejected"
@@ -232,7 +232,7 @@ class BatchRejected(KoreError):
             {"index": i, "fields": errors} for i, errors in enumerate(row_errors) if errors
         ]
         self.fields = {
-            f"{item['index']}.{name}": errs
+            f"items.{item['index']}.{name}": errs
             for item in self.row_errors
             for name, errs in item["fields"].items()  # type: ignore[attr-defined]
         }
@@ -345,6 +345,9 @@ def transactions_purge_deleted(*, older_than_days: int = TOMBSTONE_DAYS) -> int:
             rows = doomed.filter(organization_id=org_id)
             highest = max(rows.values_list("change_seq", flat=True), default=0)
             purged += rows.delete()[1].get("ledger.Transaction", 0)
+            # Rows written around the services have no state row yet: record the purge anyway,
+            # or older change-feed cursors would silently skip the purged deletions.
+            LedgerState.objects.get_or_create(organization_id=org_id)
             LedgerState.objects.filter(organization_id=org_id, purged_through__lt=highest).update(
                 purged_through=highest
             )

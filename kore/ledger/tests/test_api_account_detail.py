@@ -88,7 +88,9 @@ def test_patch_writes_history_with_user_and_request_id(world):
 def test_patch_duplicate_name_is_409(world):
     AccountFactory(organization=world.org, name="Taken")
     account = AccountFactory(organization=world.org, name="Mine")
-    response = client_for(world.member).patch(_url(world, account), {"name": "Taken"}, format="json")
+    response = client_for(world.member).patch(
+        _url(world, account), {"name": "Taken"}, format="json"
+    )
     assert_error(response, 409, "account_name_taken")
     account.refresh_from_db()
     assert (account.name, account.version) == ("Mine", 1)

@@ -157,7 +157,9 @@ def test_malformed_json_is_400(world):
 
 def test_duplicate_name_is_409(world):
     api = client_for(world.member)
-    assert api.post(_url(world), {"name": "Main", "currency": "EUR"}, format="json").status_code == 201
+    assert (
+        api.post(_url(world), {"name": "Main", "currency": "EUR"}, format="json").status_code == 201
+    )
     response = api.post(_url(world), {"name": "Main", "currency": "USD"}, format="json")
     assert_error(response, 409, "account_name_taken")
     assert Account.objects.filter(organization=world.org).count() == 1

@@ -40,7 +40,9 @@ def test_default_kind_is_expense(world):
 def test_fourth_level_is_422(world):
     level3 = CategoryFactory(
         organization=world.org,
-        parent=CategoryFactory(organization=world.org, parent=CategoryFactory(organization=world.org)),
+        parent=CategoryFactory(
+            organization=world.org, parent=CategoryFactory(organization=world.org)
+        ),
     )
     assert level3.depth == 3
     response = _post(client_for(world.member), world, name="Deep", parent=level3.pk)
@@ -51,7 +53,9 @@ def test_fourth_level_is_422(world):
 
 def test_kind_must_equal_parents(world):
     parent = CategoryFactory(organization=world.org, kind="income")
-    response = _post(client_for(world.member), world, name="Bonus", kind="expense", parent=parent.pk)
+    response = _post(
+        client_for(world.member), world, name="Bonus", kind="expense", parent=parent.pk
+    )
     error = assert_error(response, 422, "category_kind_mismatch")
     assert "kind" in error["fields"]
     ok = _post(client_for(world.member), world, name="Bonus", kind="income", parent=parent.pk)

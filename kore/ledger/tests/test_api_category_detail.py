@@ -89,11 +89,15 @@ def test_move_updates_depth_of_the_subtree(world, tree):
 def test_move_that_would_nest_four_levels_is_422(world, tree):
     root, mid, leaf, other = tree
     # other (depth 1) under leaf (depth 3) → depth 4
-    response = client_for(world.member).patch(_url(world, other), {"parent": leaf.pk}, format="json")
+    response = client_for(world.member).patch(
+        _url(world, other), {"parent": leaf.pk}, format="json"
+    )
     assert_error(response, 422, "category_too_deep")
     # mid has one level below it: under another depth-2 category it would reach depth 4
     sibling = CategoryFactory(organization=world.org, name="Sibling", parent=other)
-    response = client_for(world.member).patch(_url(world, mid), {"parent": sibling.pk}, format="json")
+    response = client_for(world.member).patch(
+        _url(world, mid), {"parent": sibling.pk}, format="json"
+    )
     assert_error(response, 422, "category_too_deep")
     mid.refresh_from_db()
     assert mid.parent_id == root.pk
@@ -103,7 +107,9 @@ def test_move_that_would_nest_four_levels_is_422(world, tree):
 def test_move_under_itself_or_a_descendant_is_a_cycle(world, tree, target):
     root, mid, leaf, _ = tree
     parent = {"self": root, "child": mid, "grandchild": leaf}[target]
-    response = client_for(world.member).patch(_url(world, root), {"parent": parent.pk}, format="json")
+    response = client_for(world.member).patch(
+        _url(world, root), {"parent": parent.pk}, format="json"
+    )
     error = assert_error(response, 422, "category_cycle")
     assert error["fields"]["parent"][0]["code"] == "category_cycle"
     root.refresh_from_db()
@@ -113,7 +119,9 @@ def test_move_under_itself_or_a_descendant_is_a_cycle(world, tree, target):
 def test_move_under_a_parent_of_another_kind_is_422(world, tree):
     mid = tree[1]
     income = CategoryFactory(organization=world.org, name="Salary", kind="income")
-    response = client_for(world.member).patch(_url(world, mid), {"parent": income.pk}, format="json")
+    response = client_for(world.member).patch(
+        _url(world, mid), {"parent": income.pk}, format="json"
+    )
     assert_error(response, 422, "category_kind_mismatch")
     mid.refresh_from_db()
     assert mid.parent_id == tree[0].pk
@@ -197,6 +205,17 @@ def test_reassign_to_another_organisations_category_is_not_found(world, tree):
     response = client_for(world.member).delete(f"{_url(world, leaf)}?reassign_to={foreign.pk}")
     error = assert_error(response, 422)
     assert error["fields"]["reassign_to"][0]["code"] == "not_found"
+    tx.refresh_from_db()
+    assert tx.category_id == leaf.pk
+
+
+def test_reassign_to_a_category_of_another_kind_is_422(world, tree):
+    leaf = tree[2]
+    tx = _tx(world, leaf)
+    income = CategoryFactory(organization=world.org, kind="income")
+    response = client_for(world.member).delete(f"{_url(world, leaf)}?reassign_to={income.pk}")
+    error = assert_error(response, 422, "category_kind_mismatch")
+    assert "reassign_to" in error["fields"]
     tx.refresh_from_db()
     assert tx.category_id == leaf.pk
 

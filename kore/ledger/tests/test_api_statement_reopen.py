@@ -20,18 +20,23 @@ def reconciled(world):
     account = AccountFactory(organization=world.org, currency="JPY", opening_balance=1000)
     txs = [
         Transaction.objects.create(
-            organization=world.org, account=account, occurred_on=date(2026, 1, day),
-            amount=Decimal(amount), currency="JPY", status=status,
-        )  # fmt: skip
-        for day, amount, status in ((3, "-300", "cleared"), (9, "50", "cleared"),
-                                    (12, "-1", "pending"))  # fmt: skip
+            organization=world.org,
+            account=account,
+            occurred_on=date(2026, 1, day),
+            amount=Decimal(amount),
+            currency="JPY",
+            status=status,
+        )
+        for day, amount, status in (
+            (3, "-300", "cleared"),
+            (9, "50", "cleared"),
+            (12, "-1", "pending"),
+        )
     ]
     statement = Statement.objects.create(
         organization=world.org, account=account, end_date=date(2026, 1, 31), closing_balance=750
     )
-    response = client_for(world.member).post(
-        f"{base(world)}/statements/{statement.pk}/reconcile/"
-    )
+    response = client_for(world.member).post(f"{base(world)}/statements/{statement.pk}/reconcile/")
     assert response.status_code == 200, response.json()
     statement.refresh_from_db()
     return statement, txs

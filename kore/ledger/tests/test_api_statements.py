@@ -66,9 +66,7 @@ def test_another_organisations_account_is_422_not_found(world):
 )
 def test_wrong_shape_is_400(world, change, field):
     account = AccountFactory(organization=world.org)
-    response = client_for(world.member).post(
-        _url(world), _payload(account) | change, format="json"
-    )
+    response = client_for(world.member).post(_url(world), _payload(account) | change, format="json")
     error = assert_error(response, 400)
     assert field in error["fields"]
     assert not Statement.objects.exists()
@@ -112,8 +110,10 @@ def test_unauthenticated_is_401(world):
     assert_error(response, 401, "not_authenticated")
 
 
-@pytest.mark.parametrize(("method", "detail"), [("put", False), ("delete", False),
-                                               ("patch", True), ("delete", True), ("post", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "detail"),
+    [("put", False), ("delete", False), ("patch", True), ("delete", True), ("post", True)],
+)
 def test_wrong_method_is_405(world, method, detail):
     account = AccountFactory(organization=world.org)
     statement = Statement.objects.create(

@@ -153,7 +153,8 @@ def test_patch_replaces_tags_and_splits(world, api, tx):
     assert body["tags"] == ["bills", "home"]
     assert body["splits"] == [{"category": category.pk, "amount": "-12.30", "memo": ""}]
     cleared = _patch(api, world, tx["id"], {"tags": [], "splits": []}).json()
-    assert cleared["tags"] == [] and cleared["splits"] == []
+    assert cleared["tags"] == []
+    assert cleared["splits"] == []
 
 
 def test_patch_amount_must_still_match_existing_splits(world, api, tx):
@@ -289,3 +290,8 @@ def test_delete_with_stale_etag_is_412(world, api, tx):
     response = api.delete(tx_url(world, tx["id"]), HTTP_IF_MATCH=tx["etag"])
     assert_error(response, 412, "version_conflict")
     assert Transaction.objects.get(pk=tx["id"]).deleted_at is None
+
+
+def test_patch_split_without_amount_names_the_field(world, api, tx):
+    error = assert_error(_patch(api, world, tx["id"], {"splits": [{"memo": "x"}]}), 400)
+    assert error["fields"]["splits.0.amount"][0]["code"] == "required"

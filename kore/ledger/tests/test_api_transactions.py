@@ -211,14 +211,13 @@ def test_status_reconciled_is_422(world, api, account):
 
 def test_splits_must_sum_exactly(world, api, account):
     error = assert_error(
-        _post(
-            api, world, tx_payload(account, splits=[{"amount": "-10.00"}, {"amount": "-2.29"}])
-        ),
+        _post(api, world, tx_payload(account, splits=[{"amount": "-10.00"}, {"amount": "-2.29"}])),
         422,
         "splits_sum_mismatch",
     )
     assert "splits" in error["fields"]
-    assert not Transaction.objects.exists() and not Split.objects.exists()
+    assert not Transaction.objects.exists()
+    assert not Split.objects.exists()
 
 
 def test_split_precision_is_checked_per_split(world, api, account):
@@ -255,7 +254,9 @@ def test_another_orgs_category_is_422_not_found(world, api, account):
     error = assert_error(_post(api, world, tx_payload(account, category=foreign.pk)), 422)
     assert error["fields"]["category"][0]["code"] == "not_found"
     split_error = assert_error(
-        _post(api, world, tx_payload(account, splits=[{"amount": "-12.30", "category": foreign.pk}])),
+        _post(
+            api, world, tx_payload(account, splits=[{"amount": "-12.30", "category": foreign.pk}])
+        ),
         422,
     )
     assert split_error["fields"]["splits.0.category"][0]["code"] == "not_found"
@@ -376,9 +377,7 @@ def test_viewer_reads_but_cannot_write(world, account):
 @st.composite
 def _amount_and_splits(draw):
     currency = draw(st.sampled_from(["EUR", "JPY", "BHD"]))
-    parts = draw(
-        st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=1, max_size=6)
-    )
+    parts = draw(st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=1, max_size=6))
     mismatch = draw(st.sampled_from([0, 0, 1, -1, 10]))
     return currency, parts, sum(parts) + mismatch
 
@@ -395,9 +394,7 @@ def test_accepted_splits_always_sum_to_the_amount(world, api, data):
     def wire(units):
         return format_amount(Decimal(units).scaleb(-places), currency)
 
-    payload = tx_payload(
-        acc, amount=wire(total_units), splits=[{"amount": wire(p)} for p in parts]
-    )
+    payload = tx_payload(acc, amount=wire(total_units), splits=[{"amount": wire(p)} for p in parts])
     response = _post(api, world, payload)
     if total_units == sum(parts):
         assert response.status_code == 201, response.json()
@@ -526,7 +523,10 @@ def test_filter_by_category_includes_descendants(world, api, account):
     child = TxCategoryFactory(organization=world.org, parent=root, name="Food")
     grandchild = TxCategoryFactory(organization=world.org, parent=child, name="Bakery")
     sibling = TxCategoryFactory(organization=world.org, name="Travel")
-    at = {c.name: TransactionFactory(account=account, category=c) for c in (root, child, grandchild, sibling)}
+    at = {
+        c.name: TransactionFactory(account=account, category=c)
+        for c in (root, child, grandchild, sibling)
+    }
     TransactionFactory(account=account)  # uncategorised
     assert set(_ids(api, world, category=root.pk)) == {
         at["Living"].pk, at["Food"].pk, at["Bakery"].pk
@@ -571,8 +571,12 @@ def test_filters_combine(world, api, account):
     hit = TransactionFactory(
         account=account, status="cleared", occurred_on=date(2026, 1, 5), description="x coffee"
     )
-    TransactionFactory(account=account, status="pending", occurred_on=date(2026, 1, 5), description="coffee")
-    TransactionFactory(account=account, status="cleared", occurred_on=date(2026, 2, 5), description="coffee")
+    TransactionFactory(
+        account=account, status="pending", occurred_on=date(2026, 1, 5), description="coffee"
+    )
+    TransactionFactory(
+        account=account, status="cleared", occurred_on=date(2026, 2, 5), description="coffee"
+    )
     found = _ids(api, world, status="cleared", date_to="2026-01-31", q="coffee")
     assert found == [hit.pk]
 
@@ -612,7 +616,9 @@ def test_pagination_keeps_filters(world, api, account):
         TransactionFactory(account=account, status=("pending", "cleared")[i % 2])
     seen, _ = _walk(api, world, status="pending", limit=2)
     assert seen == list(
-        Transaction.objects.filter(status="pending").order_by("-occurred_on", "-id").values_list("pk", flat=True)
+        Transaction.objects.filter(status="pending")
+        .order_by("-occurred_on", "-id")
+        .values_list("pk", flat=True)
     )
 
 
@@ -639,7 +645,11 @@ def test_limit_that_is_not_a_number_is_400(world, api, limit):
 def test_forged_cursor_is_400(world, api, account):
     TransactionFactory.create_batch(3, account=account)
     cursor = _list(api, world, limit=1)["next_cursor"]
-    for forged in ("abc", cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"), cursor + "x"):
+    for forged in (
+        "abc",
+        cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"),
+        cursor + "x",
+    ):
         error = assert_error(api.get(tx_base(world), {"cursor": forged}), 400, "invalid_cursor")
         assert "cursor" in error["fields"]
 
@@ -656,7 +666,10 @@ def test_cursor_from_another_org_is_400(world, account):
     assert_error(response, 400, "invalid_cursor")
 
 
-@pytest.mark.parametrize(("made_for", "used_with"), [("-occurred_on", "-amount"), ("amount", "-amount"), ("occurred_on", "-occurred_on")])
+@pytest.mark.parametrize(
+    ("made_for", "used_with"),
+    [("-occurred_on", "-amount"), ("amount", "-amount"), ("occurred_on", "-occurred_on")],
+)
 def test_cursor_from_another_ordering_is_400(world, api, account, made_for, used_with):
     TransactionFactory.create_batch(3, account=account)
     cursor = _list(api, world, limit=1, ordering=made_for)["next_cursor"]
@@ -684,7 +697,12 @@ def test_queries_per_page_are_constant(world, api, account, django_assert_max_nu
         return len(captured), body
 
     counts = []
-    for params in ({"limit": 1}, {"limit": 100}, {"limit": 500}, {"category": root.pk, "limit": 60}):
+    for params in (
+        {"limit": 1},
+        {"limit": 100},
+        {"limit": 500},
+        {"category": root.pk, "limit": 60},
+    ):
         cursor = None
         for _ in range(3):
             with django_assert_max_num_queries(12):

@@ -130,12 +130,16 @@ def test_missing_field_in_an_item_is_400(world, api, account):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"items": []}, {"items": "x"}, {"items": [1, 2]}, {"items": [[]]}, {"items": [], "x": 1}],
+    [{}, {"items": "x"}, {"items": [1, 2]}, {"items": [[]]}, {"items": [{}], "x": 1}, []],
 )
 def test_wrong_body_shape_is_400(world, api, body):
-    response = api.post(_url(world), body, format="json")
-    assert response.status_code in (400, 422)
-    assert_error(response, 400)
+    assert_error(api.post(_url(world), body, format="json"), 400)
+    assert not Transaction.objects.exists()
+
+
+def test_empty_batch_is_422(world, api):
+    error = assert_error(_bulk(api, world, []), 422)
+    assert error["fields"]["items"][0]["code"] == "empty"
 
 
 def test_bulk_wrong_method_is_405(world, api):

@@ -48,6 +48,7 @@ def test_same_currency_transfer_creates_two_linked_legs(world, eur):
     stored = Transaction.objects.filter(transfer_id=body["id"])
     assert sorted(stored.values_list("amount", flat=True)) == [Decimal("-25.5"), Decimal("25.5")]
     assert Transfer.objects.get(pk=body["id"]).organization == world.org
+    assert len(set(stored.values_list("change_seq", flat=True))) == 1  # one ledger write
     # Each leg is audited.
     assert Transaction.history.filter(transfer_id=body["id"], history_type="+").count() == 2
 
@@ -108,17 +109,19 @@ def test_precision_is_checked_per_leg_currency(world):
     source = AccountFactory(organization=world.org, currency="EUR")
     target = AccountFactory(organization=world.org, currency="JPY")
     api = client_for(world.member)
-    bad_from = api.post(_url(world), _payload(source, target, "1.001", to_amount="100"), format="json")
+    bad_from = api.post(
+        _url(world), _payload(source, target, "1.001", to_amount="100"), format="json"
+    )
     assert assert_error(bad_from, 422, "amount_precision")["fields"].keys() == {"amount"}
-    bad_to = api.post(_url(world), _payload(source, target, "1.00", to_amount="100.5"), format="json")
+    bad_to = api.post(
+        _url(world), _payload(source, target, "1.00", to_amount="100.5"), format="json"
+    )
     assert assert_error(bad_to, 422, "amount_precision")["fields"].keys() == {"to_amount"}
     assert not Transaction.objects.exists()
 
 
 def test_same_account_is_422(world, eur):
-    response = client_for(world.member).post(
-        _url(world), _payload(eur[0], eur[0]), format="json"
-    )
+    response = client_for(world.member).post(_url(world), _payload(eur[0], eur[0]), format="json")
     assert_error(response, 422, "same_account")
     assert not Transaction.objects.exists()
 
@@ -154,9 +157,7 @@ def test_another_organisations_account_is_422_not_found(world, eur, side):
     ],
 )
 def test_wrong_shape_is_400(world, eur, change, field):
-    response = client_for(world.member).post(
-        _url(world), _payload(*eur) | change, format="json"
-    )
+    response = client_for(world.member).post(_url(world), _payload(*eur) | change, format="json")
     error = assert_error(response, 400)
     assert field in error["fields"]
     assert not Transaction.objects.exists()
@@ -195,6 +196,16 @@ def test_a_leg_cannot_change_amount_or_account(world, eur):
     assert_error(response, 409, "transfer_leg")
     ok = api.patch(f"{base(world)}/transactions/{leg}/", {"description": "x"}, format="json")
     assert ok.status_code == 200
+
+
+def test_idempotency_key_replays_instead_of_moving_twice(world, eur):
+    api = client_for(world.member)
+    first = api.post(_url(world), _payload(*eur), format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    again = api.post(_url(world), _payload(*eur), format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Transfer.objects.count() == 1
+    assert Transaction.objects.count() == 2
 
 
 def test_viewer_cannot_transfer(world, eur):

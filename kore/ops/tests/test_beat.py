@@ -8,9 +8,9 @@ from django.apps import apps as django_apps
 from django_celery_beat.models import PeriodicTask
 
 from config.celery_app import app
+from kore.ops.beat import BEAT_LOCK_ID, _conninfo, beat_lock_acquire
 
 default_schedule = importlib.import_module("kore.ops.migrations.0001_default_schedule")
-from kore.ops.beat import BEAT_LOCK_ID, _conninfo, beat_lock_acquire
 
 
 def test_default_schedule_is_created_by_migration(db):
