@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test test-only lint fmt typecheck check smoke manage clean
+.PHONY: help install run migrate test test-only lint fmt typecheck check smoke bench manage clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ migrate: install ## Apply migrations to the configured database
 lint: install ## ruff lint and format check, shellcheck on the scripts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	shellcheck scripts/*.sh .ci/run
+	shellcheck scripts/*.sh bench/*.sh .ci/run
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format .
@@ -59,6 +59,9 @@ test-only: install ## The suite on the real PostgreSQL and Redis (started if unr
 
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh
+
+bench: install ## Load-test on PostgreSQL (BENCH_TRANSACTIONS=1000000, results in var/bench/)
+	bench/run.sh
 
 manage: install ## Run a manage.py command: make manage ARGS="createsuperuser"
 	$(MANAGE) $(ARGS)

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# The audit trail is never edited: the admin's history pages are view-only (no "Revert").
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 TEMPLATES = [
     {
@@ -187,6 +189,10 @@ KORE_INVITATION_TTL_HOURS = env.int("KORE_INVITATION_TTL_HOURS", default=72)
 KORE_PUBLIC_URL = env.str("KORE_PUBLIC_URL", default="http://127.0.0.1:8000")
 KORE_DEMO_EMAIL = env.str("KORE_DEMO_EMAIL", default="demo@kore.local")
 KORE_DEMO_PASSWORD = env_secret("KORE_DEMO_PASSWORD", default="")
+# Ledger attachments: the largest upload accepted, and whether downloads are handed to Nginx
+# (X-Accel-Redirect to an `internal` /media/ location) instead of streamed by Django.
+KORE_ATTACHMENT_MAX_BYTES = env.int("KORE_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
+KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
 
 # --- REST framework, JWT, API docs ----------------------------------------------------------
 REST_FRAMEWORK = {
@@ -248,6 +254,8 @@ SPECTACULAR_SETTINGS = {
         "CategoryKindEnum": "kore.ledger.models.Category.Kind",
         "TransactionStatusEnum": "kore.ledger.models.Transaction.Status",
         "StatementStatusEnum": "kore.ledger.models.Statement.Status",
+        "AuditActionEnum": "kore.ledger.audit_selectors.ACTIONS",
+        "AuditObjectTypeEnum": "kore.ledger.audit_selectors.OBJECT_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -156,6 +156,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invitation_used": (409, "The invitation was already accepted."),
     "email_taken": (409, "An account with this email exists."),
     "slug_taken": (409, "The organisation slug is taken."),
+    "attachment_duplicate": (409, "The organisation already holds this file (see message)."),
     "precondition_failed": (412, "A precondition failed."),
     "version_conflict": (412, "The object changed since you read it (If-Match); refetch."),
     "request_too_large": (413, "The body is larger than the limit."),

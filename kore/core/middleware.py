@@ -2,6 +2,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from .audit import current_api_token_id
 from .request_id import REQUEST_ID_HEADER, current_request_id, request_id_from_header
 
 
@@ -19,10 +20,11 @@ class RequestIdMiddleware:
         request_id = request_id_from_header(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id  # type: ignore[attr-defined]
         current_request_id.set(request_id)
+        current_api_token_id.set(None)  # never inherit the previous request's token
         try:
             response = self.get_response(request)
         except BaseException:
-            current_request_id.set("-")
+            _forget_request_id()
             raise
         response[REQUEST_ID_HEADER] = request_id
         response._resource_closers.append(_forget_request_id)  # type: ignore[attr-defined]
@@ -31,3 +33,4 @@ class RequestIdMiddleware:
 
 def _forget_request_id() -> None:
     current_request_id.set("-")
+    current_api_token_id.set(None)

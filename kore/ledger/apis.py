@@ -39,7 +39,7 @@ def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidRequest(
             f"{name} is an id.", fields={name: [{"code": "invalid", "message": "An id."}]}
         )

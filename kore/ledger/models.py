@@ -228,3 +228,44 @@ class Split(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount}"
+
+
+class Attachment(models.Model):
+    """A receipt or statement file. The bytes live in the default storage under ``path``
+    (``attachments/<org id>/<uuid4 hex>``: not guessable, never served under a public URL);
+    ``content_type`` is what the content is, whatever the uploaded name said."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    path = models.CharField(max_length=255, unique=True)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_by_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "sha256"], name="ledger_attachment_sha256_unique"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                "organization",
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="ledger_attachment_org_new",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

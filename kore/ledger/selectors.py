@@ -77,17 +77,17 @@ def statement_get(*, organization: Organization, statement_id: int) -> Statement
 
 def _filtered(organization: Organization, f: TransactionFilter) -> QuerySet[Transaction]:
     qs = Transaction.objects.filter(organization=organization, deleted_at__isnull=True)
-    if f.date_from:
+    if f.date_from is not None:
         qs = qs.filter(occurred_on__gte=f.date_from)
-    if f.date_to:
+    if f.date_to is not None:
         qs = qs.filter(occurred_on__lte=f.date_to)
     if f.amount_min is not None:
         qs = qs.filter(amount__gte=f.amount_min)
     if f.amount_max is not None:
         qs = qs.filter(amount__lte=f.amount_max)
-    if f.account:
+    if f.account is not None:  # 0 is a value: it matches nothing
         qs = qs.filter(account_id=f.account)
-    if f.category:
+    if f.category is not None:
         ids = category_with_descendants(organization=organization, category_id=f.category)
         qs = qs.filter(category_id__in=ids)
     if f.status:

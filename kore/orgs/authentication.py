@@ -11,6 +11,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication as BaseJWT
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
+from kore.core.audit import current_api_token_id
 from kore.core.exceptions import Unauthenticated
 
 from .models import ApiToken, User
@@ -34,6 +35,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         if not raw.startswith(API_TOKEN_PREFIX):
             return None
         token = api_token_authenticate(raw=raw)
+        current_api_token_id.set(token.pk)  # history rows of this request name the token
         return token.created_by, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -9,6 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from kore.core.audit import AuditFields
 
 
 class UserManager(BaseUserManager["User"]):
@@ -97,6 +100,7 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditFields])
 
     class Meta:
         constraints: ClassVar = [

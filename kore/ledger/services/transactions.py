@@ -262,6 +262,8 @@ def transaction_update(
 ) -> Transaction:
     """Change some fields; splits and tags are replaced when given."""
     with db_transaction.atomic():
+        # Lock order everywhere: account row, then the ledger state, then transaction rows.
+        seq = ledger_version_bump(organization=ctx.organization)
         tx = _locked(ctx, tx_id)
         check_version(tx, if_match)
         _refuse_if_locked(tx)
@@ -284,7 +286,7 @@ def transaction_update(
             setattr(tx, f"{name}_id" if name in ("account", "category") else name, row[name])
         tx.currency = account.currency
         tx.version += 1
-        tx.change_seq = ledger_version_bump(organization=ctx.organization)
+        tx.change_seq = seq
         tx.save()
         if "splits" in changes:
             tx.splits.all().delete()
@@ -300,6 +302,7 @@ def transaction_update(
 def transaction_delete(*, ctx: OrgContext, tx_id: int, if_match: str | None = None) -> None:
     """Soft delete (restorable for 30 days); deleting one leg of a transfer deletes both."""
     with db_transaction.atomic():
+        seq = ledger_version_bump(organization=ctx.organization)
         tx = _locked(ctx, tx_id)
         check_version(tx, if_match)
         legs = [tx]
@@ -311,7 +314,6 @@ def transaction_delete(*, ctx: OrgContext, tx_id: int, if_match: str | None = No
             )
         for leg in legs:
             _refuse_if_locked(leg)
-        seq = ledger_version_bump(organization=ctx.organization)
         transactions_bulk_set(
             ctx=ctx,
             transactions=Transaction.objects.filter(pk__in=[leg.pk for leg in legs]),
@@ -323,11 +325,12 @@ def transaction_delete(*, ctx: OrgContext, tx_id: int, if_match: str | None = No
 def transaction_restore(*, ctx: OrgContext, tx_id: int) -> Transaction:
     """Bring back a soft-deleted transaction (and its transfer partner)."""
     with db_transaction.atomic():
+        seq = ledger_version_bump(organization=ctx.organization)
         tx = _locked(ctx, tx_id, deleted=True)
         legs = Transaction.objects.filter(pk=tx.pk)
         if tx.transfer_id:
             legs = Transaction.objects.filter(transfer_id=tx.transfer_id)
-        seq = ledger_version_bump(organization=ctx.organization)
+        _archived_conflict(Account.objects.filter(pk__in=legs.values("account_id")))
         transactions_bulk_set(ctx=ctx, transactions=legs, seq=seq, deleted_at=None)
         tx.refresh_from_db()
     return tx

@@ -716,3 +716,14 @@ def test_queries_per_page_are_constant(world, api, account, django_assert_max_nu
     assert len(plain) == 1, counts
     filtered = {n for n, with_category in counts if with_category}
     assert len(filtered) == 1, counts
+
+
+@pytest.mark.parametrize("name", ["account", "category"])
+@pytest.mark.parametrize("value", ["0", "-1", str(10**20)])
+def test_id_filters_that_match_nothing_return_nothing(world, api, account, name, value):
+    TransactionFactory(account=account, category=TxCategoryFactory(organization=world.org))
+    response = api.get(tx_base(world), {name: value})
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+    else:
+        assert_error(response, 400)

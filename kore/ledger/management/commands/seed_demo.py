@@ -63,6 +63,8 @@ class Command(BaseCommand):
             f"Seed rate: {n / seeding_s:,.0f} transactions/s end to end "
             f"(load alone {n / max(r.load_s, 1e-9):,.0f} rows/s)."
         )
+        for line in r.lines:
+            self.stdout.write(line)
         if r.raw_copy_s:
             raw = n / r.raw_copy_s
             self.stdout.write(

@@ -1,0 +1,90 @@
+"""Bench helpers run with the server's settings: a JWT, ids, a deep cursor, EXPLAIN plans.
+
+python bench/helper.py token SLUG
+python bench/helper.py category SLUG NAME
+python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
+python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
+"""
+
+import json
+import os
+import sys
+import urllib.parse
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from kore.ledger import selectors  # noqa: E402
+from kore.ledger.models import Category  # noqa: E402
+from kore.orgs.models import Membership, Organization, Role  # noqa: E402
+from kore.orgs.services import token_pair_issue  # noqa: E402
+
+
+def token(slug: str) -> None:
+    owner = Membership.objects.get(organization__slug=slug, role=Role.OWNER).user
+    print(token_pair_issue(user=owner)["access"])  # noqa: T201
+
+
+def category(slug: str, name: str) -> None:
+    print(Category.objects.get(organization__slug=slug, name=name, depth=1).pk)  # noqa: T201
+
+
+def walk(base: str, slug: str, bearer: str, rows: str) -> None:
+    cursor, seen = "", 0
+    while seen < int(rows):
+        url = f"{base}/api/v1/orgs/{slug}/transactions/?limit=500"
+        if cursor:
+            url += "&cursor=" + urllib.parse.quote(cursor)
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})  # noqa: S310
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - 127.0.0.1 only
+            body = json.load(resp)
+        seen += len(body["results"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            sys.exit(f"only {seen} rows in {slug}")
+    print(cursor)  # noqa: T201
+
+
+def explain(slug: str, cursor: str, category_id: str, date_from: str, date_to: str) -> None:
+    org = Organization.objects.get(slug=slug)
+    cases = {
+        "first page": ({}, None),
+        "deep page": ({}, cursor),
+        "filtered": (
+            {
+                "date_from": date.fromisoformat(date_from),
+                "date_to": date.fromisoformat(date_to),
+                "category": int(category_id),
+            },
+            None,
+        ),
+    }
+    for name, (filters, cur) in cases.items():
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.transaction_page(
+                organization=org, filters=selectors.TransactionFilter(**filters), cursor=cur
+            )
+        sql = next(q["sql"] for q in ctx.captured_queries if "ORDER BY" in q["sql"])
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = [row[0] for row in c.fetchall()]
+        scans = [line.strip() for line in plan if "Index" in line and "Scan" in line]
+        verdict = f"index scan: {'yes' if scans else 'NO (seq scan)'}"
+        timing = next((line for line in plan if line.startswith("Execution Time")), "")
+        print(f"--- {name}: {verdict}; {timing}")  # noqa: T201
+        print("\n".join("    " + line for line in plan))  # noqa: T201
+
+
+if __name__ == "__main__":
+    commands = {"token": token, "category": category, "walk": walk, "explain": explain}
+    commands[sys.argv[1]](*sys.argv[2:])

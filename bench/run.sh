@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk.
+# Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+TRANSACTIONS=${BENCH_TRANSACTIONS:-1000000}
+ORGS=${BENCH_ORGS:-10}
+DURATION=${BENCH_DURATION:-10s}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kore_bench}
+export REDIS_URL=redis://127.0.0.1:6379/5
+export DJANGO_SETTINGS_MODULE=config.settings.production
+SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')
+export SECRET_KEY ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False DEBUG=False
+export SECURE_HSTS_SECONDS=0 KORE_LOG_FORMAT=text DJANGO_LOG_LEVEL=WARNING
+# One person drives every request: lift their rate limit (a 1 s window keeps the history short).
+export KORE_THROTTLE_USER=1000000/s
+OUT=var/bench
+mkdir -p "$OUT"
+
+log() { printf '%s\n' "$*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+  log "Installing wrk…"
+  timeout 300 apt-get install -y -q wrk >/dev/null \
+    || { timeout 120 apt-get update -q >/dev/null && timeout 300 apt-get install -y -q wrk >/dev/null; }
+fi
+
+# --- Database: create, migrate, seed (only when the seeded count differs) -----------------------
+db_name=${DATABASE_URL##*/}
+admin_url=${DATABASE_URL%/*}/postgres
+if [[ -z $(psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'") ]]; then
+  psql "$admin_url" -qc "CREATE DATABASE \"$db_name\""
+fi
+"$PY" manage.py migrate --noinput -v0
+seeded=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM ledger_transaction t
+  JOIN orgs_organization o ON o.id = t.organization_id WHERE o.slug LIKE 'seed-%'")
+norgs=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM orgs_organization WHERE slug LIKE 'seed-%'")
+if [[ $seeded != "$TRANSACTIONS" || $norgs != "$ORGS" ]]; then
+  timeout 1800 "$PY" manage.py seed_demo --reset --seed 1 --transactions "$TRANSACTIONS" \
+    --orgs "$ORGS" | grep -v '^  seed-' | tee "$OUT/seed.txt" >&2
+fi
+
+# --- Gunicorn on a free loopback port, always stopped at the end --------------------------------
+port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+GUNICORN_BIND=127.0.0.1:$port GUNICORN_ACCESSLOG=$OUT/access.log \
+  .venv/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application >"$OUT/gunicorn.log" 2>&1 &
+gunicorn_pid=$!
+cleanup() {
+  kill -TERM "$gunicorn_pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$gunicorn_pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$gunicorn_pid" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+for _ in $(seq 100); do
+  curl -fsm 2 "$base/api/v1/health/live/" >/dev/null 2>&1 && break
+  kill -0 "$gunicorn_pid" || { cat "$OUT/gunicorn.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+slug=seed-01
+BENCH_TOKEN=$("$PY" bench/helper.py token "$slug")
+export BENCH_TOKEN
+per_org=$((TRANSACTIONS / ORGS))
+depth=$((per_org - 1000 < 90000 ? per_org - 1000 : 90000))
+log "Walking $depth rows with limit=500 for the deep cursor…"
+deep_cursor=$(timeout 300 "$PY" bench/helper.py walk "$base" "$slug" "$BENCH_TOKEN" "$depth")
+deep_q=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$deep_cursor")
+food=$("$PY" bench/helper.py category "$slug" Food)
+date_to=$(date -u +%F)
+date_from=$(date -u -d '-365 days' +%F)
+api="$base/api/v1/orgs/$slug"
+report="$api/reports/categories/?date_from=$date_from&date_to=$date_to"
+curl -fsm 60 -H "Authorization: Bearer $BENCH_TOKEN" "$report" >/dev/null  # warm the cache
+
+names=(trivial first_page deep_page filtered report)
+urls=(
+  "$base/api/v1/health/live/"
+  "$api/transactions/?limit=50"
+  "$api/transactions/?limit=50&cursor=$deep_q"
+  "$api/transactions/?limit=50&date_from=$date_from&date_to=$date_to&category=$food"
+  "$report"
+)
+for url in "${urls[@]}"; do  # every endpoint must answer 200 before it is measured
+  code=$(curl -sm 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_TOKEN" "$url")
+  [[ $code == 200 ]] || { log "$url answered $code"; exit 1; }
+done
+
+{
+  printf 'Kore bench %s: %s transactions / %s orgs, deep page after %s rows, wrk -t2 -d%s\n' \
+    "$(date -u +%FT%TZ)" "$TRANSACTIONS" "$ORGS" "$depth" "$DURATION"
+  printf '%-11s %5s %9s %8s %8s %8s %7s %7s\n' endpoint conns req/s p50ms p95ms p99ms errors ratio
+  for conns in 10 100; do
+    trivial=""
+    for i in "${!names[@]}"; do
+      line=$(wrk -t2 -c"$conns" -d"$DURATION" --timeout 10s --latency -s bench/wrk.lua "${urls[$i]}" \
+        | grep '^BENCH ')
+      read -r _ rps p50 p95 p99 errors <<<"$line"
+      trivial=${trivial:-$rps}
+      ratio=$(awk -v a="$rps" -v b="$trivial" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+      printf '%-11s %5s %9s %8s %8s %8s %7s %7s\n' \
+        "${names[$i]}" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$ratio"
+    done
+  done
+  worker=$(pgrep -P "$gunicorn_pid" | head -n1)
+  pss=$(awk '/^Pss:/ { print $2 }' "/proc/$worker/smaps_rollup")
+  printf 'PSS of one gunicorn worker (pid %s): %s MB\n' "$worker" "$((pss / 1024))"
+  printf '\nEXPLAIN (ANALYZE, BUFFERS):\n'
+  "$PY" bench/helper.py explain "$slug" "$deep_cursor" "$food" "$date_from" "$date_to"
+} | tee "$OUT/latest.txt"
