@@ -16,6 +16,9 @@ export SECRET_KEY ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False DEBUG=False
 export SECURE_HSTS_SECONDS=0 KORE_LOG_FORMAT=text DJANGO_LOG_LEVEL=WARNING
 # One person drives every request: lift their rate limit (a 1 s window keeps the history short).
 export KORE_THROTTLE_USER=1000000/s
+# max_requests=1000 recycles every worker each few seconds at this load (a re-import costs ~1 s of
+# CPU and drops connections): measure the steady state unless asked otherwise.
+export GUNICORN_MAX_REQUESTS=${BENCH_MAX_REQUESTS:-0}
 OUT=var/bench
 mkdir -p "$OUT"
 
@@ -104,9 +107,10 @@ done
         "${names[$i]}" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$ratio"
     done
   done
-  worker=$(pgrep -P "$gunicorn_pid" | head -n1)
-  pss=$(awk '/^Pss:/ { print $2 }' "/proc/$worker/smaps_rollup")
-  printf 'PSS of one gunicorn worker (pid %s): %s MB\n' "$worker" "$((pss / 1024))"
+  worker=$(pgrep -P "$gunicorn_pid" | head -n1 || true)
+  pss=$(awk '/^Pss:/ { print $2 }' "/proc/$worker/smaps_rollup" 2>/dev/null || echo 0)
+  printf 'PSS of one gunicorn worker (pid %s): %s MB (max_requests=%s)\n' \
+    "$worker" "$((pss / 1024))" "$GUNICORN_MAX_REQUESTS"
   printf '\nEXPLAIN (ANALYZE, BUFFERS):\n'
   "$PY" bench/helper.py explain "$slug" "$deep_cursor" "$food" "$date_from" "$date_to"
 } | tee "$OUT/latest.txt"

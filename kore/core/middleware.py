@@ -11,6 +11,8 @@ class RequestIdMiddleware:
 
     The id stays current until the response is closed: Django logs 4xx/5xx responses
     ("Bad Request: /path") after the middleware chain has returned, and those lines must carry it.
+    The API token of the audit trail (``current_api_token_id``) is cleared at both ends, so a
+    thread never stamps one request's history rows with the previous request's token.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

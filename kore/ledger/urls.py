@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_bulk, apis_feed
+from . import apis, apis_attachments, apis_bulk, apis_feed
 from .apis_audit import AuditListApi
 
 P = "orgs/<slug:org_slug>/"
@@ -60,5 +60,20 @@ urlpatterns = [
         f"{P}statements/<int:statement_id>/reopen/",
         apis.StatementReopenApi.as_view(),
         name="statement-reopen",
+    ),
+    path(
+        f"{P}attachments/",
+        apis_attachments.AttachmentListCreateApi.as_view(),
+        name="attachment-list",
+    ),
+    path(
+        f"{P}attachments/<int:attachment_id>/",
+        apis_attachments.AttachmentDetailApi.as_view(),
+        name="attachment-detail",
+    ),
+    path(
+        f"{P}attachments/<int:attachment_id>/download/",
+        apis_attachments.AttachmentDownloadApi.as_view(),
+        name="attachment-download",
     ),
 ]

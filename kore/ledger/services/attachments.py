@@ -25,8 +25,14 @@ from django.db import IntegrityError
 from django.db import transaction as db_transaction
 from django.db.models import Q, QuerySet
 
-from kore.core.exceptions import Conflict, InvalidRequest, KoreError, NotFound, RequestTooLarge
-from kore.core.exceptions import rule_violation
+from kore.core.exceptions import (
+    Conflict,
+    InvalidRequest,
+    KoreError,
+    NotFound,
+    RequestTooLarge,
+    rule_violation,
+)
 from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
@@ -100,7 +106,7 @@ class Scanned:
     size: int
 
 
-def attachment_scan(file: File, *, limit: int) -> Scanned:  # type: ignore[type-arg]
+def attachment_scan(file: "File[bytes]", *, limit: int) -> Scanned:
     """Hash, measure and type the file in one chunked pass (415 when it is not allowed)."""
     digest = hashlib.sha256()
     text = _TextCheck()
@@ -145,7 +151,10 @@ def _existing_id(organization: Organization, sha256: str) -> int | None:
 
 
 def attachment_create(
-    *, ctx: OrgContext, file: File, transaction: int | None = None  # type: ignore[type-arg]
+    *,
+    ctx: OrgContext,
+    file: "File[bytes]",
+    transaction: int | None = None,
 ) -> Attachment:
     """Store one file for the organisation, optionally linked to one of its transactions."""
     limit = settings.KORE_ATTACHMENT_MAX_BYTES
@@ -157,7 +166,9 @@ def attachment_create(
             organization=ctx.organization, pk=transaction, deleted_at__isnull=True
         ).exists()
     ):
-        raise rule_violation("transaction", "not_found", "No such transaction in this organisation.")
+        raise rule_violation(
+            "transaction", "not_found", "No such transaction in this organisation."
+        )
     existing = _existing_id(ctx.organization, scanned.sha256)
     if existing is not None:
         raise _duplicate(existing)
