@@ -72,6 +72,8 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
 
 
 class AttachmentOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An attachment's metadata; the file itself is at ``…/download/``."""
+
     class Meta:
         model = Attachment
         fields = (
@@ -81,6 +83,8 @@ class AttachmentOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class AttachmentUpload(StrictSerializer):
+    """One file (multipart field ``file``), optionally linked to a transaction."""
+
     file = serializers.FileField(
         allow_empty_file=False,
         use_url=False,

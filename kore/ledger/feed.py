@@ -11,7 +11,7 @@ from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Organization
 
 from .models import LedgerState, Transaction
-from .selectors import TX_FIELDS, _attach_tags_and_splits
+from .selectors import TX_FIELDS, transaction_rows
 
 
 class CursorExpired(KoreError):
@@ -37,18 +37,20 @@ def transaction_changes(
     if cursor and last_seq < purged:
         raise CursorExpired()
     table = Transaction._meta.db_table
-    rows = list(
+    rows = transaction_rows(
         Transaction.objects.filter(organization=organization)
         .extra(  # noqa: S610 - fixed SQL; the row-value bound uses the (org, change_seq) index
             where=[f'("{table}"."change_seq", "{table}"."id") > (%s, %s)'],
             params=[last_seq, last_id],
         )
-        .order_by("change_seq", "id")
-        .values(*TX_FIELDS, "change_seq", "deleted_at")[: limit + 1]
+        .order_by("change_seq", "id"),
+        *TX_FIELDS,
+        "change_seq",
+        "deleted_at",
+        limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    _attach_tags_and_splits(rows)
     if rows:
         last_seq, last_id = rows[-1]["change_seq"], rows[-1]["id"]
     return rows, cursor_encode([last_seq, last_id], scope=scope), more

@@ -5,7 +5,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast, JSONObject
 
 from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Organization
@@ -125,16 +128,52 @@ def transaction_page(
             params=[last_value, last_id],
         )
     order = [f"-{column}", "-id"] if descending else [column, "id"]
-    rows = list(qs.order_by(*order).values(*TX_FIELDS)[: limit + 1])
+    rows = transaction_rows(qs.order_by(*order), *TX_FIELDS, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    _attach_tags_and_splits(rows)
     next_cursor = None
     if more and rows:
         last = rows[-1]
         key = last[column].isoformat() if column == "occurred_on" else str(last[column])
         next_cursor = cursor_encode([key, last["id"]], scope=scope)
     return rows, next_cursor
+
+
+def transaction_rows(
+    qs: QuerySet[Transaction], *fields: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Evaluate ``qs`` (ordered, at most ``limit`` rows) into dicts with tags and splits.
+
+    On PostgreSQL the tags and splits come back in the same query as array subqueries (one
+    round trip per page); elsewhere two more queries fetch them for the whole page.
+    """
+    if connection.vendor != "postgresql":
+        rows = list(qs.values(*fields)[:limit])
+        _attach_tags_and_splits(rows)
+        return rows
+    tags = ArraySubquery(
+        Tag.objects.filter(transactions=OuterRef("pk")).order_by("name").values("name")
+    )
+    splits = ArraySubquery(
+        Split.objects.filter(transaction=OuterRef("pk"))
+        .order_by("position", "id")
+        .values(
+            json=JSONObject(
+                category_id="category_id",
+                amount=Cast("amount", TextField()),  # text: a JSON number would become a float
+                memo="memo",
+            )
+        )
+    )
+    annotated = qs.annotate(tag_list=tags, split_list=splits)
+    rows = list(annotated.values(*fields, "tag_list", "split_list")[:limit])
+    for row in rows:
+        row["tags"] = row.pop("tag_list")
+        row["splits"] = [
+            {"category_id": s["category_id"], "amount": Decimal(s["amount"]), "memo": s["memo"]}
+            for s in row.pop("split_list")
+        ]
+    return rows
 
 
 def _attach_tags_and_splits(rows: list[dict[str, Any]]) -> None:
@@ -156,12 +195,8 @@ def _attach_tags_and_splits(rows: list[dict[str, Any]]) -> None:
 
 
 def transaction_get(*, organization: Organization, tx_id: int) -> dict[str, Any] | None:
-    rows = list(
-        Transaction.objects.filter(
-            organization=organization, pk=tx_id, deleted_at__isnull=True
-        ).values(*TX_FIELDS)
-    )
-    _attach_tags_and_splits(rows)
+    live = Transaction.objects.filter(organization=organization, pk=tx_id, deleted_at__isnull=True)
+    rows = transaction_rows(live, *TX_FIELDS)
     return rows[0] if rows else None
 
 

@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING, Any
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES
@@ -15,7 +14,7 @@ from kore.core.audit import current_api_token_id
 from kore.core.exceptions import Unauthenticated
 
 from .models import ApiToken, User
-from .selectors import access_token_is_revoked
+from .selectors import user_for_access_token
 from .services import API_TOKEN_PREFIX, api_token_authenticate
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
@@ -61,17 +60,18 @@ class JWTAuthentication(BaseJWTAuthentication):
             raise Unauthenticated("The access token has expired.", code="token_expired") from exc
         except TokenError as exc:
             raise Unauthenticated("The access token is not valid.", code="token_invalid") from exc
-        if access_token_is_revoked(jti=str(token.get("jti", ""))):
-            raise Unauthenticated("The access token was revoked.", code="token_revoked")
         return token
 
     def get_user(self, validated_token: Token) -> Any:
-        try:
-            return super().get_user(validated_token)
-        except AuthenticationFailed as exc:  # simplejwt's InvalidToken too; a DB error stays a 500
-            raise Unauthenticated(
-                "The token's user is unknown or inactive.", code="token_invalid"
-            ) from exc
+        """The token's active user, with the revocation check folded into the same query."""
+        user = user_for_access_token(
+            user_id=validated_token.get("user_id"), jti=str(validated_token.get("jti", ""))
+        )
+        if user is None:
+            raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")
+        if getattr(user, "token_revoked", False):
+            raise Unauthenticated("The access token was revoked.", code="token_revoked")
+        return user
 
     def authenticate_header(self, request: Request) -> str:
         return BEARER_REALM

@@ -283,6 +283,20 @@ def test_transaction_outside_the_organisation_is_422_not_found(world, media_root
     assert stored_files(media_root) == []
 
 
+def test_idempotent_retry_replays_the_first_upload(world, media_root):
+    api = client_for(world.member)
+    key = {"HTTP_IDEMPOTENCY_KEY": "upload-1"}
+    responses = [
+        api.post(url(world), {"file": upload("r.pdf", pdf_bytes())}, format="multipart", **key)
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in responses] == [201, 201]
+    assert responses[1]["Idempotent-Replayed"] == "true"
+    assert responses[0].json() == responses[1].json()
+    assert Attachment.objects.count() == 1
+    assert len(stored_files(media_root)) == 1
+
+
 # --- Shape ----------------------------------------------------------------------------------------
 def test_missing_file_is_400(world):
     response = client_for(world.member).post(url(world), {"transaction": "1"}, format="multipart")
