@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 MIGRATE_LOCK_ID = 0x4B6F7265_4D696772  # "KoreMigr"; the beat lock is "KoreBeat"
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_ID])
 
-    def _acquire(self, connection: Any, timeout: float, poll: float) -> None:
+    def _acquire(self, connection: BaseDatabaseWrapper, timeout: float, poll: float) -> None:
         deadline = time.monotonic() + timeout
         waited = False
         while True:
