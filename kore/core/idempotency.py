@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
@@ -34,8 +35,23 @@ class Replay(KoreError):
         self.stored = stored
 
 
+def _file_digest(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return f"{upload.name}:{upload.size}:{digest.hexdigest()}"
+
+
 def _request_hash(request: Request) -> str:
-    body = json.dumps(request.data, sort_keys=True, default=str, separators=(",", ":"))
+    """The method, path and body; an uploaded file counts by its bytes, not just its name."""
+    data: Any = request.data
+    if hasattr(data, "lists"):  # multipart: a QueryDict of fields and files
+        data = {
+            key: [_file_digest(v) if isinstance(v, UploadedFile) else v for v in values]
+            for key, values in data.lists()
+        }
+    body = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

@@ -1,6 +1,7 @@
 """Reads. Tenant data is always reached through the caller's memberships."""
 
-from django.db.models import Exists, F, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Exists, F, Model, QuerySet
 from django.utils import timezone
 
 from .models import (
@@ -18,20 +19,47 @@ def access_token_is_revoked(*, jti: str) -> bool:
     return RevokedAccessToken.objects.filter(jti=jti, expires_at__gt=timezone.now()).exists()
 
 
+def _columns(model: type[Model], alias: str) -> tuple[str, list[str]]:
+    fields = model._meta.concrete_fields
+    return ", ".join(f'{alias}."{f.column}"' for f in fields), [f.attname for f in fields]
+
+
+def _valid_id(value: object) -> int | None:
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def user_for_access_token(*, user_id: object, jti: str) -> User | None:
-    """The active user of an access token, annotated ``token_revoked``: one query per request."""
-    if (
-        not isinstance(user_id, int | str)
-        or not str(user_id).isascii()
-        or not str(user_id).isdigit()
-    ):
+    """The active user of an access token, annotated ``token_revoked``: one query per request.
+
+    This runs on every API request, so on PostgreSQL it is one hand-written statement rather
+    than the ORM's (same result, a fraction of the Python).
+    """
+    pk = _valid_id(user_id)
+    if pk is None:
         return None
-    revoked = RevokedAccessToken.objects.filter(jti=jti, expires_at__gt=timezone.now())
-    return (
-        User.objects.filter(pk=int(user_id), is_active=True)
-        .annotate(token_revoked=Exists(revoked))
-        .first()
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        revoked = RevokedAccessToken.objects.filter(jti=jti, expires_at__gt=now)
+        return (
+            User.objects.filter(pk=pk, is_active=True)
+            .annotate(token_revoked=Exists(revoked))
+            .first()
+        )
+    columns, names = _columns(User, "u")
+    sql = (
+        f"SELECT {columns}, EXISTS (SELECT 1 FROM orgs_revokedaccesstoken r "  # noqa: S608
+        'WHERE r."jti" = %s AND r."expires_at" > %s) '
+        'FROM orgs_user u WHERE u."id" = %s AND u."is_active"'
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [jti, now, pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = User.from_db(DEFAULT_DB_ALIAS, names, row[:-1])
+    user.token_revoked = row[-1]  # type: ignore[attr-defined]
+    return user
 
 
 def organization_list(*, user: User) -> QuerySet[Organization]:
@@ -44,11 +72,32 @@ def organization_list(*, user: User) -> QuerySet[Organization]:
 
 
 def membership_get(*, user: User, slug: str) -> Membership | None:
-    return (
-        Membership.objects.select_related("organization")
-        .filter(user=user, organization__slug=slug)
-        .first()
+    """The person's membership of the organisation ``slug``, with the organisation loaded."""
+    if connection.vendor != "postgresql":
+        return (
+            Membership.objects.select_related("organization")
+            .filter(user=user, organization__slug=slug)
+            .first()
+        )
+    m_columns, m_names = _columns(Membership, "m")
+    o_columns, o_names = _columns(Organization, "o")
+    sql = (
+        f"SELECT {m_columns}, {o_columns} FROM orgs_membership m "  # noqa: S608
+        'JOIN orgs_organization o ON o."id" = m."organization_id" '
+        'WHERE m."user_id" = %s AND o."slug" = %s'
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # from_db takes values in the model's concrete-field order, which the SELECT follows.
+    split = len(m_names)
+    membership = Membership.from_db(DEFAULT_DB_ALIAS, m_names, row[:split])
+    organization = Organization.from_db(DEFAULT_DB_ALIAS, o_names, row[split:])
+    membership.organization = organization
+    membership.user = user
+    return membership
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
