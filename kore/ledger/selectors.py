@@ -60,15 +60,11 @@ def category_get(*, organization: Organization, category_id: int) -> Category | 
 
 
 def category_with_descendants(*, organization: Organization, category_id: int) -> list[int]:
-    ids, frontier = [category_id], [category_id]
-    for _ in range(Category.MAX_DEPTH - 1):
-        frontier = list(
-            Category.objects.filter(organization=organization, parent_id__in=frontier).values_list(
-                "pk", flat=True
-            )
-        )
-        ids += frontier
-    return ids
+    """The category and everything below it (the tree is at most three levels): one query."""
+    ids = Category.objects.filter(organization=organization).filter(
+        Q(pk=category_id) | Q(parent_id=category_id) | Q(parent__parent_id=category_id)
+    )
+    return list(ids.values_list("pk", flat=True))
 
 
 def statement_list(*, organization: Organization) -> QuerySet[Statement]:
