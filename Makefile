@@ -12,7 +12,8 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test test-only lint fmt typecheck check smoke bench manage clean
+.PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench manage clean \
+	stack-up stack-status stack-down
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,9 +48,12 @@ fmt: install ## Format and autofix
 typecheck: install ## mypy (strict) on kore/ and config/
 	$(VENV)/bin/mypy kore config
 
-check: lint typecheck ## Lint, types, Django's checks and missing migrations
+check: lint typecheck validate ## Lint, types, deployment files, Django's checks, migrations
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) check
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+
+validate: install ## Deployment files: hadolint, Compose schema, kustomize, nginx -t, ECS, systemd
+	$(VENV)/bin/pytest -q tests/deploy -m "not django_db"
 
 test: check test-only ## Everything CI runs: lint, types, migrations check, the suite
 
@@ -68,3 +72,12 @@ manage: install ## Run a manage.py command: make manage ARGS="createsuperuser"
 
 clean: ## Remove the virtualenvs and local data
 	rm -rf $(VENV) $(TOOLS) var
+
+stack-up: install ## Native stack here: Nginx + Gunicorn + worker + beat (var/stack/)
+	deploy/native/stack.sh up
+
+stack-status: ## Native stack: processes and health through Nginx
+	deploy/native/stack.sh status
+
+stack-down: ## Native stack: stop every process
+	deploy/native/stack.sh down

@@ -194,6 +194,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "cursor_expired": (410, "The change-feed cursor is older than the tombstone retention."),
     "throttled": (429, "Too many requests; retry after Retry-After seconds."),
     "server_error": (500, "An unexpected error; quote the request id."),
+    "service_unavailable": (503, "Kore is not reachable behind the proxy right now; retry."),
+    "gateway_timeout": (504, "Kore did not answer the proxy in time."),
 }
 
 

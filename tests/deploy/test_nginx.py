@@ -1,0 +1,164 @@
+"""Nginx: the templates rendered by scripts/render-nginx.sh (the image's mechanism, natively) pass
+`nginx -t` on Debian's Nginx (1.22 here), plain and TLS with a self-signed certificate.
+Debian's nginx is required: .ci/run installs it; without it these tests fail, never skip."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from .helpers import ROOT, clean_env, run
+
+TEMPLATES = ROOT / "docker/production/nginx/templates"
+RENDER = ROOT / "scripts/render-nginx.sh"
+
+
+@pytest.fixture(scope="module")
+def nginx() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not shutil.which(binary):
+        pytest.fail("nginx is not installed: apt-get install -y nginx (.ci/run does this)")
+    return binary
+
+
+def render(out, **env: str) -> str:
+    proc = run([str(RENDER), str(out)], env=clean_env(**env))
+    return proc.stdout.strip()
+
+
+def nginx_t(nginx: str, out) -> str:
+    proc = run([nginx, "-t", "-p", str(out), "-c", str(out / "nginx.conf"), "-e", "stderr"])
+    return proc.stderr
+
+
+def rendered_text(out) -> str:
+    return "\n".join(p.read_text() for p in sorted(out.rglob("*.conf")))
+
+
+def test_templates_use_only_braced_nginx_variables():
+    for template in TEMPLATES.rglob("*.template"):
+        text = template.read_text()
+        assert not re.search(r"\$NGINX_", text), f"{template}: write ${{NGINX_...}}"
+
+
+def test_plain_config_passes_nginx_t(nginx, tmp_path):
+    out = tmp_path / "plain"
+    conf = render(
+        out,
+        NGINX_HTTP_PORT="18080",
+        NGINX_UPSTREAM_SERVERS="127.0.0.1:18001 127.0.0.1:18002",
+        NGINX_RATE_LIMIT_ALLOWLIST="127.0.0.1/32,10.0.0.0/8",
+        NGINX_REAL_IP_FROM="10.1.2.3",
+    )
+    assert conf == str(out / "nginx.conf")
+    assert "test is successful" in nginx_t(nginx, out)
+    text = rendered_text(out)
+    assert "${NGINX_" not in text
+    assert "server 127.0.0.1:18001 max_fails=3" in text
+    assert "server 127.0.0.1:18002" in text
+    assert "10.0.0.0/8 1;" in text
+    assert "set_real_ip_from 10.1.2.3;" in text
+    assert "Strict-Transport-Security" not in (out / "kore/hsts-http.conf").read_text()
+    # The Django attachment limit plus 1 MiB of multipart envelope.
+    assert f"client_max_body_size {50 * 2**20 + 2**20};" in text
+
+
+def test_plain_config_has_the_issue_features(tmp_path, nginx):
+    out = tmp_path / "features"
+    render(out)
+    text = rendered_text(out)
+    for directive in (
+        "least_conn;",
+        "keepalive 32;",
+        "proxy_http_version 1.1;",
+        'proxy_set_header Connection "";',
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Host $host;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Request-ID $kore_request_id;",
+        "default $request_id;",
+        "return 444;",
+        "proxy_read_timeout 60s;",
+        "gzip_proxied any;",
+        "application/json",
+        "expires 30d;",
+        'add_header Cache-Control "public, immutable" always;',
+        "internal;",
+        'add_header X-Frame-Options "DENY" always;',
+        'add_header X-Content-Type-Options "nosniff" always;',
+        'add_header Referrer-Policy "same-origin" always;',
+        "add_header Permissions-Policy",
+        "server_tokens off;",
+        "rate=200r/s;",
+        "rate=500r/s;",
+        "zone=kore_auth",
+        "limit_req_status 429;",
+        "geo $kore_rate_exempt",
+        "real_ip_recursive on;",
+        "proxy_next_upstream error timeout http_502 http_503 http_504;",
+        "location = /health",
+        "client_max_body_size 200m;",
+    ):
+        assert directive in text, directive
+    # POSTs are never retried on another instance: no directive line names non_idempotent.
+    directives = [line.split("#", 1)[0] for line in text.splitlines()]
+    assert not any("non_idempotent" in line for line in directives)
+    assert "proxy_hide_header Content-Security-Policy" not in text  # Django's CSP passes
+    health = text.split("location ^~ /api/v1/health/", 1)[1].split("}", 1)[0]
+    assert "limit_req" not in health
+
+
+def test_tls_config_passes_nginx_t(nginx, tmp_path):
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is not installed (needed for the self-signed test certificate)")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(certs / "tls.key"),
+            "-out",
+            str(certs / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "tls"
+    render(
+        out,
+        NGINX_MODE="https",
+        NGINX_HTTP_PORT="18080",
+        NGINX_HTTPS_PORT="18443",
+        NGINX_TLS_CERT=str(certs / "tls.crt"),
+        NGINX_TLS_KEY=str(certs / "tls.key"),
+    )
+    assert "test is successful" in nginx_t(nginx, out)
+    text = rendered_text(out)
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in text
+    assert "include kore/mode-https.conf;" in text
+    assert 'Strict-Transport-Security "max-age=31536000; includeSubDomains" always' in text
+    assert "return 301 https://$host:18443$request_uri;" in text
+    assert "ssl_reject_handshake on;" in text
+
+
+def test_render_refuses_an_unknown_mode(tmp_path):
+    proc = subprocess.run(
+        [str(RENDER), str(tmp_path)],
+        env=clean_env(NGINX_MODE="ftp"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "NGINX_MODE must be http or https" in proc.stderr
