@@ -39,7 +39,7 @@ migrate: install ## Apply migrations to the configured database
 lint: install ## ruff lint and format check, shellcheck on the scripts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	shellcheck scripts/*.sh bench/*.sh .ci/run
+	shellcheck --external-sources $$(git ls-files "*.sh") .ci/run
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format .
