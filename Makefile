@@ -59,7 +59,7 @@ test: check test-only ## Everything CI runs: lint, types, migrations check, the 
 
 test-only: install ## The suite on the real PostgreSQL and Redis (started if unreachable)
 	eval "$$(scripts/test-services.sh)" && \
-	  $(VENV)/bin/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest --create-db --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh
