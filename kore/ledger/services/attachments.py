@@ -45,6 +45,16 @@ CHUNK_BYTES = 1024 * 1024
 SNIFF_BYTES = 8192  # what filetype looks at
 SIGNED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp", "image/heic"})
 CSV_TYPE = "text/csv"
+# A name's extension must agree with the content: a PDF named "receipt.png" is refused, since
+# whatever opens it later goes by the name. Names without an extension are judged by content.
+EXTENSIONS = {
+    "application/pdf": {".pdf"},
+    "image/png": {".png"},
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "image/webp": {".webp"},
+    "image/heic": {".heic", ".heif"},
+    CSV_TYPE: {".csv", ".txt", ".tsv"},
+}
 CSV_DELIMITERS = (",", ";", "\t", "|")
 NAME_MAX = 255
 # C0 controls other than tab, LF and CR; DEL; C1 controls. Text containing any is not CSV.
@@ -161,6 +171,12 @@ def attachment_create(
     if file.size is not None and file.size > limit:
         raise too_large(limit)
     scanned = attachment_scan(file, limit=limit)
+    suffix = PurePath(_clean_name(file.name)).suffix.lower()
+    if suffix and suffix not in EXTENSIONS[scanned.content_type]:
+        raise UnsupportedMediaType(
+            f"The file is {scanned.content_type} but its name ends in {suffix!r}; "
+            "rename it to match its content."
+        )
     if transaction is not None and not (
         Transaction.objects.filter(
             organization=ctx.organization, pk=transaction, deleted_at__isnull=True

@@ -55,10 +55,10 @@ def test_streams_the_exact_bytes(world, name, content, content_type):
 
 
 def test_type_comes_from_content_not_name(world):
-    attachment = make(world, "scan.png", pdf_bytes())
+    attachment = make(world, "scan", pdf_bytes())
     response = client_for(world.member).get(download(world, attachment.pk))
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'attachment; filename="scan.png"'
+    assert response["Content-Disposition"] == 'attachment; filename="scan"'
     assert body_of(response) == pdf_bytes()
 
 

@@ -138,13 +138,18 @@ def test_latin1_csv_is_accepted(world):
     assert response.json()["content_type"] == "text/csv"
 
 
-def test_pdf_renamed_png_is_stored_as_pdf(world):
-    content = pdf_bytes()
-    data = {"file": upload("scan.png", content, declared="image/png")}
+def test_pdf_renamed_png_is_415(world):
+    data = {"file": upload("scan.png", pdf_bytes(), declared="image/png")}
+    response = client_for(world.member).post(url(world), data, format="multipart")
+    assert_error(response, 415, "unsupported_media_type")
+    assert not Attachment.objects.exists()
+
+
+def test_name_without_extension_is_typed_by_content(world):
+    data = {"file": upload("scan", pdf_bytes(), declared="image/png")}
     response = client_for(world.member).post(url(world), data, format="multipart")
     assert response.status_code == 201, response.content
     assert response.json()["content_type"] == "application/pdf"
-    assert response.json()["original_name"] == "scan.png"
 
 
 @pytest.mark.parametrize(
