@@ -54,6 +54,7 @@ check: lint typecheck validate ## Lint, types, deployment files, Django's checks
 
 validate: install ## Deployment files: hadolint, Compose schema, kustomize, nginx -t, ECS, systemd
 	$(VENV)/bin/pytest -q tests/deploy -m "not django_db"
+	scripts/docker-validate.sh
 
 test: check test-only ## Everything CI runs: lint, types, migrations check, the suite
 

@@ -39,6 +39,7 @@ token=$(curl -fsS -H 'Content-Type: application/json' \
   || fail "demo login failed"
 orgs=$(curl -fsS -H "Authorization: Bearer $token" "$BASE/api/v1/orgs/") || fail "orgs failed"
 grep -q '"slug":"demo"' <<<"$orgs" || fail "demo organisation missing: $orgs"
-curl -fsS "$BASE/api/v1/docs/" | grep -q swagger-ui || fail "API docs are not served"
+docs=$(curl -fsS "$BASE/api/v1/docs/") || fail "API docs are not served"
+grep -q swagger-ui <<<"$docs" || fail "API docs page has no Swagger UI"
 
 echo "smoke: embedded Kore served health, docs, demo login and organisations on $BASE"

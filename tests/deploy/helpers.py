@@ -55,19 +55,6 @@ def load_yaml_all(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def docker_works() -> bool:
-    """True when a Docker engine answers (`docker info`), not merely when the CLI exists."""
-    if not shutil.which("docker"):
-        return False
-    proc = subprocess.run(
-        ["docker", "info"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return proc.returncode == 0
-
 
 def mebibytes(value: str | int | float) -> float:
     """Compose memory sizes ('512m', '1g', '64M', bytes) in MiB."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import ROOT, docker_works, load_yaml, mebibytes, run, tool
+from .helpers import ROOT, load_yaml, mebibytes, run, tool
 
 PRODUCTION = ROOT / "production.yml"
 LOWMEM = ROOT / "production.lowmem.yml"
@@ -169,10 +169,3 @@ def test_example_environment_is_complete():
     }
     missing = _names_read_by_the_stack() - example
     assert not missing, f"add to {EXAMPLE.name}: {sorted(missing)}"
-
-
-@pytest.mark.skipif(not docker_works(), reason="no Docker engine answers `docker info` here")
-def test_docker_compose_config():  # pragma: no cover - needs a Docker engine
-    base = ["docker", "compose", "--env-file", str(EXAMPLE), "-f", str(PRODUCTION)]
-    run([*base, "config", "--quiet"])
-    run([*base, "-f", str(LOWMEM), "--profile", "pgbouncer", "config", "--quiet"])

@@ -2,14 +2,11 @@
 
 import secrets
 
-import pytest
-
 from .helpers import ROOT, clean_env, run, tool
 
 CONF = ROOT / "config/gunicorn.conf.py"
 
 
-@pytest.mark.skipif(not CONF.exists(), reason="config/gunicorn.conf.py is not written yet")
 def test_gunicorn_check_config():
     env = clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",

@@ -107,6 +107,8 @@ def test_plain_config_has_the_issue_features(tmp_path, nginx):
     assert "proxy_hide_header Content-Security-Policy" not in text  # Django's CSP passes
     health = text.split("location ^~ /api/v1/health/", 1)[1].split("}", 1)[0]
     assert "limit_req" not in health
+    # Readiness 503s are answers: neither retried elsewhere nor counted against the instance.
+    assert "proxy_next_upstream error timeout;" in health
 
 
 def test_tls_config_passes_nginx_t(nginx, tmp_path):
