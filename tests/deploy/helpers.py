@@ -55,7 +55,6 @@ def load_yaml_all(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-
 def mebibytes(value: str | int | float) -> float:
     """Compose memory sizes ('512m', '1g', '64M', bytes) in MiB."""
     if isinstance(value, int | float):
