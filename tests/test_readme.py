@@ -20,7 +20,7 @@ def test_scan_finds_the_settings():
 
 def test_every_variable_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text()
-    table_rows = {m for m in re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", readme, flags=re.M)}
+    table_rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", readme, flags=re.M))
     table_rows |= set(re.findall(r"^\| `[A-Z0-9_]+` / `([A-Z][A-Z0-9_]+)`", readme, flags=re.M))
     missing = sorted(_variables_read() - table_rows)
     assert not missing, f"add to the README's configuration table: {missing}"

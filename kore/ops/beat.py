@@ -3,8 +3,11 @@
 Redis keeps nothing across restarts here, so the lock lives in PostgreSQL: a session-level
 advisory lock held on a dedicated connection for the life of the beat process. A second beat
 waits on it and takes over when the first one dies (its connection closes, the lock goes).
+When PostgreSQL restarts, the lock goes with every connection: before each tick the holder checks
+its lock connection and, if it broke, schedules nothing until it holds the lock again.
 """
 
+import contextlib
 import logging
 from typing import Any
 
@@ -40,6 +43,19 @@ def beat_lock_acquire() -> psycopg.Connection[Any] | None:
     return held
 
 
+def beat_lock_held(held: psycopg.Connection[Any]) -> bool:
+    """True while the connection holding the lock still answers (the lock lives with it)."""
+    try:
+        held.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+# While the lock is lost (PostgreSQL away), beat looks again after this many seconds.
+LOCK_RETRY_SECONDS = 1.0
+
+
 class SingleBeatScheduler(DatabaseScheduler):  # type: ignore[misc]
     """django-celery-beat's scheduler behind a PostgreSQL advisory lock."""
 
@@ -49,3 +65,17 @@ class SingleBeatScheduler(DatabaseScheduler):  # type: ignore[misc]
         if SingleBeatScheduler._lock_connection is None:
             SingleBeatScheduler._lock_connection = beat_lock_acquire()
         super().setup_schedule()
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        held = SingleBeatScheduler._lock_connection
+        if held is not None and not beat_lock_held(held):
+            # A PostgreSQL restart dropped the lock: another beat may hold it now. Schedule
+            # nothing until this one has it again (waiting, like a standby, if another does).
+            logger.warning("beat: the single-beat lock's connection broke; taking the lock again")
+            with contextlib.suppress(psycopg.Error):
+                held.close()
+            try:
+                SingleBeatScheduler._lock_connection = beat_lock_acquire()
+            except psycopg.Error:
+                return LOCK_RETRY_SECONDS  # PostgreSQL still away; keep the broken one to retry
+        return float(super().tick(*args, **kwargs))

@@ -6,9 +6,18 @@ import psycopg
 import pytest
 from django.apps import apps as django_apps
 from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery_app import app
-from kore.ops.beat import BEAT_LOCK_ID, _conninfo, beat_lock_acquire
+from kore.ops import beat
+from kore.ops.beat import (
+    BEAT_LOCK_ID,
+    LOCK_RETRY_SECONDS,
+    SingleBeatScheduler,
+    _conninfo,
+    beat_lock_acquire,
+    beat_lock_held,
+)
 
 default_schedule = importlib.import_module("kore.ops.migrations.0001_default_schedule")
 
@@ -45,3 +54,56 @@ def test_a_second_beat_cannot_take_the_lock_while_the_first_holds_it():
         held.close()  # the first beat dies: its lock goes with its connection
         got = other.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()[0]
         assert got is True
+
+
+@pytest.fixture
+def scheduler(monkeypatch):
+    """A SingleBeatScheduler without Celery around it; the parent's tick only counts calls."""
+    ticks: list[float] = []
+
+    def parent_tick(self, *args, **kwargs):
+        ticks.append(5.0)
+        return 5.0
+
+    monkeypatch.setattr(DatabaseScheduler, "tick", parent_tick)
+    monkeypatch.setattr(SingleBeatScheduler, "_lock_connection", None)
+    instance = SingleBeatScheduler.__new__(SingleBeatScheduler)
+    yield instance, ticks
+    if SingleBeatScheduler._lock_connection is not None:
+        SingleBeatScheduler._lock_connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_whose_lock_connection_broke_takes_the_lock_again(scheduler):
+    instance, ticks = scheduler
+    broken = beat_lock_acquire()
+    assert broken is not None
+    broken.close()  # as a PostgreSQL restart leaves it: the lock is gone
+    SingleBeatScheduler._lock_connection = broken
+    assert instance.tick() == 5.0
+    held = SingleBeatScheduler._lock_connection
+    assert held is not None
+    assert held is not broken
+    assert beat_lock_held(held)
+    params = {k: v for k, v in _conninfo().items() if v is not None}
+    with psycopg.connect(**params) as other:
+        got = other.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()[0]
+        assert got is False  # this beat holds it again
+    assert ticks == [5.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_schedules_nothing_while_postgresql_is_away(scheduler, monkeypatch):
+    instance, ticks = scheduler
+    broken = beat_lock_acquire()
+    assert broken is not None
+    broken.close()
+    SingleBeatScheduler._lock_connection = broken
+
+    def down():
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(beat, "beat_lock_acquire", down)
+    assert instance.tick() == LOCK_RETRY_SECONDS
+    assert ticks == []  # nothing scheduled without the lock
+    SingleBeatScheduler._lock_connection = None
