@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),
     path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
     path("", include(("kore.reports.urls", "reports"), namespace="reports")),
+    path("", include(("kore.imports.urls", "imports"), namespace="imports")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "kore.ops",
     "kore.ledger",
     "kore.reports",
+    "kore.imports",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +193,10 @@ KORE_DEMO_PASSWORD = env_secret("KORE_DEMO_PASSWORD", default="")
 # Ledger attachments: the largest upload accepted, and whether downloads are handed to Nginx
 # (X-Accel-Redirect to an `internal` /media/ location) instead of streamed by Django.
 KORE_ATTACHMENT_MAX_BYTES = env.int("KORE_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
+# Bank-statement imports: their own upload limit; a running job silent this long is re-queued.
+KORE_IMPORT_MAX_BYTES = env.int("KORE_IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
+KORE_IMPORT_STALE_SECONDS = env.int("KORE_IMPORT_STALE_SECONDS", default=600)
+KORE_IMPORT_TIME_LIMIT = env.int("KORE_IMPORT_TIME_LIMIT", default=3600)
 KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
 
 # --- REST framework, JWT, API docs ----------------------------------------------------------
@@ -254,6 +259,9 @@ SPECTACULAR_SETTINGS = {
         "CategoryKindEnum": "kore.ledger.models.Category.Kind",
         "TransactionStatusEnum": "kore.ledger.models.Transaction.Status",
         "StatementStatusEnum": "kore.ledger.models.Statement.Status",
+        "ImportStatusEnum": "kore.imports.models.ImportJob.Status",
+        "ImportModeEnum": "kore.imports.models.ImportJob.Mode",
+        "ImportFormatEnum": "kore.imports.models.ImportJob.Format",
         "AuditActionEnum": "kore.ledger.audit_selectors.ACTIONS",
         "AuditObjectTypeEnum": "kore.ledger.audit_selectors.OBJECT_TYPES",
     },

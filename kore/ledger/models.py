@@ -202,7 +202,22 @@ class Transaction(models.Model):
     version = models.PositiveIntegerField(default=1)
     change_seq = models.BigIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(bases=[AuditFields], excluded_fields=["change_seq"])
+    # Provenance of an imported row (kore.imports). No index on import_job: jobs are rarely
+    # deleted, and each index slows the bulk inserts imports make.
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    import_line = models.PositiveIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    history = HistoricalRecords(
+        bases=[AuditFields],
+        excluded_fields=["change_seq", "import_job", "import_line", "fingerprint"],
+    )
 
     class Meta:
         indexes: ClassVar = [
@@ -237,6 +252,12 @@ class Transaction(models.Model):
                 fields=["created_by_token"],
                 name="ledger_tx_api_token",
                 condition=Q(created_by_token__isnull=False),
+            ),
+            # Import duplicate checks: live imported rows of an account by fingerprint.
+            models.Index(
+                fields=["account", "fingerprint"],
+                name="ledger_tx_fingerprint",
+                condition=Q(fingerprint__isnull=False, deleted_at__isnull=True),
             ),
         ]
 

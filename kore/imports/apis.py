@@ -1,0 +1,303 @@
+"""Import endpoints under /api/v1/orgs/{slug}/imports/.
+
+``POST`` takes a multipart upload (field ``file``) and answers 202 with the queued job; the worker
+does the rest. The upload streams to a temporary file through ``ImportUploadHandler``, which
+refuses a body over ``KORE_IMPORT_MAX_BYTES`` by its Content-Length and while streaming.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import HttpRequest
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kore.core.exceptions import InvalidRequest, NotFound
+from kore.core.pagination import parse_limit
+from kore.core.parsers import StrictJSONParser
+from kore.core.serializers import StrictSerializer
+from kore.orgs.scoping import OrgAPIView
+
+from . import services
+from .models import ImportJob
+from .readers.csv_reader import DELIMITERS, ENCODINGS, LOCALES
+from .selectors import import_job_get, import_job_page
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class ImportUploadHandler(TemporaryFileUploadHandler):
+    """Stream the upload to disk, refusing it as soon as it is known to be too large."""
+
+    limit = 0
+    received = 0
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
+        self.limit = settings.KORE_IMPORT_MAX_BYTES
+        self.received = 0
+        if content_length > self.limit + MULTIPART_OVERHEAD:
+            raise services.too_large(self.limit)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.file.close()
+            raise services.too_large(self.limit)
+        return super().receive_data_chunk(raw_data, start)
+
+
+class MappingInput(StrictSerializer):
+    """CSV column mapping: header names for each role, and optional reading options."""
+
+    date = serializers.CharField(required=False, max_length=200)
+    amount = serializers.CharField(required=False, max_length=200)
+    debit = serializers.CharField(required=False, max_length=200)
+    credit = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, max_length=200)
+    counterparty = serializers.CharField(required=False, max_length=200)
+    reference = serializers.CharField(required=False, max_length=200)
+    locale = serializers.ChoiceField(choices=sorted(LOCALES), required=False)
+    date_format = serializers.RegexField(r"^[^%]*(%[dmyYbB][^%]*)+$", max_length=40,
+                                         required=False)  # fmt: skip
+    decimal = serializers.ChoiceField(choices=[",", "."], required=False)
+    delimiter = serializers.ChoiceField(choices=list(DELIMITERS), required=False)
+    encoding = serializers.ChoiceField(choices=list(ENCODINGS), required=False)
+
+
+class ImportUpload(StrictSerializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        use_url=False,
+        help_text="CSV, OFX, QFX or CAMT.053; at most KORE_IMPORT_MAX_BYTES (500 MB default).",
+    )
+    account = serializers.IntegerField(help_text="An account of this organisation.")
+    format = serializers.ChoiceField(
+        choices=ImportJob.Format.choices, required=False, help_text="Detected when omitted."
+    )
+    mapping = serializers.JSONField(
+        binary=True, required=False, help_text="CSV only: a JSON object (see MappingInput)."
+    )
+    mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, required=False)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+    def validate_mapping(self, value: Any) -> dict[str, Any]:
+        mapping = MappingInput(data=value)
+        mapping.is_valid(raise_exception=True)
+        return dict(mapping.validated_data)
+
+
+class ProgressOutput(serializers.Serializer):  # type: ignore[type-arg]
+    rows_read = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+
+
+class CountsOutput(serializers.Serializer):  # type: ignore[type-arg]
+    created = serializers.IntegerField(source="created_count")
+    duplicates_skipped = serializers.IntegerField(source="duplicate_count")
+    invalid = serializers.IntegerField(source="invalid_count")
+
+
+class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+    line = serializers.IntegerField(help_text="CSV line (header = 1), or entry number (XML/OFX).")
+    column = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
+    line = serializers.IntegerField()
+    transaction = serializers.IntegerField(help_text="The live transaction it matched.")
+    reason = serializers.CharField()
+    fingerprint = serializers.CharField()
+    values = inline_serializer(
+        "ImportDuplicateValues",
+        {
+            "occurred_on": serializers.DateField(),
+            "amount": serializers.CharField(),
+            "description": serializers.CharField(),
+            "counterparty": serializers.CharField(),
+            "reference": serializers.CharField(),
+        },
+    )
+
+
+JOB_ERROR_CODES = (
+    "import_file_binary, import_file_empty, import_no_rows, import_encoding_error, "
+    "import_encoding_unsupported, import_delimiter_unknown, import_line_too_long, "
+    "import_too_many_columns, import_csv_malformed, import_mapping_incomplete, "
+    "import_mapping_invalid, import_file_malformed, import_xml_forbidden, "
+    "import_currency_mismatch, import_file_too_large, import_file_missing, import_rows_invalid, "
+    "import_attempts_exhausted, import_timed_out, import_internal_error, account_archived"
+)
+
+
+class JobErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """Why a job failed (status ``failed``); row problems are in ``errors``."""
+
+    code = serializers.CharField(help_text=f"One of: {JOB_ERROR_CODES}.")
+    message = serializers.CharField()
+
+
+class ImportJobSummary(serializers.ModelSerializer):  # type: ignore[type-arg]
+    progress = ProgressOutput(source="*")
+    counts = CountsOutput(source="*")
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "id", "account", "status", "format", "mode", "dry_run", "original_name", "size",
+            "progress", "counts", "error", "created_at", "updated_at", "finished_at",
+        )  # fmt: skip
+
+    @extend_schema_field(JobErrorOutput(allow_null=True))
+    def get_error(self, job: ImportJob) -> dict[str, str] | None:
+        return {"code": job.error_code, "message": job.error_message} if job.error_code else None
+
+
+class ImportJobOutput(ImportJobSummary):
+    """A job with its report: the first 1,000 row errors and skipped duplicates."""
+
+    errors = RowErrorOutput(many=True)  # type: ignore[assignment]
+    duplicates = DuplicateOutput(many=True)
+    mapping = serializers.DictField(help_text="The mapping declared for this import.")
+
+    class Meta(ImportJobSummary.Meta):
+        fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "mapping")  # type: ignore[assignment]
+
+
+ImportPage = inline_serializer(
+    "ImportPage",
+    {"results": ImportJobSummary(many=True), "next_cursor": serializers.CharField(allow_null=True)},
+)
+
+
+class ImportJobMixin:
+    org: Any
+
+    def get_job(self, job_id: int) -> ImportJob:
+        job = import_job_get(organization=self.org.organization, job_id=job_id)
+        if job is None:
+            raise NotFound()
+        return job
+
+
+class ImportListCreateApi(OrgAPIView):
+    """List imports (newest first) or start one (multipart upload → 202)."""
+
+    parser_classes = [MultiPartParser]
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        request.upload_handlers = [ImportUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("limit", int, required=False, description="1 to 500, default 50."),
+        ],
+        responses={200: ImportPage},
+        tags=["imports"],
+        operation_id="orgs_imports_list",
+    )
+    def get(self, request: Request, org_slug: str) -> Response:
+        rows, next_cursor = import_job_page(
+            organization=self.org.organization,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(
+            {"results": ImportJobSummary(rows, many=True).data, "next_cursor": next_cursor}
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "dry_run", bool, required=False, description="Validate and report; write nothing."
+            )
+        ],
+        request={"multipart/form-data": ImportUpload},
+        responses={202: ImportJobOutput},
+        tags=["imports"],
+    )
+    def post(self, request: Request, org_slug: str) -> Response:
+        if sum(len(files) for _, files in request.FILES.lists()) > 1:
+            raise InvalidRequest(
+                "Upload one file per request.",
+                fields={"file": [{"code": "invalid", "message": "One file per request."}]},
+            )
+        data = ImportUpload(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"):
+            values["dry_run"] = True
+        job = services.import_job_create(ctx=self.org, **values)
+        return Response(ImportJobOutput(job).data, status=202)
+
+
+class ImportDetailApi(ImportJobMixin, OrgAPIView):
+    @extend_schema(responses={200: ImportJobOutput}, tags=["imports"])
+    def get(self, request: Request, org_slug: str, job_id: int) -> Response:
+        return Response(ImportJobOutput(self.get_job(job_id)).data)
+
+
+class ImportCancelApi(OrgAPIView):
+    """Cancel a queued or running import; 409 ``import_finished`` once it has ended."""
+
+    @extend_schema(request=None, responses={200: ImportJobOutput}, tags=["imports"])
+    def post(self, request: Request, org_slug: str, job_id: int) -> Response:
+        job = services.import_job_cancel(ctx=self.org, job_id=job_id)
+        return Response(ImportJobOutput(job).data)
+
+
+class ImportForceInput(StrictSerializer):
+    lines = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+    )
+
+
+class ImportForceApi(OrgAPIView):
+    """Import skipped duplicates anyway (by their line in the job's report)."""
+
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        request=ImportForceInput,
+        responses={
+            201: inline_serializer(
+                "ImportForced",
+                {
+                    "created": inline_serializer(
+                        "ImportForcedRow",
+                        {"line": serializers.IntegerField(),
+                         "transaction": serializers.IntegerField()},
+                        many=True,
+                    )
+                },
+            )
+        },
+        tags=["imports"],
+    )  # fmt: skip
+    def post(self, request: Request, org_slug: str, job_id: int) -> Response:
+        data = ImportForceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.import_rows_force(
+            ctx=self.org, job_id=job_id, lines=data.validated_data["lines"]
+        )
+        return Response({"created": created}, status=201)

@@ -1,0 +1,119 @@
+"""Bank-statement imports: one ``ImportJob`` row per uploaded file, and the column mapping an
+account remembers for its next CSV."""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from kore.ledger.models import Account
+from kore.orgs.models import Organization
+
+ERRORS_KEPT = 1000  # row errors and skipped duplicates stored on the job
+
+
+class ImportJob(models.Model):
+    """One import of one file into one account. Its state machine::
+
+        queued ──claim──▶ running ──▶ done
+          │  ▲               │  ├────▶ failed     (a file-level error, or any row error in
+          │  └────reaper─────┘  │                  all_or_nothing mode: nothing written)
+          └─────────────────────┴────▶ cancelled  (POST …/cancel/)
+
+    * ``queued``: the file is stored and a task carrying only the id is sent on commit.
+    * ``running``: a worker won the conditional UPDATE ``queued → running`` (a duplicate message
+      finds no queued row and does nothing). It writes in chunks; each chunk commits its
+      transactions together with ``cursor`` (the last source line handled) and the counts, so a
+      killed worker's successor resumes after ``cursor`` and fingerprints catch the rest.
+      ``heartbeat_at`` moves with every chunk.
+    * The reaper puts ``running`` rows whose heartbeat is older than the deadline back to
+      ``queued`` (new ``claim``: the old worker, if alive, stops at its next chunk) and re-sends
+      ``queued`` rows that waited past it (a lost message or a broker outage). After
+      ``MAX_ATTEMPTS`` claims the job fails instead (``import_attempts_exhausted``).
+    * ``done``, ``failed`` and ``cancelled`` are final; cancelling one of them is a 409.
+      Cancelling stops a running import at its next chunk; chunks already committed stay.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Mode(models.TextChoices):
+        ALL_OR_NOTHING = "all_or_nothing"
+        SKIP_INVALID = "skip_invalid"
+
+    class Format(models.TextChoices):
+        CSV = "csv"
+        OFX = "ofx"
+        QFX = "qfx"
+        CAMT053 = "camt053"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=14, choices=Mode.choices, default=Mode.ALL_OR_NOTHING)
+    format = models.CharField(max_length=8, choices=Format.choices, blank=True)
+    dry_run = models.BooleanField(default=False)
+    # imports/<org id>/<uuid4 hex> in the default storage; removed when the job ends.
+    file_path = models.CharField(max_length=255, unique=True)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    mapping = models.JSONField(default=dict, blank=True)
+    cursor = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    duplicates = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    claim = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                "organization",
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="imports_job_org_new",
+            ),
+            models.Index(
+                fields=["status", "updated_at"],
+                name="imports_job_active",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"
+
+
+class ImportMapping(models.Model):
+    """The CSV column mapping an account used last, offered again for its next file."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="import_mapping"
+    )
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mapping for account {self.account_id}"

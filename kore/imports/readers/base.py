@@ -1,0 +1,108 @@
+"""What every reader yields, and the value parsing they share (dates, amounts, text)."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from kore.core.exceptions import KoreError
+from kore.core.money import MoneyError, check_precision, parse_amount
+
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+TEXT_MAX = {"description": 500, "counterparty": 200, "reference": 200}
+_LEADING_ZEROS = re.compile(r"^(-?)0+(?=\d)")
+_CURRENCY_MARKS = "€$£¥ \u00a0\u202f'"
+
+
+class ImportFileError(KoreError):
+    """The file as a whole cannot be imported; nothing of it is written."""
+
+    status_code = 422
+    code = "import_file_invalid"
+    message = "The file cannot be imported."
+
+    def __init__(self, message: str, *, code: str, line: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One statement line, parsed. ``line`` is the source line (CSV) or entry number (XML, OFX)."""
+
+    line: int
+    occurred_on: date
+    amount: Decimal
+    description: str = ""
+    counterparty: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "code": self.code,
+                "message": self.message}  # fmt: skip
+
+
+class ValueProblem(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def amount_parse(text: str, *, decimal: str, currency: str) -> Decimal:
+    """A statement amount: thousands separators, ``(12.50)``, ``12,50-`` and symbols allowed."""
+    raw = text.strip().strip(_CURRENCY_MARKS)
+    for mark in _CURRENCY_MARKS:
+        raw = raw.replace(mark, "")
+    negative = False
+    if raw.startswith("(") and raw.endswith(")"):
+        negative, raw = True, raw[1:-1]
+    if raw.endswith("-"):
+        negative, raw = True, raw[:-1]
+    raw = raw.removeprefix("+")
+    thousands = "." if decimal == "," else ","
+    raw = raw.replace(thousands, "").replace(decimal, ".")
+    if negative:
+        if raw.startswith("-"):
+            raise ValueProblem("invalid_amount", f"Not an amount: {text[:40]!r}.")
+        raw = "-" + raw
+    raw = _LEADING_ZEROS.sub(r"\1", raw)
+    try:
+        value = parse_amount(raw)
+        check_precision(value, currency)
+    except MoneyError as exc:
+        code = "invalid_amount" if exc.code == "invalid" else exc.code
+        raise ValueProblem(code, f"{exc.message} Got {text[:40]!r}.") from exc
+    return value
+
+
+def date_check(value: date) -> date:
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueProblem("date_out_of_range", f"Dates are between {DATE_MIN} and {DATE_MAX}.")
+    return value
+
+
+def date_parse(text: str, fmt: str) -> date:
+    try:
+        value = datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 - a calendar date
+    except ValueError as exc:
+        raise ValueProblem("invalid_date", f"Not a date like {fmt}: {text[:40]!r}.") from exc
+    return date_check(value)
+
+
+def text_clean(value: str, column: str) -> str:
+    cleaned = " ".join(value.replace("\x00", "").split())
+    limit = TEXT_MAX[column]
+    if len(cleaned) > limit:
+        raise ValueProblem(f"{column}_too_long", f"At most {limit} characters.")
+    return cleaned

@@ -1,0 +1,450 @@
+"""Imports: create a job for an uploaded file, run it (worker or CLI), cancel, reap, force.
+
+Exactly once: a job is claimed by a conditional UPDATE (``queued → running``, a fresh ``claim``
+uuid); it first validates the whole file (nothing written), then writes chunks of
+``CHUNK_ROWS``, each in one transaction with the job's ``cursor`` (last source line handled) and
+counts. A killed worker loses at most its open chunk, whose rows and cursor roll back together;
+the next claim re-reads the file, skips lines up to the cursor and writes the rest. Fingerprints,
+checked under a per-account advisory lock, keep two imports of the same file from doubling it.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any, BinaryIO, cast
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, connection
+from django.db import transaction as db_transaction
+from django.db.models import F
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from kore.core.exceptions import Conflict, NotFound, RequestTooLarge, RuleViolation, rule_violation
+from kore.ledger.audit import audit_attrs
+from kore.ledger.models import Account, Transaction
+from kore.ledger.services.state import ledger_version_bump
+from kore.orgs.models import Organization, User
+from kore.orgs.scoping import OrgContext
+
+from .fingerprints import Fingerprinter, fingerprint, row_key
+from .models import ERRORS_KEPT, ImportJob, ImportMapping
+from .readers import ImportFileError, Reader, Row, RowError, format_detect, reader_open
+from .selectors import import_job_get, import_mapping_get
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1000
+HEARTBEAT_ROWS = 5000
+COPY_BYTES = 1024 * 1024
+IMPORT_LOCK_SPACE = 0x4B6F7249  # "KorI": pg_advisory_xact_lock(space, account id)
+Status = ImportJob.Status
+
+
+class _Lost(Exception):
+    """The job is no longer ours (cancelled, or re-claimed after the reaper's deadline)."""
+
+
+# --- create -------------------------------------------------------------------------------------
+def too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"Import files are at most {limit} bytes.", code="request_too_large")
+
+
+def _store(file: "File[bytes]", organization: Organization) -> tuple[str, int, bytes]:
+    """Copy the upload to ``imports/<org id>/<uuid4 hex>``; returns path, size, first bytes."""
+    limit = settings.KORE_IMPORT_MAX_BYTES
+    if file.size is not None and file.size > limit:
+        raise too_large(limit)
+    file.seek(0)
+    head = file.read(4096)
+    file.seek(0)
+    if not head:
+        raise rule_violation("file", "import_file_empty", "The file is empty.")
+    path = default_storage.save(f"imports/{organization.pk}/{uuid.uuid4().hex}", file)
+    size = default_storage.size(path)
+    if size > limit:
+        default_storage.delete(path)
+        raise too_large(limit)
+    return path, size, head
+
+
+def import_job_create(
+    *,
+    ctx: OrgContext,
+    file: "File[bytes]",
+    account: int,
+    format: str = "",
+    mapping: dict[str, Any] | None = None,
+    mode: str = ImportJob.Mode.ALL_OR_NOTHING,
+    dry_run: bool = False,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Store the file, record a queued job and send it to the worker once committed
+    (``enqueue=False``: the caller runs it, as the CLI does)."""
+    found = Account.objects.filter(organization=ctx.organization, pk=account).first()
+    if found is None:
+        raise rule_violation("account", "not_found", "No such account in this organisation.")
+    if found.archived:
+        raise Conflict("The account is archived and accepts no imports.", code="account_archived")
+    path, size, head = _store(file, ctx.organization)
+    try:
+        with db_transaction.atomic():
+            job = ImportJob.objects.create(
+                organization=ctx.organization,
+                account=found,
+                created_by=ctx.user,
+                format=format or format_detect(head, file.name or ""),
+                mode=mode,
+                dry_run=dry_run,
+                file_path=path,
+                original_name=(file.name or "upload")[-255:],
+                size=size,
+                mapping=mapping or {},
+            )
+            if enqueue:
+                import_job_enqueue_on_commit(job_id=job.pk)
+    except BaseException:
+        default_storage.delete(path)
+        raise
+    return job
+
+
+def import_job_enqueue_on_commit(*, job_id: int) -> None:
+    """Send the job's id to the worker after commit; a broker outage leaves it to the reaper."""
+    from .tasks import run_import
+
+    db_transaction.on_commit(lambda: run_import.delay(job_id), robust=True)
+
+
+# --- run ----------------------------------------------------------------------------------------
+def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None = None) -> None:
+    """Claim a queued job and carry it to its end; anything not queued is left alone."""
+    claim = uuid.uuid4()
+    won = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, claim=claim, attempts=F("attempts") + 1,
+        heartbeat_at=timezone.now(), updated_at=timezone.now(),
+    )  # fmt: skip
+    if not won:
+        return
+    job = ImportJob.objects.select_related("account", "organization", "created_by").get(pk=job_id)
+    try:
+        if job.attempts > ImportJob.MAX_ATTEMPTS:
+            raise ImportFileError(
+                f"Gave up after {ImportJob.MAX_ATTEMPTS} attempts.",
+                code="import_attempts_exhausted",
+            )
+        _Run(job, claim, progress).run()
+    except ImportFileError as exc:
+        _finish(job, claim, Status.FAILED, code=exc.code, message=exc.message)
+    except _Lost:
+        _forget_if_cancelled(job)
+    except SoftTimeLimitExceeded:
+        _finish(job, claim, Status.FAILED, code="import_timed_out",
+                message="The import ran past its time limit.")  # fmt: skip
+    except DatabaseError:
+        raise  # transient: the job stays running and the reaper hands it out again
+    except Exception:
+        logger.exception("import %s failed", job_id)
+        _finish(job, claim, Status.FAILED, code="import_internal_error",
+                message="The import failed unexpectedly; it has been logged.")  # fmt: skip
+
+
+class _Run:
+    def __init__(
+        self, job: ImportJob, claim: uuid.UUID, progress: Callable[[ImportJob], None] | None
+    ) -> None:
+        self.job, self.claim, self.progress = job, claim, progress
+        self.ctx_user: User | None = job.created_by
+
+    def _opener(self) -> BinaryIO:
+        try:
+            return cast(BinaryIO, default_storage.open(self.job.file_path, "rb"))
+        except FileNotFoundError as exc:
+            raise ImportFileError("The uploaded file is gone.", code="import_file_missing") from exc
+
+    def run(self) -> None:
+        job = self.job
+        if job.account.archived:
+            raise ImportFileError("The account is archived.", code="account_archived")
+        mapping = dict(job.mapping)
+        if job.format == ImportJob.Format.CSV:
+            saved = import_mapping_get(account_id=job.account_id)
+            mapping = {**saved, **mapping} if saved else mapping
+        reader = self._reader(mapping)
+        self._validate(reader)
+        self._write(reader)
+        _finish(job, self.claim, Status.DONE)
+        if job.format == ImportJob.Format.CSV and not job.dry_run:
+            ImportMapping.objects.update_or_create(
+                account_id=job.account_id, defaults={"mapping": reader.mapping}
+            )
+
+    def _reader(self, mapping: dict[str, Any]) -> Reader:
+        try:
+            return reader_open(self.job.format, self._opener, currency=self.job.account.currency,
+                               size=self.job.size, mapping=mapping)  # fmt: skip
+        except ImportFileError as exc:
+            if exc.code == "import_mapping_invalid" and self.job.mapping != mapping:
+                # The saved mapping no longer fits this bank's layout: detect afresh.
+                return reader_open(self.job.format, self._opener,
+                                   currency=self.job.account.currency, size=self.job.size,
+                                   mapping=dict(self.job.mapping))  # fmt: skip
+            raise
+
+    def _validate(self, reader: Reader) -> None:
+        """Pass 1: read every row, keep the first errors, count. Writes nothing but the job."""
+        total, invalid, errors = 0, 0, list[dict[str, Any]]()
+        for item in reader.rows():
+            total += 1
+            if isinstance(item, RowError):
+                invalid += 1
+                if len(errors) < ERRORS_KEPT:
+                    errors.append(item.as_dict())
+            if total % HEARTBEAT_ROWS == 0:
+                self._heartbeat()
+        if total == 0:
+            raise ImportFileError("The file has no rows.", code="import_no_rows")
+        self._update(rows_total=total, invalid_count=invalid, errors=errors)
+        self.job.rows_total, self.job.invalid_count, self.job.errors = total, invalid, errors
+        if invalid and self.job.mode == ImportJob.Mode.ALL_OR_NOTHING:
+            raise ImportFileError(
+                f"{invalid} of {total} rows break a rule; nothing was written (see errors, or "
+                "import with mode skip_invalid).",
+                code="import_rows_invalid",
+            )
+
+    def _write(self, reader: Reader) -> None:
+        """Pass 2: fingerprint every row in file order, write those past the cursor in chunks."""
+        fingerprinter = Fingerprinter(self.job.account_id)
+        chunk: list[tuple[Row, str, int]] = []
+        read = 0
+        for item in reader.rows():
+            read += 1
+            if isinstance(item, RowError):
+                continue
+            fp, occurrence = fingerprinter(item)
+            if item.line <= self.job.cursor:
+                continue
+            chunk.append((item, fp, occurrence))
+            if len(chunk) >= CHUNK_ROWS:
+                self._commit(chunk, read)
+                chunk = []
+        self._commit(chunk, read)
+
+    def _commit(self, chunk: list[tuple[Row, str, int]], read: int) -> None:
+        job = self.job
+        with db_transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+                    )
+            self._heartbeat()  # also locks the job row until commit
+            matched = _live_fingerprints(job.account_id, [fp for _, fp, _ in chunk])
+            new = [(row, fp) for row, fp, _ in chunk if fp not in matched]
+            if new and not job.dry_run:
+                _transactions_create(job, new)
+            for row, fp, occurrence in chunk:
+                if fp in matched and len(job.duplicates) < ERRORS_KEPT:
+                    job.duplicates.append(_duplicate(row, fp, occurrence, matched[fp]))
+            job.created_count += len(new)
+            job.duplicate_count += len(chunk) - len(new)
+            if chunk:
+                job.cursor = chunk[-1][0].line
+            job.rows_read = read
+            self._update(
+                cursor=job.cursor,
+                rows_read=read,
+                created_count=job.created_count,
+                duplicate_count=job.duplicate_count,
+                duplicates=job.duplicates,
+            )
+        if self.progress:
+            self.progress(job)
+
+    def _heartbeat(self) -> None:
+        if not self._update():
+            raise _Lost()
+
+    def _update(self, **values: Any) -> int:
+        now = timezone.now()
+        return ImportJob.objects.filter(
+            pk=self.job.pk, status=Status.RUNNING, claim=self.claim
+        ).update(heartbeat_at=now, updated_at=now, **values)
+
+
+def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, int]:
+    if not fingerprints:
+        return {}
+    found = Transaction.objects.filter(
+        account_id=account_id, fingerprint__in=fingerprints, deleted_at__isnull=True
+    ).values_list("fingerprint", "id")
+    return {fp: pk for fp, pk in found if fp is not None}
+
+
+def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> None:
+    seq = ledger_version_bump(organization=job.organization)
+    account = job.account
+    objs = [
+        Transaction(
+            organization_id=job.organization_id, account=account, occurred_on=row.occurred_on,
+            amount=row.amount, currency=account.currency, description=row.description,
+            counterparty=row.counterparty, reference=row.reference, created_by=job.created_by,
+            change_seq=seq, import_job=job, import_line=row.line, fingerprint=fp,
+        )
+        for row, fp in rows
+    ]  # fmt: skip
+    bulk_create_with_history(
+        objs, Transaction, default_user=job.created_by, custom_historical_attrs=audit_attrs()
+    )
+
+
+def _duplicate(row: Row, fp: str, occurrence: int, matched: int) -> dict[str, Any]:
+    nth = f" (occurrence {occurrence + 1} of that day)" if occurrence else ""
+    return {
+        "line": row.line,
+        "transaction": matched,
+        "reason": f"Same account, date, amount, description and reference{nth} as "
+        f"transaction {matched}.",
+        "fingerprint": fp,
+        "values": {
+            "occurred_on": row.occurred_on.isoformat(),
+            "amount": str(row.amount),
+            "description": row.description,
+            "counterparty": row.counterparty,
+            "reference": row.reference,
+        },
+    }
+
+
+def _finish(
+    job: ImportJob, claim: uuid.UUID, status: str, *, code: str = "", message: str = ""
+) -> None:
+    now = timezone.now()
+    ended = ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING, claim=claim).update(
+        status=status, error_code=code, error_message=message[:500], finished_at=now,
+        updated_at=now, claim=None,
+    )  # fmt: skip
+    if ended:
+        job.status = status
+        _file_delete(job.file_path)
+
+
+def _forget_if_cancelled(job: ImportJob) -> None:
+    if ImportJob.objects.filter(pk=job.pk, status=Status.CANCELLED).exists():
+        _file_delete(job.file_path)
+
+
+def _file_delete(path: str) -> None:
+    try:
+        default_storage.delete(path)
+    except OSError:
+        logger.warning("could not delete import file %s", path)
+
+
+# --- cancel, reap, force ------------------------------------------------------------------------
+def import_job_cancel(*, ctx: OrgContext, job_id: int) -> ImportJob:
+    """Cancel a queued or running job (a running one stops at its next chunk); 409 when ended."""
+    with db_transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update()
+            .filter(organization=ctx.organization, pk=job_id)
+            .first()
+        )
+        if job is None:
+            raise NotFound()
+        if job.status not in ImportJob.ACTIVE:
+            raise Conflict(f"The import already ended ({job.status}).", code="import_finished")
+        was_queued = job.status == Status.QUEUED
+        job.status, job.claim, job.finished_at = Status.CANCELLED, None, timezone.now()
+        job.save(update_fields=["status", "claim", "finished_at", "updated_at"])
+        if was_queued:
+            path = job.file_path
+            db_transaction.on_commit(lambda: _file_delete(path))
+    return job
+
+
+def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
+    """Re-queue running jobs whose worker went silent and re-send queued ones left waiting."""
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.KORE_IMPORT_STALE_SECONDS)
+    now = timezone.now()
+    deadline = now - stale_after
+    stale_running = list(
+        ImportJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=deadline).values_list(
+            "pk", flat=True
+        )
+    )
+    requeued = [
+        pk
+        for pk in stale_running
+        if ImportJob.objects.filter(pk=pk, status=Status.RUNNING, heartbeat_at__lt=deadline)
+        .update(status=Status.QUEUED, claim=None, updated_at=now)
+    ]  # fmt: skip
+    waiting = list(
+        ImportJob.objects.filter(status=Status.QUEUED, updated_at__lt=deadline).values_list(
+            "pk", flat=True
+        )
+    )
+    ImportJob.objects.filter(pk__in=waiting).update(updated_at=now)
+    from .tasks import run_import
+
+    for pk in [*requeued, *waiting]:
+        run_import.delay(pk)
+    if requeued or waiting:
+        logger.warning("reaper: re-queued %s, re-sent %s", requeued, waiting)
+    return [*requeued, *waiting]
+
+
+def import_rows_force(*, ctx: OrgContext, job_id: int, lines: list[int]) -> list[dict[str, int]]:
+    """Import skipped duplicates anyway: each gets the next free occurrence of its day."""
+    job = import_job_get(organization=ctx.organization, job_id=job_id)
+    if job is None:
+        raise NotFound()
+    if job.status != Status.DONE or job.dry_run:
+        raise Conflict("Only a finished, real import's duplicates can be forced.",
+                       code="import_not_forceable")  # fmt: skip
+    by_line = {d["line"]: d for d in job.duplicates}
+    unknown = [line for line in lines if line not in by_line]
+    if unknown:
+        raise RuleViolation(
+            f"Line {unknown[0]} is not a skipped duplicate of this import.",
+            code="import_line_not_duplicate",
+            fields={"lines": [{"code": "import_line_not_duplicate",
+                               "message": f"Not skipped duplicates: {unknown[:20]}"}]},
+        )  # fmt: skip
+    from .readers.base import amount_parse, date_parse
+
+    created = []
+    with db_transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+                )
+        for line in sorted(set(lines)):
+            values = by_line[line]["values"]
+            row = Row(
+                line,
+                date_parse(values["occurred_on"], "%Y-%m-%d"),
+                amount_parse(values["amount"], decimal=".", currency=job.account.currency),
+                values["description"],
+                values["counterparty"],
+                values["reference"],
+            )
+            key = row_key(job.account_id, row)
+            occurrence = 0
+            while _live_fingerprints(job.account_id, [fingerprint(key, occurrence)]):
+                occurrence += 1
+            _transactions_create(job, [(row, fingerprint(key, occurrence))])
+            tx = Transaction.objects.get(
+                account_id=job.account_id, fingerprint=fingerprint(key, occurrence),
+                deleted_at__isnull=True,
+            )  # fmt: skip
+            created.append({"line": line, "transaction": tx.pk})
+        ImportJob.objects.filter(pk=job.pk).update(created_count=F("created_count") + len(created))
+    return created

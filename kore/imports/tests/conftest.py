@@ -1,0 +1,161 @@
+"""Import test fixtures: files, an account, and a real Celery worker on the test database.
+
+The worker is a separate process (``celery -A config.celery_app worker -Q imports,celery``) with
+DATABASE_URL pointing at pytest-django's ``test_<name>`` database and its own broker (Redis db 11)
+so no other worker consumes the test's messages. Tests that use it need
+``django_db(transaction=True)``: the worker only sees committed rows.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from config.celery_app import app as celery_app
+from kore.imports.models import ImportJob
+from kore.ledger.tests.factories import AccountFactory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[3]
+TERMINAL = ("done", "failed", "cancelled")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def upload(name: str, data: bytes | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, fixture_bytes(name) if data is None else data)
+
+
+def wait_for(job_id: int, timeout: float = 60, statuses: tuple[str, ...] = TERMINAL) -> ImportJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {ImportJob.objects.get(pk=job_id).status}")
+
+
+@pytest.fixture
+def account(world):
+    return AccountFactory(organization=world.org, currency="EUR")
+
+
+def _broker_url() -> str:
+    parts = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
+    return urlunsplit(parts._replace(path="/11"))
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Worker:
+    """A real worker process; ``kill9()`` then ``start()`` simulates a crash and a restart."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(f"/tmp/kore-import-worker-{os.getpid()}.log")  # noqa: S108
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            "imports,celery",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"imports-test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "-l",
+            "INFO",
+        ]
+        self.log.write_bytes(b"")
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if b"ready." in self.log.read_bytes():
+                return
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            time.sleep(0.2)
+        raise AssertionError("the worker did not start: " + self.log.read_text()[-3000:])
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)  # the main process and its pool child
+        self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        self.process = None
+
+
+def _use_broker(url: str | None) -> None:
+    """Point this process's producer at ``url``, dropping connections made to the old one.
+
+    Celery reads ``CELERY_BROKER_URL`` from the environment before its own settings."""
+    if url is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = url
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    broker = _broker_url()
+    redis.Redis.from_url(broker).flushdb()
+    previous = os.environ.get("CELERY_BROKER_URL")
+    _use_broker(broker)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    worker = Worker(env)
+    worker.start()
+    yield worker
+    worker.stop()
+    _use_broker(previous)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import apis
+
+P = "orgs/<slug:org_slug>/imports/"
+
+urlpatterns = [
+    path(P, apis.ImportListCreateApi.as_view(), name="import-list"),
+    path(f"{P}<int:job_id>/", apis.ImportDetailApi.as_view(), name="import-detail"),
+    path(f"{P}<int:job_id>/cancel/", apis.ImportCancelApi.as_view(), name="import-cancel"),
+    path(f"{P}<int:job_id>/force/", apis.ImportForceApi.as_view(), name="import-force"),
+]
