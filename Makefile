@@ -65,7 +65,7 @@ test-only: install ## The suite on the real PostgreSQL and Redis (started if unr
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh
 
-bench: install ## Load-test on PostgreSQL (BENCH_TRANSACTIONS=1000000, results in var/bench/)
+bench: install ## wrk on PostgreSQL, Nginx vs direct, sync vs gthread, 512 MB PSS (var/bench/)
 	bench/run.sh
 
 manage: install ## Run a manage.py command: make manage ARGS="createsuperuser"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk.
-# Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s).
+# `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk; then
+# bench/stack.sh: Nginx vs direct, sync vs gthread, the 512 MB profile's PSS (var/bench/stack.txt).
+# Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
+# BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ export KORE_THROTTLE_USER=1000000/s
 export GUNICORN_MAX_REQUESTS=${BENCH_MAX_REQUESTS:-0}
 OUT=var/bench
 mkdir -p "$OUT"
+export PY OUT DURATION
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -44,6 +47,8 @@ if [[ $seeded != "$TRANSACTIONS" || $norgs != "$ORGS" ]]; then
   timeout 1800 "$PY" manage.py seed_demo --reset --seed 1 --transactions "$TRANSACTIONS" \
     --orgs "$ORGS" | grep -v '^  seed-' | tee "$OUT/seed.txt" >&2
 fi
+# The 512 MB profile's databases (a copy of this one) while nothing is connected to it.
+[[ ${BENCH_STACK:-1} == 0 ]] || bench/stack.sh prepare
 
 # --- Gunicorn on a free loopback port, always stopped at the end --------------------------------
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -114,3 +119,9 @@ done
   printf '\nEXPLAIN (ANALYZE, BUFFERS):\n'
   "$PY" bench/helper.py explain "$slug" "$deep_cursor" "$food" "$date_from" "$date_to"
 } | tee "$OUT/latest.txt"
+
+# --- The production stack: Nginx in front of this Gunicorn, worker classes, the 512 MB profile ---
+if [[ ${BENCH_STACK:-1} != 0 ]]; then
+  BENCH_GUNICORN_PORT=$port BENCH_GUNICORN_PID=$gunicorn_pid BENCH_SLUG=$slug \
+    BENCH_REPORT_QUERY="date_from=$date_from&date_to=$date_to" bench/stack.sh run
+fi

@@ -22,6 +22,11 @@ def _cpus() -> int:
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(3, 2 * _cpus() + 1)))
+# gthread stays the default (make bench, 2 vCPUs, 200k rows, 2026-11-23, machine shared and loaded):
+# on the list sync was +9 % at 10 connections and +19 % at 100, not >10 % at both levels, and in
+# an earlier run -25 % / -67 %: within the noise, no clear win. On the trivial view sync fell to
+# 58 % at 100 connections. gthread also keeps Nginx's upstream keepalive (sync closes every
+# connection) and a slow client cannot hold a whole worker.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Each thread can hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads <= the pool.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

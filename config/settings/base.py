@@ -90,6 +90,8 @@ def database_from_url(url: str) -> dict[str, Any]:
         db.setdefault("OPTIONS", {}).setdefault(
             "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
         )
+        # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
+        db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
     db["ATOMIC_REQUESTS"] = False
     return db
 
@@ -145,6 +147,7 @@ CELERY_TASK_ROUTES = {"kore.imports.tasks.*": {"queue": "imports"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "kore.ops.beat:SingleBeatScheduler"
+KORE_BEAT_LOCK_DATABASE_URL = env.str("KORE_BEAT_LOCK_DATABASE_URL", default="")
 CELERY_TIMEZONE = env.str("KORE_TIME_ZONE", default="UTC")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

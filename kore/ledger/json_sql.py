@@ -2,7 +2,8 @@
 
 Each row comes back as the TransactionOutput object already encoded, so a page costs one query
 and no per-field Python. ``serializers.transaction_json`` renders the same shape from Python
-rows (SQLite, single objects); a test holds the two to the same output.
+rows (SQLite, single objects); a test holds the two to the same output. Rows flagged as
+having no tags or splits (most rows) skip looking for them.
 """
 
 import json
@@ -23,20 +24,21 @@ ROW_JSON = f"""json_build_object(
   'description', {T}."description",
   'counterparty', {T}."counterparty",
   'category', {T}."category_id",
-  'tags', COALESCE((
+  'tags', CASE WHEN {T}."has_tags" THEN COALESCE((
       SELECT json_agg(g."name" ORDER BY g."name")
       FROM "ledger_transaction_tags" tt JOIN "ledger_tag" g ON g."id" = tt."tag_id"
-      WHERE tt."transaction_id" = {T}."id"), '[]'::json),
+      WHERE tt."transaction_id" = {T}."id"), '[]'::json) ELSE '[]'::json END,
   'reference', {T}."reference",
   'notes', {T}."notes",
   'metadata', {T}."metadata",
   'status', {T}."status",
-  'splits', COALESCE((
+  'splits', CASE WHEN {T}."has_splits" THEN COALESCE((
       SELECT json_agg(json_build_object(
           'category', s."category_id",
           'amount', round(s."amount", {_PLACES})::text,
           'memo', s."memo") ORDER BY s."position", s."id")
-      FROM "ledger_split" s WHERE s."transaction_id" = {T}."id"), '[]'::json),
+      FROM "ledger_split" s WHERE s."transaction_id" = {T}."id"), '[]'::json)
+      ELSE '[]'::json END,
   'transfer', {T}."transfer_id",
   'statement', {T}."statement_id",
   'created_by', {T}."created_by_id",

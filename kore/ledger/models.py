@@ -202,6 +202,10 @@ class Transaction(models.Model):
     version = models.PositiveIntegerField(default=1)
     change_seq = models.BigIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Whether any tag or split row exists, so the list skips looking for them on most rows.
+    # Kept true to those rows by PostgreSQL triggers (migration 0008), whoever writes them.
+    has_tags = models.BooleanField(default=False, editable=False)
+    has_splits = models.BooleanField(default=False, editable=False)
     # Provenance of an imported row (kore.imports). No index on import_job: jobs are rarely
     # deleted, and each index slows the bulk inserts imports make.
     import_job = models.ForeignKey(
@@ -216,7 +220,14 @@ class Transaction(models.Model):
     fingerprint = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     history = HistoricalRecords(
         bases=[AuditFields],
-        excluded_fields=["change_seq", "import_job", "import_line", "fingerprint"],
+        excluded_fields=[
+            "change_seq",
+            "import_job",
+            "import_line",
+            "fingerprint",
+            "has_tags",
+            "has_splits",
+        ],
     )
 
     class Meta:

@@ -16,12 +16,18 @@ from django.conf import settings
 from django.db import connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from config.env import env
+
 logger = logging.getLogger(__name__)
 BEAT_LOCK_ID = 0x4B6F7265_42656174  # "KoreBeat"
 
 
 def _conninfo() -> dict[str, Any]:
-    db = settings.DATABASES["default"]
+    """Where the lock lives: PostgreSQL itself. Behind PgBouncer in transaction mode a session
+    lock would sit on whichever pooled server connection ran it, so ``KORE_BEAT_LOCK_DATABASE_URL``
+    points the lock straight at the server (default: ``DATABASE_URL``)."""
+    direct = settings.KORE_BEAT_LOCK_DATABASE_URL
+    db = env.db_url_config(direct) if direct else settings.DATABASES["default"]
     return {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,

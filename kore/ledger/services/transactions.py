@@ -207,8 +207,16 @@ def _attach_children(
     ]  # fmt: skip
     Split.objects.bulk_create(splits)
     all_names = {n for row in rows for n in row.get("tags") or []}
-    if not all_names:
-        return
+    if all_names:
+        _link_tags(ctx, txs, rows, all_names)
+
+
+def _link_tags(
+    ctx: OrgContext,
+    txs: Sequence[Transaction],
+    rows: Sequence[Mapping[str, Any]],
+    all_names: set[str],
+) -> None:
     by_name = {t.name: t for t in _tags(ctx, sorted(all_names))}
     through = Transaction.tags.through
     links = [
