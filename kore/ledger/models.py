@@ -204,8 +204,8 @@ class Transaction(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Whether any tag or split row exists, so the list skips looking for them on most rows.
     # Kept true to those rows by PostgreSQL triggers (migration 0008), whoever writes them.
-    has_tags = models.BooleanField(default=False, editable=False)
-    has_splits = models.BooleanField(default=False, editable=False)
+    has_tags = models.BooleanField(default=False, db_default=False, editable=False)
+    has_splits = models.BooleanField(default=False, db_default=False, editable=False)
     # Provenance of an imported row (kore.imports). No index on import_job: jobs are rarely
     # deleted, and each index slows the bulk inserts imports make.
     import_job = models.ForeignKey(
