@@ -7,8 +7,6 @@ refuses a body over ``KORE_IMPORT_MAX_BYTES`` by its Content-Length and while st
 
 from typing import Any
 
-from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -25,6 +23,7 @@ from kore.core.exceptions import InvalidRequest, NotFound
 from kore.core.pagination import parse_limit
 from kore.core.parsers import StrictJSONParser
 from kore.core.serializers import StrictSerializer
+from kore.core.uploads import SizeLimitedUploadHandler
 from kore.orgs.scoping import OrgAPIView
 
 from . import services
@@ -32,34 +31,10 @@ from .models import ImportJob
 from .readers.csv_reader import DELIMITERS, ENCODINGS, LOCALES
 from .selectors import import_job_get, import_job_page
 
-MULTIPART_OVERHEAD = 64 * 1024
 
-
-class ImportUploadHandler(TemporaryFileUploadHandler):
-    """Stream the upload to disk, refusing it as soon as it is known to be too large."""
-
-    limit = 0
-    received = 0
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, Any],
-        content_length: int,
-        boundary: str,
-        encoding: str | None = None,
-    ) -> None:
-        self.limit = settings.KORE_IMPORT_MAX_BYTES
-        self.received = 0
-        if content_length > self.limit + MULTIPART_OVERHEAD:
-            raise services.too_large(self.limit)
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.file.close()
-            raise services.too_large(self.limit)
-        return super().receive_data_chunk(raw_data, start)
+class ImportUploadHandler(SizeLimitedUploadHandler):
+    limit_setting = "KORE_IMPORT_MAX_BYTES"
+    too_large = staticmethod(services.too_large)
 
 
 class MappingInput(StrictSerializer):

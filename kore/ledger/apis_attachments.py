@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -31,6 +30,7 @@ from rest_framework.response import Response
 from kore.core.exceptions import InvalidRequest, NotFound
 from kore.core.pagination import parse_limit
 from kore.core.serializers import StrictSerializer
+from kore.core.uploads import SizeLimitedUploadHandler
 from kore.orgs.scoping import OrgAPIView
 
 from .models import Attachment
@@ -41,34 +41,11 @@ logger = logging.getLogger(__name__)
 
 ACCEL_PREFIX = "/media/"  # Nginx: location /media/ { internal; alias <MEDIA_ROOT>/; }
 # Room for the multipart framing around the file (boundaries, part headers, the transaction id).
-MULTIPART_OVERHEAD = 64 * 1024
 
 
-class AttachmentUploadHandler(TemporaryFileUploadHandler):
-    """Stream the upload to disk, refusing it as soon as it is known to be too large."""
-
-    limit = 0
-    received = 0
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, Any],
-        content_length: int,
-        boundary: str,
-        encoding: str | None = None,
-    ) -> None:
-        self.limit = settings.KORE_ATTACHMENT_MAX_BYTES
-        self.received = 0
-        if content_length > self.limit + MULTIPART_OVERHEAD:
-            raise too_large(self.limit)
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.file.close()  # removes the partial temporary file
-            raise too_large(self.limit)
-        return super().receive_data_chunk(raw_data, start)
+class AttachmentUploadHandler(SizeLimitedUploadHandler):
+    limit_setting = "KORE_ATTACHMENT_MAX_BYTES"
+    too_large = staticmethod(too_large)
 
 
 class AttachmentOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
