@@ -8,7 +8,8 @@ PORT=${SMOKE_PORT:-8765}
 DATA=$(mktemp -d)
 LOG="$DATA/run.log"
 BASE="http://127.0.0.1:$PORT"
-export KORE_DATA_DIR="$DATA" KORE_DEMO_PASSWORD="smoke-demo-password-42"
+# A directory that does not exist yet, as var/ on a fresh clone.
+export KORE_DATA_DIR="$DATA/data" KORE_DEMO_PASSWORD="smoke-demo-password-42"
 # The embedded default must not need these: make sure nothing leaks in from the caller.
 unset DATABASE_URL REDIS_URL CELERY_BROKER_URL DJANGO_SETTINGS_MODULE
 
@@ -39,7 +40,10 @@ token=$(curl -fsS -H 'Content-Type: application/json' \
   || fail "demo login failed"
 orgs=$(curl -fsS -H "Authorization: Bearer $token" "$BASE/api/v1/orgs/") || fail "orgs failed"
 grep -q '"slug":"demo"' <<<"$orgs" || fail "demo organisation missing: $orgs"
+txs=$(curl -fsS -H "Authorization: Bearer $token" "$BASE/api/v1/orgs/demo/transactions/?limit=5") \
+  || fail "transactions list failed"
+grep -q '"amount":"' <<<"$txs" || fail "the demo organisation has no sample transactions: $txs"
 docs=$(curl -fsS "$BASE/api/v1/docs/") || fail "API docs are not served"
 grep -q swagger-ui <<<"$docs" || fail "API docs page has no Swagger UI"
 
-echo "smoke: embedded Kore served health, docs, demo login and organisations on $BASE"
+echo "smoke: embedded Kore served health, docs, demo login, organisations and transactions on $BASE"

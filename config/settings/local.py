@@ -14,6 +14,8 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"]
 )
 
+# The embedded runtime keeps its SQLite file and media here; a fresh clone has no var/ yet.
+KORE_DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{KORE_DATA_DIR / 'kore.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 CACHES = cache_from_url(env.str("REDIS_URL", default=""))
