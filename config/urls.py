@@ -8,6 +8,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kore.ops.urls")),
     path("auth/", include((auth_urlpatterns, "auth"), namespace="auth")),
     path("", include(("kore.orgs.urls", "orgs"), namespace="orgs")),
+    # Before the ledger: transactions/export/ is the exports app's.
+    path("", include(("kore.exports.urls", "exports"), namespace="exports")),
     path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
     path("", include(("kore.reports.urls", "reports"), namespace="reports")),
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),

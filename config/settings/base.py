@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "kore.ledger",
     "kore.reports",
     "kore.imports",
+    "kore.exports",
+    "kore.notifications",
 ]
 
 MIDDLEWARE = [
@@ -200,7 +202,27 @@ KORE_ATTACHMENT_MAX_BYTES = env.int("KORE_ATTACHMENT_MAX_BYTES", default=50 * 10
 KORE_IMPORT_MAX_BYTES = env.int("KORE_IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 KORE_IMPORT_STALE_SECONDS = env.int("KORE_IMPORT_STALE_SECONDS", default=600)
 KORE_IMPORT_TIME_LIMIT = env.int("KORE_IMPORT_TIME_LIMIT", default=3600)
+# Transaction exports: XLSX up to this many rows in the request, above it a worker job.
+KORE_EXPORT_SYNC_LIMIT = env.int("KORE_EXPORT_SYNC_LIMIT", default=100_000)
+KORE_EXPORT_TIME_LIMIT = env.int("KORE_EXPORT_TIME_LIMIT", default=3600)
 KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
+
+# --- Email (kore.notifications) -------------------------------------------------------------
+# smtp://user:pw@host:25, smtp+tls://…:587, smtp+ssl://…:465 or consolemail:// (printed).
+# The URL holds the SMTP password, so it may also come from EMAIL_URL_FILE.
+EMAIL_URL = env_secret("EMAIL_URL", default="") or "consolemail://"
+_email: dict[str, Any] = env.email_url_config(EMAIL_URL)
+EMAIL_BACKEND = str(_email["EMAIL_BACKEND"])
+EMAIL_HOST = str(_email.get("EMAIL_HOST") or "localhost")
+_default_port = 465 if _email.get("EMAIL_USE_SSL") else 587 if _email.get("EMAIL_USE_TLS") else 25
+EMAIL_PORT = int(_email.get("EMAIL_PORT") or _default_port)
+EMAIL_HOST_USER = str(_email.get("EMAIL_HOST_USER") or "")
+EMAIL_HOST_PASSWORD = str(_email.get("EMAIL_HOST_PASSWORD") or "")
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+DEFAULT_FROM_EMAIL = env.str("KORE_FROM_EMAIL", default="Kore <no-reply@kore.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- REST framework, JWT, API docs ----------------------------------------------------------
 REST_FRAMEWORK = {

@@ -28,6 +28,7 @@ from kore.core.exceptions import Conflict, NotFound, RequestTooLarge, RuleViolat
 from kore.ledger.audit import audit_attrs
 from kore.ledger.models import Account, Transaction
 from kore.ledger.services.state import ledger_version_bump
+from kore.notifications.services import import_job_email_enqueue
 from kore.orgs.models import Organization, User
 from kore.orgs.scoping import OrgContext
 
@@ -332,6 +333,7 @@ def _finish(
     if ended:
         job.status = status
         _file_delete(job.file_path)
+        import_job_email_enqueue(job_id=job.pk)  # the creator hears it finished or failed
 
 
 def _forget_if_cancelled(job: ImportJob) -> None:

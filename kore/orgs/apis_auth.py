@@ -144,3 +144,41 @@ class MeApi(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_update(user=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(UserOutput(user).data)
+
+
+class PasswordResetApi(APIView):
+    """Email a password reset link. Always 202, so the answer never tells who has an account."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (LoginIPThrottle, LoginEmailThrottle)
+
+    class Input(StrictSerializer):
+        email = serializers.EmailField()
+
+    @extend_schema(request=Input, responses={202: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    """Set a new password with the ``uid`` and ``token`` of a reset link (422 when not valid)."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (LoginIPThrottle,)
+
+    class Input(StrictSerializer):
+        uid = StrictCharField(max_length=64)
+        token = StrictCharField(max_length=128)
+        password = StrictCharField(trim_whitespace=False, max_length=128)
+
+    @extend_schema(request=Input, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,9 +8,12 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.text import slugify
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -23,6 +26,7 @@ from kore.core.exceptions import (
     Unauthenticated,
 )
 from kore.core.request_id import get_request_id
+from kore.notifications.services import invitation_email_enqueue, password_reset_email_enqueue
 
 from .models import (
     ApiToken,
@@ -174,6 +178,48 @@ def tokens_flush_expired() -> int:
     revoked, _ = RevokedAccessToken.objects.filter(expires_at__lte=now).delete()
     outstanding, _ = OutstandingToken.objects.filter(expires_at__lte=now).delete()
     return revoked + outstanding
+
+
+# --- Password reset -------------------------------------------------------------------------------
+def password_reset_url(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    base = settings.KORE_PUBLIC_URL.rstrip("/")
+    return f"{base}/password-reset/confirm/?uid={uid}&token={token}"
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link when an active account has this address; say nothing either way."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        return
+    password_reset_email_enqueue(user=user, reset_url=password_reset_url(user))
+
+
+def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
+    """Set a new password from a reset link; the link then stops working (its hash changes)."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+        user: User | None = User.objects.get(pk=pk, is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise RuleViolation(
+            "The password reset link is invalid, used or expired; ask for a new one.",
+            code="password_reset_invalid",
+        )
+    _password_errors(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        # Every refresh token issued before the reset stops working.
+        outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True
+        )
+    return user
 
 
 # --- Organisations and memberships --------------------------------------------------------------
@@ -360,6 +406,7 @@ def invitation_create(
         ip=ip,
         detail={"role": role},
     )
+    invitation_email_enqueue(invitation=invitation, accept_url=invitation_accept_url(raw))
     return invitation, raw
 
 

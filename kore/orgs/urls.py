@@ -7,6 +7,12 @@ auth_urlpatterns: list[URLPattern] = [
     path("token/refresh/", apis_auth.TokenRefreshApi.as_view(), name="token-refresh"),
     path("logout/", apis_auth.LogoutApi.as_view(), name="logout"),
     path("register/", apis_auth.RegisterApi.as_view(), name="register"),
+    path("password-reset/", apis_auth.PasswordResetApi.as_view(), name="password-reset"),
+    path(
+        "password-reset/confirm/",
+        apis_auth.PasswordResetConfirmApi.as_view(),
+        name="password-reset-confirm",
+    ),
 ]
 
 urlpatterns = [

@@ -1,0 +1,259 @@
+"""Exports of the transaction list: CSV streamed chunk by chunk, XLSX written in openpyxl's
+write-only mode (in the request up to ``KORE_EXPORT_SYNC_LIMIT`` rows, else by a worker job).
+
+Free-text cells starting with ``= + - @``, tab or CR get a leading ``'`` so a spreadsheet never
+runs them as formulas (OWASP "CSV injection"); amounts, dates and ids stay plain values.
+"""
+
+import csv
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import DatabaseError
+from django.db import transaction as db_transaction
+from django.db.models import F
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from kore.core.money import format_amount
+from kore.ledger.selectors import TransactionFilter
+from kore.orgs.models import Organization
+from kore.orgs.scoping import OrgContext
+
+from . import selectors
+from .models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = (
+    "id", "date", "account", "amount", "currency", "description", "counterparty", "category",
+    "tags", "reference", "notes", "status",
+)  # fmt: skip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel's limit is 1,048,576 rows a sheet, the header included.
+SHEET_ROWS = 1_048_575
+# The mapping that imports an export back (kore.imports CSV format).
+IMPORT_MAPPING: dict[str, str] = {
+    "date": "date", "amount": "amount", "description": "description",
+    "counterparty": "counterparty", "reference": "reference", "date_format": "%Y-%m-%d",
+    "decimal": ".", "delimiter": ",", "encoding": "utf-8-sig",
+}  # fmt: skip
+Status = ExportJob.Status
+
+
+def neutralise(value: str) -> str:
+    """Free text a spreadsheet would read as a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def filename_for(organization: Organization, extension: str) -> str:
+    return f"kore-{organization.slug}-transactions-{timezone.localdate().isoformat()}.{extension}"
+
+
+def _text_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        neutralise(row["account__name"] or ""),
+        neutralise(row["description"] or ""),
+        neutralise(row["counterparty"] or ""),
+        neutralise(row["category__name"] or ""),
+        neutralise(";".join(row["tags"] or ())),
+        neutralise(row["reference"] or ""),
+        neutralise(row["notes"] or ""),
+    )
+
+
+def csv_row(row: dict[str, Any]) -> list[Any]:
+    account, description, counterparty, category, tags, reference, notes = _text_cells(row)
+    return [
+        row["id"], row["occurred_on"].isoformat(), account,
+        format_amount(row["amount"], row["currency"]), row["currency"], description,
+        counterparty, category, tags, reference, notes, row["status"],
+    ]  # fmt: skip
+
+
+class _Line:
+    """A file-like ``write`` that hands back what csv.writer wrote."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_line(writer: Any, values: Any) -> str:
+    return str(writer.writerow(values))
+
+
+def csv_stream(
+    *, organization: Organization, filters: TransactionFilter, ordering: str = "-occurred_on"
+) -> Iterator[bytes]:
+    """UTF-8 (with BOM, for spreadsheets) CSV: the header at once, then one piece per chunk."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    yield ("\ufeff" + _csv_line(writer, COLUMNS)).encode()
+    for chunk in selectors.export_chunks(
+        organization=organization, filters=filters, ordering=ordering
+    ):
+        yield "".join(_csv_line(writer, csv_row(row)) for row in chunk).encode()
+
+
+def _xlsx_text(value: str) -> str:
+    return str(ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters are not allowed in XML
+
+
+def xlsx_row(row: dict[str, Any]) -> list[Any]:
+    texts = [_xlsx_text(t) for t in _text_cells(row)]
+    account, description, counterparty, category, tags, reference, notes = texts
+    amount: Decimal = row["amount"]
+    occurred: date = row["occurred_on"]
+    return [
+        row["id"], occurred, account, amount, row["currency"], description, counterparty,
+        category, tags, reference, notes, row["status"],
+    ]  # fmt: skip
+
+
+def xlsx_write(
+    out: IO[bytes],
+    *,
+    organization: Organization,
+    filters: TransactionFilter,
+    ordering: str = "-occurred_on",
+    on_chunk: Any = None,
+) -> int:
+    """Write the workbook to ``out``; more than ``SHEET_ROWS`` rows continue on new sheets."""
+    workbook = Workbook(write_only=True)
+    sheet: Any = None
+    in_sheet = SHEET_ROWS
+    written = 0
+    for chunk in selectors.export_chunks(
+        organization=organization, filters=filters, ordering=ordering
+    ):
+        for row in chunk:
+            if in_sheet >= SHEET_ROWS:
+                number = len(workbook.worksheets) + 1
+                sheet = workbook.create_sheet(
+                    "Transactions" if number == 1 else f"Transactions {number}"
+                )
+                sheet.append(list(COLUMNS))
+                in_sheet = 0
+            sheet.append(xlsx_row(row))
+            in_sheet += 1
+            written += 1
+        if on_chunk is not None:
+            on_chunk(written)
+    if sheet is None:
+        workbook.create_sheet("Transactions").append(list(COLUMNS))
+    workbook.save(out)
+    return written
+
+
+def xlsx_file(
+    *, organization: Organization, filters: TransactionFilter, ordering: str = "-occurred_on"
+) -> IO[bytes]:
+    """A complete workbook in a temporary file, rewound (the request path)."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    try:
+        xlsx_write(out, organization=organization, filters=filters, ordering=ordering)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+def filters_dump(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
+        for k, v in params.items()
+    }
+
+
+def filters_load(data: dict[str, Any]) -> TransactionFilter:
+    values = dict(data)
+    for key in ("date_from", "date_to"):
+        if values.get(key) is not None:
+            values[key] = date.fromisoformat(values[key])
+    for key in ("amount_min", "amount_max"):
+        if values.get(key) is not None:
+            values[key] = Decimal(values[key])
+    return TransactionFilter(**values)
+
+
+def export_job_create(
+    *, ctx: OrgContext, params: dict[str, Any], ordering: str, rows_total: int | None = None
+) -> ExportJob:
+    """Record a queued XLSX export and send it to the worker once committed."""
+    with db_transaction.atomic():
+        job = ExportJob.objects.create(
+            organization=ctx.organization,
+            created_by=ctx.user,
+            filters=filters_dump(params),
+            ordering=ordering,
+            filename=filename_for(ctx.organization, "xlsx"),
+            rows_total=rows_total,
+        )
+        export_job_enqueue_on_commit(job_id=job.pk)
+    return job
+
+
+def export_job_enqueue_on_commit(*, job_id: int) -> None:
+    from .tasks import run_export
+
+    db_transaction.on_commit(lambda: run_export.delay(job_id), robust=True)
+
+
+def export_job_run(*, job_id: int) -> None:
+    """Claim a queued job, write the workbook, store it and mark the job done (or failed)."""
+    claim = uuid.uuid4()
+    now = timezone.now()
+    won = ExportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, claim=claim, attempts=F("attempts") + 1, heartbeat_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    if not won:
+        return
+    job = ExportJob.objects.select_related("organization").get(pk=job_id)
+    mine = ExportJob.objects.filter(pk=job_id, status=Status.RUNNING, claim=claim)
+
+    def progress(written: int) -> None:
+        moment = timezone.now()
+        mine.update(rows_written=written, heartbeat_at=moment, updated_at=moment)
+
+    def finish(status: str, **values: Any) -> int:
+        moment = timezone.now()
+        return mine.update(
+            status=status, claim=None, finished_at=moment, updated_at=moment, **values
+        )
+
+    try:
+        if job.attempts > ExportJob.MAX_ATTEMPTS:
+            finish(Status.FAILED, error_code="export_attempts_exhausted",
+                   error_message=f"Gave up after {ExportJob.MAX_ATTEMPTS} attempts.")  # fmt: skip
+            return
+        with tempfile.TemporaryFile() as out:
+            written = xlsx_write(
+                out, organization=job.organization, filters=filters_load(job.filters),
+                ordering=job.ordering, on_chunk=progress,
+            )  # fmt: skip
+            out.seek(0)
+            path = default_storage.save(
+                f"exports/{job.organization_id}/{uuid.uuid4().hex}.xlsx", File(out)
+            )
+        if not finish(Status.DONE, file_path=path, rows_written=written, rows_total=written):
+            default_storage.delete(path)  # re-claimed meanwhile: the other run owns the job
+    except SoftTimeLimitExceeded:
+        finish(Status.FAILED, error_code="export_timed_out",
+               error_message="The export ran past its time limit.")  # fmt: skip
+    except DatabaseError:
+        raise  # transient: the job stays running
+    except Exception:
+        logger.exception("export %s failed", job_id)
+        finish(Status.FAILED, error_code="export_internal_error",
+               error_message="The export failed unexpectedly; it has been logged.")  # fmt: skip

@@ -1,0 +1,170 @@
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from kore.core.testing import assert_error, assert_other_org_is_404, client_for
+from kore.exports import selectors as export_selectors
+from kore.exports import services
+from kore.ledger.tests.factories import AccountFactory
+
+from .conftest import record
+
+pytestmark = pytest.mark.django_db
+
+
+def url(world, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"/api/v1/orgs/{world.org.slug}/transactions/export/?{query}"
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response.streaming is True
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_csv_columns_content_and_order(world, account, category):
+    first, second = record(world, account, [
+        {"occurred_on": date(2025, 3, 1), "amount": Decimal("-12.5"), "description": "Café ☕",
+         "counterparty": "Bäckerei", "category": category.pk, "tags": ["b", "a"],
+         "reference": "R-1", "notes": "line1\nline2", "status": "cleared"},
+        {"occurred_on": date(2025, 4, 1), "amount": Decimal("1000"), "description": "Salary"},
+    ])  # fmt: skip
+    response = client_for(world.viewer).get(url(world, format="csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert world.org.slug in disposition
+    assert timezone.localdate().isoformat() in disposition
+    header, *rows = read_csv(response)
+    assert header == list(services.COLUMNS)
+    assert [r[0] for r in rows] == [str(second), str(first)]  # newest first, like the list
+    assert rows[1] == [
+        str(first), "2025-03-01", "Main", "-12.50", "EUR", "Café ☕", "Bäckerei", "Food",
+        "a;b", "R-1", "line1\nline2", "cleared",
+    ]  # fmt: skip
+    assert rows[0][3] == "1000.00"
+    ascending = read_csv(client_for(world.viewer).get(url(world, format="csv", ordering="amount")))
+    assert [r[0] for r in ascending[1:]] == [str(first), str(second)]
+
+
+def test_currency_decimals(world):
+    yen = AccountFactory(organization=world.org, currency="JPY")
+    dinar = AccountFactory(organization=world.org, currency="BHD")
+    record(world, yen, [{"amount": Decimal("1500")}])
+    record(world, dinar, [{"amount": Decimal("-0.5")}])
+    rows = read_csv(client_for(world.owner).get(url(world, ordering="amount")))[1:]
+    assert [(r[3], r[4]) for r in rows] == [("-0.500", "BHD"), ("1500", "JPY")]
+
+
+def test_filters_applied(world, account, category):
+    other = AccountFactory(organization=world.org)
+    keep = record(world, account, [
+        {"occurred_on": date(2025, 2, 10), "description": "grocery", "category": category.pk,
+         "tags": ["x"]},
+    ])  # fmt: skip
+    record(world, account, [{"occurred_on": date(2025, 1, 1), "description": "grocery"}])
+    record(world, other, [{"occurred_on": date(2025, 2, 10), "description": "grocery"}])
+    record(world, account, [{"occurred_on": date(2025, 2, 11), "description": "rent"}])
+    params = {"date_from": "2025-02-01", "account": account.pk, "q": "groc",
+              "category": category.pk, "tag": "x"}  # fmt: skip
+    rows = read_csv(client_for(world.member).get(url(world, **params)))[1:]
+    assert [int(r[0]) for r in rows] == keep
+
+
+def test_deleted_and_other_org_rows_are_not_exported(world, account):
+    other_account = AccountFactory(organization=world.other_org)
+    from kore.ledger.models import Transaction
+
+    Transaction.objects.create(
+        organization=world.other_org, account=other_account, occurred_on=date(2025, 1, 1),
+        amount=Decimal("5"), currency="EUR", description="secret",
+    )  # fmt: skip
+    record(world, account, [{"description": "mine"}])
+    rows = read_csv(client_for(world.owner).get(url(world)))[1:]
+    assert [r[5] for r in rows] == ["mine"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("plain = fine", "plain = fine"),
+    ],
+)
+def test_formula_neutralised(text, expected):
+    assert services.neutralise(text) == expected
+
+
+def test_formula_cells_in_export_but_amounts_stay_numbers(world, account):
+    record(world, account, [
+        {"amount": Decimal("-3.00"), "description": "=cmd|' /C calc'!A0",
+         "counterparty": "+49 30 1234", "reference": "-ref", "notes": "@note"},
+    ])  # fmt: skip
+    record(world, account, [{"tags": ["=evil"]}])
+    rows = read_csv(client_for(world.owner).get(url(world, ordering="amount")))[1:]
+    row = rows[0]
+    assert row[3] == "-3.00"  # a negative amount is a number, never quoted
+    assert row[5] == "'=cmd|' /C calc'!A0"
+    assert row[6] == "'+49 30 1234"
+    assert row[9] == "'-ref"
+    assert row[10] == "'@note"
+    assert rows[1][8] == "'=evil"
+
+
+def test_streams_in_keyset_chunks(world, account, monkeypatch, django_assert_max_num_queries):
+    ids = record(world, account, [
+        {"occurred_on": date(2025, 1, 1 + i % 28), "amount": Decimal(i)} for i in range(53)
+    ])  # fmt: skip
+    monkeypatch.setattr(export_selectors, "CHUNK_ROWS", 5)
+    response = client_for(world.owner).get(url(world))
+    assert response.streaming is True
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 11  # the header at once, then 53 rows 5 at a time
+    assert all(chunk.count(b"\r\n") <= 5 for chunk in chunks[1:])
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))[1:]
+    assert sorted(int(r[0]) for r in rows) == sorted(ids)  # each row once across chunk edges
+    keys = [(r[1], int(r[0])) for r in rows]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_stream_starts_before_any_row_is_read(world, account, monkeypatch):
+    record(world, account, [{}])
+    calls = []
+    real = export_selectors._chunk
+    monkeypatch.setattr(export_selectors, "_chunk", lambda *a: calls.append(1) or real(*a))
+    response = client_for(world.owner).get(url(world))
+    stream = iter(response.streaming_content)
+    assert next(stream).startswith(b"\xef\xbb\xbfid,date,")
+    assert calls == []  # the header left before the first query
+    list(stream)
+    assert calls == [1]
+
+
+def test_other_org_is_404(world):
+    assert_other_org_is_404(world.outsider, "get", url(world, format="csv"))
+
+
+def test_unauthenticated_is_401(world):
+    assert_error(client_for(None).get(url(world)), 401, "not_authenticated")
+
+
+def test_bad_format_is_refused(world):
+    error = assert_error(client_for(world.owner).get(url(world, format="pdf")), 422)
+    assert "format" in error["fields"]
+
+
+def test_bad_filter_is_refused(world):
+    response = client_for(world.owner).get(url(world, date_from="yesterday"))
+    assert response.status_code in (400, 422)
+    assert "date_from" in response.json()["error"]["fields"]
