@@ -1,11 +1,21 @@
 """Fixtures shared by every test: a clean cache and an organisation with every role."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
+from config.celery_app import app as celery_app
 from kore.core.testing import OrgWorld
 from kore.orgs.models import Role
 from kore.orgs.tests.factories import MembershipFactory, OrganizationFactory
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_as_configured():
+    # Celery reads Django settings once and keeps them: a test that turned eager mode on through
+    # settings would leave every later test running tasks in-process instead of in the worker.
+    celery_app.conf.task_always_eager = django_settings.CELERY_TASK_ALWAYS_EAGER
+    return
 
 
 @pytest.fixture(autouse=True)

@@ -72,7 +72,6 @@ def test_empty_xlsx_has_the_header(world):
 
 @pytest.fixture
 def eager(settings, monkeypatch, media_root):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.KORE_EXPORT_SYNC_LIMIT = 3
     monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
 
