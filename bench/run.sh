@@ -2,7 +2,8 @@
 # `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk; then
 # bench/stack.sh: Nginx vs direct, sync vs gthread, the 512 MB profile's PSS (var/bench/stack.txt).
 # Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
-# BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1).
+# BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
+# bench/imports.sh: import via a real worker vs raw COPY, CSV export, var/bench/imports.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -124,4 +125,9 @@ done
 if [[ ${BENCH_STACK:-1} != 0 ]]; then
   BENCH_GUNICORN_PORT=$port BENCH_GUNICORN_PID=$gunicorn_pid BENCH_SLUG=$slug \
     BENCH_REPORT_QUERY="date_from=$date_from&date_to=$date_to" bench/stack.sh run
+fi
+
+# --- Imports through a real worker vs a raw COPY, and the CSV export of the same rows ------------
+if [[ ${BENCH_IMPORTS:-1} != 0 ]]; then
+  BENCH_GUNICORN_PORT=$port BENCH_GUNICORN_PID=$gunicorn_pid BENCH_SLUG=$slug bench/imports.sh
 fi

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Import and export figures (issue 5, "Speed and memory"), called at the end of bench/run.sh:
+# a generated CSV imported by a real Celery worker (service code path, own broker) vs a raw COPY
+# of the same rows into an unindexed TEMP table, the worker's peak PSS, then the same rows
+# exported as CSV through the running Gunicorn. Writes $OUT/imports.txt.
+# Env from bench/run.sh: PY, OUT, DATABASE_URL, REDIS_URL, production settings, BENCH_TOKEN,
+# BENCH_GUNICORN_PORT, BENCH_GUNICORN_PID, BENCH_SLUG.
+# Own env: BENCH_IMPORT_ROWS (1000000), BENCH_IMPORT_BROKER (redis://127.0.0.1:6379/14),
+# BENCH_IMPORT_TIMEOUT (900 s, for the import and for the export each).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${BENCH_IMPORT_ROWS:-1000000}
+TIMEOUT=${BENCH_IMPORT_TIMEOUT:-900}
+BROKER=${BENCH_IMPORT_BROKER:-redis://127.0.0.1:6379/14}
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-var/bench}
+slug=${BENCH_SLUG:-seed-01}
+base="http://127.0.0.1:${BENCH_GUNICORN_PORT:?run me from bench/run.sh}"
+gunicorn_pid=${BENCH_GUNICORN_PID:?run me from bench/run.sh}
+: "${BENCH_TOKEN:?run me from bench/run.sh}"
+case $BROKER in redis://127.0.0.1:*) ;; *) echo "BENCH_IMPORT_BROKER must be on 127.0.0.1" >&2; exit 1 ;; esac
+
+log() { printf '%s\n' "$*" >&2; }
+
+tmp=$(mktemp -d /tmp/kore-bench-imports.XXXXXX)
+worker_pid=""
+sampler_pid=""
+stop_pid() {  # TERM, wait up to 15 s, then KILL: one process we started, by its id
+  local pid=$1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local children=""
+  stop_pid "$sampler_pid"
+  [[ -z $worker_pid ]] || children=$(pgrep -P "$worker_pid" || true)
+  stop_pid "$worker_pid"
+  for pid in $children; do stop_pid "$pid"; done  # a pool child its parent left behind
+  timeout 300 "$PY" bench/imports.py cleanup "$slug" || log "cleanup of the bench account failed"
+  redis-cli -u "$BROKER" flushdb >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pss_kb() {  # summed PSS (kB) of the given pids
+  local total=0 pss
+  for pid in "$@"; do
+    pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+    total=$((total + ${pss:-0}))
+  done
+  echo "$total"
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+
+# --- The file and a fresh account of $slug ----------------------------------------------------
+csv=$tmp/statement.csv
+log "Generating a $ROWS-row CSV…"
+timeout 600 "$PY" bench/imports.py csv "$csv" "$ROWS"
+csv_mb=$(( $(stat -c %s "$csv") / 1024 / 1024 ))
+account=$(timeout 300 "$PY" bench/imports.py setup "$slug")
+
+# --- A real worker on its own broker, its peak PSS sampled every 0.5 s -------------------------
+redis-cli -u "$BROKER" flushdb >/dev/null
+export CELERY_BROKER_URL=$BROKER CELERY_TASK_ALWAYS_EAGER=false MEDIA_ROOT=$tmp/media
+export KORE_IMPORT_TIME_LIMIT=$((TIMEOUT + 60))
+mkdir -p "$MEDIA_ROOT"
+.venv/bin/celery -A config.celery_app worker -Q imports,celery --concurrency 1 --pool prefork \
+  --without-gossip --without-mingle --without-heartbeat -n "bench-imports-$$@%h" -l INFO \
+  >"$OUT/imports-worker.log" 2>&1 &
+worker_pid=$!
+for _ in $(seq 150); do
+  grep -q 'ready\.' "$OUT/imports-worker.log" && break
+  kill -0 "$worker_pid" 2>/dev/null || { tail -n 40 "$OUT/imports-worker.log" >&2; exit 1; }
+  sleep 0.2
+done
+grep -q 'ready\.' "$OUT/imports-worker.log" || { log "the worker did not start"; exit 1; }
+worker_idle=$(pss_kb "$worker_pid" $(pgrep -P "$worker_pid"))
+
+echo 0 >"$tmp/worker_peak"
+(
+  peak=0
+  while kill -0 "$worker_pid" 2>/dev/null; do
+    # shellcheck disable=SC2046 # one pid a word
+    now=$(pss_kb "$worker_pid" $(pgrep -P "$worker_pid"))
+    if ((now > peak)); then peak=$now; echo "$peak" >"$tmp/worker_peak"; fi
+    sleep 0.5
+  done
+) &
+sampler_pid=$!
+
+# --- Raw COPY of the same rows, then the import through the worker ------------------------------
+log "Raw COPY of $ROWS rows into a TEMP table…"
+read -r copy_s copied < <(timeout 600 "$PY" bench/imports.py rawcopy "$csv")
+[[ $copied == "$ROWS" ]] || { log "raw COPY loaded $copied of $ROWS rows"; exit 1; }
+log "Importing $ROWS rows through the worker…"
+read -r status import_s created job_id detail \
+  < <(timeout $((TIMEOUT + 120)) "$PY" bench/imports.py run "$slug" "$account" "$csv" "$TIMEOUT")
+sleep 0.6  # one more sample after the end
+stop_pid "$sampler_pid"
+sampler_pid=""
+worker_peak=$(cat "$tmp/worker_peak")
+if [[ $status != "done" || $created != "$ROWS" ]]; then
+  log "import $job_id: $status, created $created of $ROWS ($detail); worker log tail:"
+  tail -n 40 "$OUT/imports-worker.log" >&2
+  exit 1
+fi
+
+# --- CSV export of the same rows through Gunicorn: which worker served it, its PSS -------------
+mapfile -t web < <(pgrep -P "$gunicorn_pid")
+declare -A before_pss before_cpu peak_pss
+for pid in "${web[@]}"; do
+  before_pss[$pid]=$(pss_kb "$pid"); before_cpu[$pid]=$(cpu_ticks "$pid"); peak_pss[$pid]=0
+done
+log "Exporting the $ROWS rows as CSV through Gunicorn…"
+curl -fsS -m "$TIMEOUT" -H "Authorization: Bearer $BENCH_TOKEN" -o "$tmp/export.csv" \
+  -w '%{time_starttransfer} %{time_total} %{size_download}\n' \
+  "$base/api/v1/orgs/$slug/transactions/export/?format=csv&account=$account" >"$tmp/curl.out" &
+curl_pid=$!
+while kill -0 "$curl_pid" 2>/dev/null; do
+  for pid in "${web[@]}"; do
+    now=$(pss_kb "$pid")
+    ((now > peak_pss[$pid])) && peak_pss[$pid]=$now
+  done
+  sleep 0.5
+done
+wait "$curl_pid" || { log "the export failed"; exit 1; }
+read -r ttfb export_s export_bytes <"$tmp/curl.out"
+exported=$(($(wc -l <"$tmp/export.csv") - 1))
+served="" most=-1
+for pid in "${web[@]}"; do
+  used=$(($(cpu_ticks "$pid") - before_cpu[$pid]))
+  ((used > most)) && { most=$used; served=$pid; }
+done
+web_before=${before_pss[$served]} web_peak=${peak_pss[$served]} web_after=$(pss_kb "$served")
+rm -f "$tmp/export.csv"
+
+# --- The table ------------------------------------------------------------------------------------
+copy_rps=$(awk -v n="$ROWS" -v s="$copy_s" 'BEGIN { printf "%.0f", n / s }')
+import_rps=$(awk -v n="$ROWS" -v s="$import_s" 'BEGIN { printf "%.0f", n / s }')
+export_rps=$(awk -v n="$exported" -v s="$export_s" 'BEGIN { printf "%.0f", n / s }')
+import_ratio=$(awk -v a="$import_rps" -v b="$copy_rps" 'BEGIN { printf "%.1f", 100 * a / b }')
+export_ratio=$(awk -v a="$export_rps" -v b="$import_rps" 'BEGIN { printf "%.0f", 100 * a / b }')
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" \
+  'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "MISSED" }'; }
+# Flat: the serving worker ends within 10 % (at least 10 MB) of where it started.
+web_delta=$((web_after - web_before))
+flat=$(awk -v d="$web_delta" -v b="$web_before" \
+  'BEGIN { lim = b / 10; if (lim < 10240) lim = 10240; print (d <= lim) ? "met" : "MISSED" }')
+row() { printf '%-34s %14s  %-14s %s\n' "$@"; }
+{
+  printf 'Kore import/export bench %s: %s rows, %s MB CSV, account %s of %s, import job %s\n' \
+    "$(date -u +%FT%TZ)" "$ROWS" "$csv_mb" "$account" "$slug" "$job_id"
+  row figure value target verdict
+  row "raw COPY (TEMP, no indexes) s" "$copy_s" "" ""
+  row "raw COPY rows/s" "$copy_rps" "" ""
+  row "import wall s (create → done)" "$import_s" "<= 120" "$(verdict "$import_s" '<=' 120)"
+  row "import rows/s" "$import_rps" "" ""
+  row "import / raw COPY" "$import_ratio%" ">= 10%" "$(verdict "$import_ratio" '>=' 10)"
+  row "worker PSS idle MB" "$(mb "$worker_idle")" "" ""
+  row "worker peak PSS MB (0.5 s samples)" "$(mb "$worker_peak")" "<= 300" \
+    "$(verdict "$(mb "$worker_peak")" '<=' 300)"
+  row "export rows" "$exported" "= $ROWS" "$([[ $exported == "$ROWS" ]] && echo met || echo MISSED)"
+  row "export MB" "$((export_bytes / 1024 / 1024))" "" ""
+  row "export time to first byte s" "$ttfb" "" ""
+  row "export total s" "$export_s" "" ""
+  row "export rows/s" "$export_rps" "" ""
+  row "export / import rows/s" "$export_ratio%" ">= 50%" "$(verdict "$export_ratio" '>=' 50)"
+  row "web worker PSS before/peak/after MB" \
+    "$(mb "$web_before")/$(mb "$web_peak")/$(mb "$web_after")" "flat" "$flat"
+  printf '(web worker pid %s of %s served the export; raw COPY reads the same CSV)\n' \
+    "$served" "${#web[@]}"
+} | tee "$OUT/imports.txt"
