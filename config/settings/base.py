@@ -205,6 +205,7 @@ KORE_IMPORT_TIME_LIMIT = env.int("KORE_IMPORT_TIME_LIMIT", default=3600)
 # Transaction exports: XLSX up to this many rows in the request, above it a worker job.
 KORE_EXPORT_SYNC_LIMIT = env.int("KORE_EXPORT_SYNC_LIMIT", default=100_000)
 KORE_EXPORT_TIME_LIMIT = env.int("KORE_EXPORT_TIME_LIMIT", default=3600)
+KORE_EXPORT_STALE_SECONDS = env.int("KORE_EXPORT_STALE_SECONDS", default=900)
 KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
 
 # --- Email (kore.notifications) -------------------------------------------------------------

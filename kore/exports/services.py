@@ -10,22 +10,24 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.db import transaction as db_transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from kore.core.money import format_amount
 from kore.ledger.selectors import TransactionFilter
+from kore.notifications.services import export_job_email_enqueue
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
 
@@ -248,6 +250,8 @@ def export_job_run(*, job_id: int) -> None:
             )
         if not finish(Status.DONE, file_path=path, rows_written=written, rows_total=written):
             default_storage.delete(path)  # re-claimed meanwhile: the other run owns the job
+        else:
+            export_job_email_enqueue(job_id=job_id)  # the creator gets the download link
     except SoftTimeLimitExceeded:
         finish(Status.FAILED, error_code="export_timed_out",
                error_message="The export ran past its time limit.")  # fmt: skip
@@ -257,3 +261,50 @@ def export_job_run(*, job_id: int) -> None:
         logger.exception("export %s failed", job_id)
         finish(Status.FAILED, error_code="export_internal_error",
                error_message="The export failed unexpectedly; it has been logged.")  # fmt: skip
+
+
+def export_jobs_reap(*, stale_after: timedelta | None = None) -> dict[str, list[int]]:
+    """Re-queue running jobs whose worker went silent, re-send queued ones left waiting, and fail
+    either kind once it has used its ``ExportJob.MAX_ATTEMPTS`` attempts."""
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.KORE_EXPORT_STALE_SECONDS)
+    now = timezone.now()
+    deadline = now - stale_after
+    stale_running = Q(status=Status.RUNNING) & (
+        Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True, updated_at__lt=deadline)
+    )
+    stale_queued = Q(status=Status.QUEUED, updated_at__lt=deadline)
+    stale = ExportJob.objects.filter(stale_running | stale_queued)
+    exhausted = list(
+        stale.filter(attempts__gte=ExportJob.MAX_ATTEMPTS).values_list("pk", flat=True)
+    )
+    failed = [
+        pk
+        for pk in exhausted
+        if stale.filter(pk=pk, attempts__gte=ExportJob.MAX_ATTEMPTS).update(
+            status=Status.FAILED, claim=None, finished_at=now, updated_at=now,
+            error_code="export_attempts_exhausted",
+            error_message=f"Gave up after {ExportJob.MAX_ATTEMPTS} attempts.",
+        )
+    ]  # fmt: skip
+    requeued = [
+        pk
+        for pk in stale.filter(stale_running).values_list("pk", flat=True)
+        if ExportJob.objects.filter(stale_running, pk=pk).update(
+            status=Status.QUEUED, claim=None, updated_at=now
+        )
+    ]
+    waiting = [
+        pk
+        for pk in stale.filter(stale_queued).values_list("pk", flat=True)
+        if ExportJob.objects.filter(stale_queued, pk=pk).update(updated_at=now)
+    ]
+    from .tasks import run_export
+
+    for pk in [*requeued, *waiting]:
+        run_export.delay(pk)
+    if failed or requeued or waiting:
+        logger.warning(
+            "export reaper: failed %s, re-queued %s, re-sent %s", failed, requeued, waiting
+        )
+    return {"failed": failed, "requeued": requeued, "resent": waiting}

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services import export_job_run
+from .services import export_job_run, export_jobs_reap
 
 
 @shared_task(
@@ -13,3 +13,10 @@ from .services import export_job_run
 )
 def run_export(job_id: int) -> None:
     export_job_run(job_id=job_id)
+
+
+# Every five minutes from beat (kore/exports/migrations/0002_reaper_schedule.py).
+@shared_task(name="kore.exports.reap_stale")
+def reap_stale_exports() -> int:
+    reaped = export_jobs_reap()
+    return len(reaped["failed"]) + len(reaped["requeued"]) + len(reaped["resent"])

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = frozenset({"invitation", "import_finished", "import_failed", "password_reset"})
+TEMPLATES = frozenset(
+    {"invitation", "import_finished", "import_failed", "password_reset", "export_ready"}
+)
 
 
 def _public_url(path: str) -> str:
@@ -131,5 +133,34 @@ def import_job_email_enqueue(*, job_id: int) -> None:
             "error_code": job.error_code,
             "error_message": job.error_message,
             "job_url": _public_url(f"/orgs/{job.organization.slug}/imports/{job.pk}/"),
+        },
+    )
+
+
+def export_job_email_enqueue(*, job_id: int) -> None:
+    """Tell whoever started an XLSX export job that its file is ready, with the download link."""
+    from django.urls import reverse
+
+    from kore.exports.models import ExportJob
+
+    job = (
+        ExportJob.objects.select_related("organization", "created_by")
+        .filter(pk=job_id, status=ExportJob.Status.DONE)
+        .first()
+    )
+    if job is None or job.created_by is None or not job.created_by.email:
+        return
+    kwargs = {"org_slug": job.organization.slug, "job_id": job.pk}
+    email_enqueue(
+        to=job.created_by.email,
+        subject=f"Your export {job.filename} is ready",
+        template="export_ready",
+        context={
+            "name": job.created_by.full_name or job.created_by.email,
+            "job_id": job.pk,
+            "file_name": job.filename,
+            "organization": job.organization.name,
+            "rows_written": job.rows_written,
+            "download_url": _public_url(reverse("exports:export-download", kwargs=kwargs)),
         },
     )

@@ -56,6 +56,8 @@ def test_every_template_renders_both_parts():
                             "created_count": 4, "dry_run": False},
         "import_failed": {"name": "Ada", "file_name": "a.csv", "job_url": "https://k/j",
                           "error_message": "Bad header", "error_code": "import_bad_header"},
+        "export_ready": {"name": "Ada", "file_name": "a.xlsx", "organization": "Acme",
+                         "rows_written": 4, "download_url": "https://k/d"},
     }  # fmt: skip
     assert set(contexts) == services.TEMPLATES
     for template, context in contexts.items():
