@@ -35,9 +35,6 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Recycle workers now and then (leaks); the jitter keeps them from restarting together.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
-# Import Kore once in the master and fork the workers from it, so its code pages stay shared
-# (the 512 MB profile turns this on). Off by default: with it, `kill -HUP` reloads no code.
-preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() in ("1", "true", "yes")
 # The heartbeat file on tmpfs: a slow or full disk must not get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # Only these proxies may set X-Forwarded-* (comma-separated; "*" trusts any).
