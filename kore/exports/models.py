@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from kore.core.jobs import JobRow
 from kore.orgs.models import Organization
 
 
-class ExportJob(models.Model):
+class ExportJob(JobRow):
     """One XLSX export written by the worker. Its state machine::
 
         queued ──claim──▶ running ──▶ done     (file at ``file_path``, downloadable)
@@ -49,14 +50,6 @@ class ExportJob(models.Model):
     filename = models.CharField(max_length=255)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_written = models.PositiveIntegerField(default=0)
-    error_code = models.CharField(max_length=50, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
-    claim = models.UUIDField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes: ClassVar = [

@@ -7,13 +7,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from kore.core.jobs import JobRow
 from kore.ledger.models import Account
 from kore.orgs.models import Organization
 
 ERRORS_KEPT = 1000  # row errors and skipped duplicates stored on the job
 
 
-class ImportJob(models.Model):
+class ImportJob(JobRow):
     """One import of one file into one account. Its state machine::
 
         queued ──claim──▶ running ──▶ done
@@ -78,14 +79,6 @@ class ImportJob(models.Model):
     invalid_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     duplicates = models.JSONField(default=list, blank=True)
-    error_code = models.CharField(max_length=50, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
-    claim = models.UUIDField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes: ClassVar = [
