@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "kore.imports",
     "kore.exports",
     "kore.notifications",
+    "kore.backups",
 ]
 
 MIDDLEWARE = [
