@@ -30,6 +30,7 @@ install: $(VENV)/.synced ## Make the virtualenv from the lock file
 
 run: install ## Serve the embedded Kore (SQLite, no Redis) at http://127.0.0.1:8000
 	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v 0
 	$(MANAGE) kore_demo
 	$(MANAGE) runserver $(HOST):$(PORT)
 

@@ -27,6 +27,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # The web app owns the rest of the site (its links in emails: /password-reset/confirm/, …).
+    path("", include("kore.web.urls")),
 ]
 
 handler400 = "kore.core.exceptions.bad_request"

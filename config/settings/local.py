@@ -21,7 +21,9 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 CACHES = cache_from_url(env.str("REDIS_URL", default=""))
 
 SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY  # noqa: F405
-# Hashed names need collectstatic; the embedded server serves app static files directly.
-STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
-    "django.contrib.staticfiles.storage.StaticFilesStorage"
-)
+# Hashed names need collectstatic: `make run` collects first, so WhiteNoise serves the hashed,
+# compressed files; without a manifest (a bare `manage.py runserver`) the plain names are used.
+if not (STATIC_ROOT / "staticfiles.json").exists():  # noqa: F405
+    STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )

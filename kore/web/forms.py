@@ -1,0 +1,260 @@
+"""Web forms. They parse what a browser sends; every rule is checked again by the services."""
+
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import QueryDict
+
+from kore.core.exceptions import KoreError
+from kore.ledger import selectors
+from kore.ledger.models import Account, Category
+from kore.orgs.models import Organization, Role
+
+STATUS_EDITABLE = [("pending", "Pending"), ("cleared", "Cleared")]
+STATUS_ALL = [("", "Any status"), *STATUS_EDITABLE, ("reconciled", "Reconciled")]
+ORDERINGS = [
+    ("-occurred_on", "Newest first"),
+    ("occurred_on", "Oldest first"),
+    ("-amount", "Largest amount"),
+    ("amount", "Smallest amount"),
+]
+
+
+def category_choices(categories: list[Category], empty: str) -> list[tuple[Any, str]]:
+    """The tree as indented option labels, parents before children."""
+    by_parent: dict[int | None, list[Category]] = {}
+    for c in categories:
+        by_parent.setdefault(c.parent_id, []).append(c)
+    out: list[tuple[Any, str]] = [("", empty)]
+
+    def walk(parent: int | None, depth: int) -> None:
+        for c in sorted(by_parent.get(parent, []), key=lambda c: c.name.lower()):
+            out.append((c.pk, "\u2003" * depth + c.name))
+            walk(c.pk, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def account_choices(accounts: list[Account], empty: str | None) -> list[tuple[Any, str]]:
+    head: list[tuple[Any, str]] = [("", empty)] if empty is not None else []
+    return head + [(a.pk, f"{a.name} ({a.currency})") for a in accounts if not a.archived]
+
+
+def set_choices(form: forms.BaseForm, name: str, choices: list[tuple[Any, str]]) -> None:
+    cast(forms.ChoiceField, form.fields[name]).choices = choices
+
+
+def apply_error(form: forms.BaseForm, exc: KoreError) -> None:
+    """Show a service's error on the form: on its fields when they are the form's own."""
+    placed = False
+    for name, errors in exc.fields.items():
+        field = name.split(".")[0]
+        target = field if field in form.fields else None
+        for error in errors:
+            form.add_error(target, error["message"])
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class TransactionFilterForm(forms.Form):
+    """The API list's filters (TransactionQuery), as a GET form."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(required=False, choices=STATUS_ALL)
+    tag = forms.CharField(required=False, max_length=50)
+    amount_min = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
+    amount_max = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
+    ordering = forms.ChoiceField(required=False, choices=ORDERINGS, label="Sort")
+
+    def __init__(
+        self, *args: Any, accounts: list[Account], categories: list[Category], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "account", [("", "All accounts")] + [(a.pk, a.name) for a in accounts])
+        set_choices(self, "category", category_choices(categories, "All categories"))
+
+    def filters(self) -> selectors.TransactionFilter:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "ordering"}
+        return selectors.TransactionFilter(**{k: (v if v != "" else None) for k, v in data.items()})
+
+    def sort_order(self) -> str:
+        return str(self.cleaned_data.get("ordering") or "-occurred_on")
+
+
+def parse_tags(text: str) -> list[str]:
+    return sorted({t.strip() for t in text.split(",") if t.strip()})
+
+
+class InlineEditForm(forms.Form):
+    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(choices=STATUS_EDITABLE)
+    tags = forms.CharField(required=False, max_length=500)
+    etag = forms.CharField(max_length=50)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "category", category_choices(categories, "Uncategorised"))
+
+    def clean_tags(self) -> list[str]:
+        tags = parse_tags(self.cleaned_data.get("tags") or "")
+        if any(len(t) > 50 for t in tags):
+            raise forms.ValidationError("Tags are at most 50 characters.")
+        return tags
+
+
+class TransactionForm(forms.Form):
+    account = forms.TypedChoiceField(coerce=int)
+    occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(
+        max_digits=20, decimal_places=4, help_text="Negative for money out, e.g. -12.30"
+    )
+    description = forms.CharField(required=False, max_length=500)
+    counterparty = forms.CharField(required=False, max_length=200)
+    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(choices=STATUS_EDITABLE, initial="pending")
+    tags = forms.CharField(required=False, max_length=500, help_text="Comma separated")
+    reference = forms.CharField(required=False, max_length=200)
+    notes = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    etag = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, accounts: list[Account], categories: list[Category], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "account", account_choices(accounts, None))
+        set_choices(self, "category", category_choices(categories, "Uncategorised"))
+        self.category_options = category_choices(categories, "Uncategorised")
+
+    def clean_tags(self) -> list[str]:
+        return parse_tags(self.cleaned_data.get("tags") or "")
+
+    def splits(self) -> list[dict[str, Any]] | None:
+        """Split lines from the repeated split_* inputs; None when the editor was not used."""
+        if not self.data.get("splits_used"):
+            return None
+        data = cast(QueryDict, self.data)
+        cats = data.getlist("split_category")
+        amounts = data.getlist("split_amount")
+        memos = data.getlist("split_memo")
+        lines: list[dict[str, Any]] = []
+        for cat, amount, memo in zip(cats, amounts, memos, strict=False):
+            if not amount.strip():
+                continue
+            try:
+                value = Decimal(amount.strip())
+            except ArithmeticError as exc:
+                raise forms.ValidationError(f"{amount!r} is not an amount.") from exc
+            lines.append(
+                {
+                    "category": int(cat) if cat.isdigit() else None,
+                    "amount": value,
+                    "memo": memo[:200],
+                }
+            )
+        return lines
+
+    def values(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "etag"}
+        return data
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("categorise", "Categorise"),
+        ("tag", "Add tag"),
+        ("status", "Set status"),
+        ("delete", "Delete"),
+    ]
+    ids = forms.TypedMultipleChoiceField(coerce=int)
+    action = forms.ChoiceField(choices=ACTIONS)
+    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    tag = forms.CharField(required=False, max_length=50)
+    status = forms.ChoiceField(required=False, choices=STATUS_EDITABLE)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "category", category_choices(categories, "Uncategorised"))
+        ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        set_choices(self, "ids", [(i, i) for i in ids[:1000]])
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    kind = forms.ChoiceField(choices=Account.Kind.choices)
+    currency = forms.CharField(max_length=3, min_length=3)
+    opening_balance = forms.DecimalField(max_digits=20, decimal_places=4, initial=Decimal(0))
+
+    def clean_currency(self) -> str:
+        return str(self.cleaned_data["currency"]).upper()
+
+
+class CategoryForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=Category.Kind.choices)
+    parent = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        shallow = [c for c in categories if c.depth < Category.MAX_DEPTH]
+        set_choices(self, "parent", category_choices(shallow, "(top level)"))
+
+
+class ReconcileForm(forms.Form):
+    account = forms.TypedChoiceField(coerce=int)
+    end_date = forms.DateField(
+        label="Statement date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closing_balance = forms.DecimalField(
+        max_digits=20, decimal_places=4, label="Statement closing balance"
+    )
+
+    def __init__(self, *args: Any, accounts: list[Account], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "account", account_choices(accounts, None))
+
+
+class OrganizationForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Organization
+        fields = ("name", "time_zone", "default_currency")
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField()
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(required=False, max_length=150)
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )

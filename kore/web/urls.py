@@ -1,0 +1,64 @@
+"""The web app's pages, served at the site root."""
+
+from django.urls import path
+
+from . import views, views_ledger, views_reports, views_transactions
+
+app_name = "web"
+ORG = "o/<slug:org_slug>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("switch/", views.switch, name="switch"),
+    path("sign-in/", views.SignInView.as_view(), name="login"),
+    path("sign-out/", views.SignOutView.as_view(), name="logout"),
+    path("password-reset/", views.password_reset, name="password-reset"),
+    path("password-reset/confirm/", views.password_reset_confirm, name="password-reset-confirm"),
+    path("invitations/accept/", views.invitation_accept, name="invitation-accept"),
+    path(f"{ORG}", views_transactions.transaction_list, name="org"),
+    path(f"{ORG}transactions/", views_transactions.transaction_list, name="transactions"),
+    path(f"{ORG}transactions/new/", views_transactions.transaction_new, name="transaction-new"),
+    path(f"{ORG}transactions/bulk/", views_transactions.transaction_bulk, name="transaction-bulk"),
+    path(
+        f"{ORG}transactions/restore/",
+        views_transactions.transaction_restore,
+        name="transaction-restore",
+    ),
+    path(
+        f"{ORG}transactions/<int:tx_id>/", views_transactions.transaction_detail, name="transaction"
+    ),
+    path(
+        f"{ORG}transactions/<int:tx_id>/inline/",
+        views_transactions.transaction_inline,
+        name="transaction-inline",
+    ),
+    path(
+        f"{ORG}transactions/<int:tx_id>/delete/",
+        views_transactions.transaction_delete,
+        name="transaction-delete",
+    ),
+    path(
+        f"{ORG}transactions/<int:tx_id>/attachments/",
+        views_transactions.attachment_upload,
+        name="attachment-upload",
+    ),
+    path(f"{ORG}accounts/", views_ledger.accounts, name="accounts"),
+    path(f"{ORG}accounts/<int:account_id>/", views_ledger.account_edit, name="account"),
+    path(f"{ORG}categories/", views_ledger.categories, name="categories"),
+    path(f"{ORG}categories/<int:category_id>/", views_ledger.category_edit, name="category"),
+    path(f"{ORG}reconcile/", views_ledger.reconcile, name="reconcile"),
+    path(
+        f"{ORG}statements/<int:statement_id>/reconcile/",
+        views_ledger.statement_reconcile,
+        name="statement-reconcile",
+    ),
+    path(f"{ORG}reports/", views_reports.reports, name="reports"),
+    path(f"{ORG}imports/", views_reports.imports, name="imports"),
+    path(f"{ORG}imports/<int:job_id>/", views_reports.import_detail, name="import"),
+    path(f"{ORG}imports/<int:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
+    path(f"{ORG}settings/", views.settings_page, name="settings"),
+    path(f"{ORG}settings/invite/", views.invite, name="invite"),
+    path(f"{ORG}settings/members/<int:membership_id>/", views.member_change, name="member"),
+    path(f"{ORG}settings/tokens/", views.token_create, name="token-create"),
+    path(f"{ORG}settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+]

@@ -1,0 +1,226 @@
+"""Accounts, the category tree and the reconciliation wizard."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kore.core.exceptions import KoreError
+from kore.ledger import selectors
+from kore.ledger.models import Transaction
+from kore.ledger.services import accounts as account_services
+from kore.ledger.services import categories as category_services
+from kore.ledger.services import statements as statement_services
+from kore.orgs.models import Role
+from kore.orgs.scoping import OrgContext
+from kore.reports.selectors import balances
+
+from . import forms
+from .access import error_page, is_htmx, org_page, render_page
+
+
+# --- Accounts ------------------------------------------------------------------------------
+@org_page()
+def accounts(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Balances today, and a form to open an account (members and up)."""
+    initial = {"currency": org.organization.default_currency, "kind": "bank"}
+    form = forms.AccountForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                account_services.account_create(ctx=org, **form.cleaned_data)
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, f"Account {form.cleaned_data['name']!r} opened.")
+                return redirect("web:accounts", org.organization.slug)
+    report = balances(organization=org.organization, as_of=timezone.localdate())
+    context = {
+        "nav": "accounts",
+        "form": form,
+        "report": report,
+        "versions": {a.pk: a for a in selectors.account_list(organization=org.organization)},
+    }
+    return render_page(request, "web/accounts.html", context, status=status)
+
+
+@org_page()
+@require_POST
+def account_edit(request: HttpRequest, org: OrgContext, account_id: int) -> HttpResponse:
+    """Rename, or archive/unarchive, with the version the page showed."""
+    account = selectors.account_get(organization=org.organization, account_id=account_id)
+    if account is None:
+        return error_page(request, 404, "There is no such account.")
+    changes: dict[str, Any] = {}
+    if "archived" in request.POST:
+        changes["archived"] = request.POST["archived"] == "1"
+    name = request.POST.get("name", "").strip()
+    if name:
+        changes["name"] = name[:120]
+    try:
+        account_services.account_update(
+            ctx=org, account=account, if_match=request.POST.get("etag") or None, **changes
+        )
+    except KoreError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Account {account.name!r} saved.")
+    return redirect("web:accounts", org.organization.slug)
+
+
+# --- Categories ----------------------------------------------------------------------------
+@org_page()
+def categories(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    cats = list(selectors.category_list(organization=org.organization))
+    form = forms.CategoryForm(request.POST or None, categories=cats)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                category_services.category_create(ctx=org, **form.cleaned_data)
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, f"Category {form.cleaned_data['name']!r} added.")
+                return redirect("web:categories", org.organization.slug)
+    tree = forms.category_choices(cats, "")[1:]
+    by_id = {c.pk: c for c in cats}
+    rows = [(by_id[pk], label) for pk, label in tree]
+    context = {
+        "nav": "categories",
+        "form": form,
+        "rows": rows,
+        "choices": forms.category_choices(cats, "(top level)"),
+        "targets": forms.category_choices(cats, "(choose)"),
+    }
+    return render_page(request, "web/categories.html", context, status=status)
+
+
+def _int_or_none(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+@org_page()
+@require_POST
+def category_edit(request: HttpRequest, org: OrgContext, category_id: int) -> HttpResponse:
+    """Rename, move under another parent, or delete (reassigning what used it)."""
+    category = selectors.category_get(organization=org.organization, category_id=category_id)
+    if category is None:
+        return error_page(request, 404, "There is no such category.")
+    etag = request.POST.get("etag") or None
+    try:
+        if request.POST.get("delete"):
+            category_services.category_delete(
+                ctx=org,
+                category=category,
+                if_match=etag,
+                reassign_to=_int_or_none(request.POST.get("reassign_to", "")),
+            )
+            messages.success(request, f"Category {category.name!r} deleted.")
+        else:
+            changes: dict[str, Any] = {"parent": _int_or_none(request.POST.get("parent", ""))}
+            if request.POST.get("name", "").strip():
+                changes["name"] = request.POST["name"].strip()[:80]
+            category_services.category_update(ctx=org, category=category, if_match=etag, **changes)
+            messages.success(request, "Category saved.")
+    except KoreError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:categories", org.organization.slug)
+
+
+# --- Reconciliation ------------------------------------------------------------------------
+def cleared_balance(org: OrgContext, account_id: int, end: date) -> tuple[Decimal, str] | None:
+    """What reconciling would compare: opening balance + cleared/reconciled rows to ``end``."""
+    account = selectors.account_get(organization=org.organization, account_id=account_id)
+    if account is None:
+        return None
+    total = Transaction.objects.filter(
+        Q(status__in=["cleared", "reconciled"]),
+        account=account,
+        deleted_at__isnull=True,
+        occurred_on__lte=end,
+    ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    return account.opening_balance + total, account.currency
+
+
+@org_page()
+def reconcile(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Statement date and closing balance → the difference, live → confirm."""
+    accounts = list(selectors.account_list(organization=org.organization))
+    initial = {"end_date": timezone.localdate(), "account": next((a.pk for a in accounts), None)}
+    form = forms.ReconcileForm(
+        request.POST or request.GET or None, initial=initial, accounts=accounts
+    )
+    status, computed, difference, currency = 200, None, None, ""
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        found = cleared_balance(org, data["account"], data["end_date"])
+        if found is not None:
+            computed, currency = found
+            difference = data["closing_balance"] - computed
+        if request.method == "POST":
+            return _reconcile_confirm(request, org, form)
+    elif form.is_bound and request.method == "POST":
+        status = 400
+    context = {
+        "nav": "reconcile",
+        "form": form,
+        "computed": computed,
+        "difference": difference,
+        "currency": currency,
+        "has_accounts": bool(accounts),
+        "statements": selectors.statement_list(organization=org.organization).select_related(
+            "account"
+        )[:20],
+    }
+    template = "web/_reconcile_result.html" if is_htmx(request) else "web/reconcile.html"
+    return render_page(request, template, context, status=status)
+
+
+def _reconcile_confirm(
+    request: HttpRequest, org: OrgContext, form: forms.ReconcileForm
+) -> HttpResponse:
+    if not org.at_least(Role.MEMBER):
+        return error_page(request, 403, "This needs the member role or higher.")
+    data = form.cleaned_data
+    try:
+        statement = statement_services.statement_create(
+            ctx=org,
+            account=data["account"],
+            end_date=data["end_date"],
+            closing_balance=data["closing_balance"],
+        )
+        statement_services.statement_reconcile(ctx=org, statement_id=statement.pk)
+    except KoreError as exc:
+        messages.error(
+            request,
+            exc.message + " The statement is saved as open; fix the "
+            "transactions (mark them cleared) and reconcile again.",
+        )
+    else:
+        messages.success(request, "Reconciled: the statement's transactions are now locked.")
+    return redirect("web:reconcile", org.organization.slug)
+
+
+@org_page(write=Role.MEMBER)
+@require_POST
+def statement_reconcile(request: HttpRequest, org: OrgContext, statement_id: int) -> HttpResponse:
+    """Try an open statement again."""
+    try:
+        statement_services.statement_reconcile(ctx=org, statement_id=statement_id)
+    except KoreError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Reconciled.")
+    return redirect("web:reconcile", org.organization.slug)

@@ -1,0 +1,372 @@
+"""The transactions page: keyset pages, filters, inline edit, bulk edits, detail, attachments."""
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from kore.core.exceptions import KoreError, PreconditionFailed
+from kore.ledger import selectors
+from kore.ledger.audit_selectors import AuditFilter, audit_page
+from kore.ledger.models import Account, Attachment, Category
+from kore.ledger.services import attachments as attachment_services
+from kore.ledger.services import transactions as tx_services
+from kore.ledger.services.bulk import transactions_bulk_delete, transactions_bulk_update
+from kore.ledger.services.concurrency import etag_for
+from kore.orgs.scoping import OrgContext
+
+from . import forms
+from .access import error_page, is_htmx, org_page, render_page
+
+PAGE_SIZE = 50
+UNDO_SALT = "kore.web.undo"
+
+
+def _refs(org: OrgContext) -> tuple[list[Account], list[Category]]:
+    o = org.organization
+    return list(selectors.account_list(organization=o)), list(
+        selectors.category_list(organization=o)
+    )
+
+
+def _decorate(
+    rows: list[dict[str, Any]], accounts: list[Account], categories: list[Category]
+) -> None:
+    """Names for the ids on each row and its ETag: no query per row."""
+    account_names = {a.pk: a.name for a in accounts}
+    category_names = {c.pk: c.name for c in categories}
+    for row in rows:
+        row["account_name"] = account_names.get(row["account_id"], "")
+        row["category_name"] = category_names.get(row["category_id"] or 0, "")
+        row["etag"] = etag_for(SimpleNamespace(pk=row["id"], version=row["version"]))
+        for split in row["splits"]:
+            split["category_name"] = category_names.get(split["category_id"] or 0, "")
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    pairs = [(k, v) for k, v in request.GET.items() if k not in names and v != ""]
+    return urlencode(pairs)
+
+
+@org_page()
+def transaction_list(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Fifty rows at a time; "more" fetches the next keyset page (htmx appends it)."""
+    accounts, categories = _refs(org)
+    form = forms.TransactionFilterForm(
+        request.GET or None, accounts=accounts, categories=categories
+    )
+    rows: list[dict[str, Any]] = []
+    next_cursor, status, error = None, 200, ""
+    if form.is_bound and not form.is_valid():
+        status = 400
+    else:
+        filters = form.filters() if form.is_bound else selectors.TransactionFilter()
+        ordering = form.sort_order() if form.is_bound else "-occurred_on"
+        try:
+            rows, next_cursor = selectors.transaction_page(
+                organization=org.organization,
+                filters=filters,
+                ordering=ordering,
+                cursor=request.GET.get("cursor") or None,
+                limit=PAGE_SIZE,
+            )
+        except KoreError as exc:
+            status, error = exc.status_code, exc.message
+        _decorate(rows, accounts, categories)
+    base_query = _query_without(request, "cursor", "undo")
+    context = {
+        "nav": "transactions",
+        "form": form,
+        "rows": rows,
+        "error": error,
+        "next_url": f"?{base_query}&cursor={next_cursor}" if next_cursor else "",
+        "query": base_query,
+        "categories": forms.category_choices(categories, "Uncategorised"),
+        "has_accounts": bool(accounts),
+        "filtered": bool(base_query),
+        "undo": request.GET.get("undo", ""),
+    }
+    if is_htmx(request) and request.GET.get("cursor"):
+        return render_page(request, "web/_tx_rows.html", context, status=status)
+    return render_page(request, "web/transactions.html", context, status=status)
+
+
+def _row_response(
+    request: HttpRequest,
+    org: OrgContext,
+    tx_id: int,
+    *,
+    edit: bool = False,
+    form: forms.InlineEditForm | None = None,
+    message: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    row = selectors.transaction_get(organization=org.organization, tx_id=tx_id)
+    if row is None:
+        return error_page(request, 404, "There is no such transaction.")
+    accounts, categories = _refs(org)
+    _decorate([row], accounts, categories)
+    context = {
+        "row": row,
+        "edit": edit,
+        "form": form,
+        "message": message,
+        "categories": forms.category_choices(categories, "Uncategorised"),
+    }
+    return render_page(request, "web/_tx_row.html", context, status=status)
+
+
+@org_page()
+def transaction_inline(request: HttpRequest, org: OrgContext, tx_id: int) -> HttpResponse:
+    """GET: the row as a form. POST: save category, status and tags with the row's ETag."""
+    if request.method != "POST":
+        return _row_response(request, org, tx_id, edit=request.GET.get("cancel") is None)
+    _accounts, categories = _refs(org)
+    form = forms.InlineEditForm(request.POST, categories=categories)
+    if not form.is_valid():
+        return _row_response(request, org, tx_id, edit=True, form=form, status=400)
+    data = form.cleaned_data
+    try:
+        tx_services.transaction_update(
+            ctx=org,
+            tx_id=tx_id,
+            if_match=data["etag"],
+            category=data["category"],
+            status=data["status"],
+            tags=data["tags"],
+        )
+    except PreconditionFailed:
+        message = (
+            "Someone changed this transaction after you opened it; your edit was not saved. "
+            "Its current values are shown: check them and save again."
+        )
+        return _row_response(request, org, tx_id, edit=True, message=message, status=412)
+    except KoreError as exc:
+        if exc.status_code == 404:
+            return error_page(request, 404, "There is no such transaction.")
+        return _row_response(
+            request, org, tx_id, edit=True, message=exc.message, status=exc.status_code
+        )
+    return _row_response(request, org, tx_id)
+
+
+def _back(request: HttpRequest, org: OrgContext, **extra: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    target = target or reverse("web:transactions", args=[org.organization.slug])
+    if extra:
+        target += ("&" if "?" in target else "?") + urlencode(extra)
+    return redirect(target)
+
+
+@org_page()
+@require_POST
+def transaction_bulk(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Re-categorise, tag, set status or delete the ticked rows (all or nothing)."""
+    _accounts, categories = _refs(org)
+    form = forms.BulkForm(request.POST, categories=categories)
+    if not form.is_valid():
+        messages.error(request, "Tick some transactions and choose what to do with them.")
+        return _back(request, org)
+    data = form.cleaned_data
+    ids: list[int] = data["ids"]
+    try:
+        if data["action"] == "delete":
+            count = transactions_bulk_delete(ctx=org, ids=ids)
+            token = signing.dumps(ids, salt=UNDO_SALT)
+            messages.success(request, f"{count} transactions deleted.")
+            return _back(request, org, undo=token)
+        changes: dict[str, Any] = {}
+        add_tags: list[str] = []
+        if data["action"] == "categorise":
+            changes["category"] = data["category"]
+        elif data["action"] == "status":
+            changes["status"] = data["status"] or "cleared"
+        elif data["tag"].strip():
+            add_tags = [data["tag"].strip()]
+        count = transactions_bulk_update(ctx=org, ids=ids, changes=changes, add_tags=add_tags)
+        messages.success(request, f"{count} transactions updated.")
+    except KoreError as exc:
+        messages.error(request, exc.message)
+    return _back(request, org)
+
+
+@org_page()
+@require_POST
+def transaction_restore(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Undo a deletion: the signed list of ids the delete handed back."""
+    try:
+        ids = signing.loads(request.POST.get("undo", ""), salt=UNDO_SALT, max_age=30 * 86400)
+    except signing.BadSignature:
+        return error_page(request, 400, "That undo link is not valid.")
+    restored = 0
+    for tx_id in ids:
+        try:
+            tx_services.transaction_restore(ctx=org, tx_id=int(tx_id))
+            restored += 1
+        except KoreError:
+            continue  # already restored, or its transfer partner brought it back
+    messages.success(request, f"{restored} transactions restored.")
+    return _back(request, org)
+
+
+def _form_initial(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "account": row["account_id"],
+        "occurred_on": row["occurred_on"],
+        "amount": row["amount"],
+        "description": row["description"],
+        "counterparty": row["counterparty"],
+        "category": row["category_id"],
+        "status": row["status"],
+        "tags": ", ".join(row["tags"]),
+        "reference": row["reference"],
+        "notes": row["notes"],
+        "etag": row["etag"],
+    }
+
+
+def _save(org: OrgContext, form: forms.TransactionForm, tx_id: int | None) -> int:
+    """Create or update through the services; raises KoreError or ValidationError."""
+    values = form.values()
+    splits = form.splits()
+    if splits is not None:
+        values["splits"] = splits
+    if tx_id is None:
+        return tx_services.transaction_create(ctx=org, **values).pk
+    if values.get("status") == "reconciled":
+        values.pop("status")
+    tx_services.transaction_update(
+        ctx=org, tx_id=tx_id, if_match=form.cleaned_data["etag"] or None, **values
+    )
+    return tx_id
+
+
+@org_page()
+def transaction_new(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    accounts, categories = _refs(org)
+    initial = {"occurred_on": _today(), "account": next((a.pk for a in accounts), None)}
+    form = forms.TransactionForm(
+        request.POST or None, initial=initial, accounts=accounts, categories=categories
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                tx_id = _save(org, form, None)
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Transaction added.")
+                if request.POST.get("another"):
+                    return redirect("web:transaction-new", org.organization.slug)
+                return redirect("web:transaction", org.organization.slug, tx_id)
+    context = {"nav": "transactions", "form": form, "has_accounts": bool(accounts)}
+    return render_page(request, "web/transaction_form.html", context, status=status)
+
+
+def _today() -> Any:
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+@org_page()
+def transaction_detail(request: HttpRequest, org: OrgContext, tx_id: int) -> HttpResponse:
+    """Edit every field (splits too), see attachments and the audit history."""
+    row = selectors.transaction_get(organization=org.organization, tx_id=tx_id)
+    if row is None:
+        return error_page(request, 404, "There is no such transaction.")
+    accounts, categories = _refs(org)
+    _decorate([row], accounts, categories)
+    form = forms.TransactionForm(
+        request.POST or None, initial=_form_initial(row), accounts=accounts, categories=categories
+    )
+    status, conflict = 200, False
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                _save(org, form, tx_id)
+            except PreconditionFailed:
+                conflict, status = True, 412
+                form.add_error(
+                    None,
+                    "Someone changed this transaction after you opened it; "
+                    "nothing was saved. Reload to see their change.",
+                )
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Transaction saved.")
+                return redirect("web:transaction", org.organization.slug, tx_id)
+    history, _ = audit_page(
+        organization=org.organization,
+        filters=AuditFilter(object_type="transaction", object_id=tx_id),
+        limit=20,
+    )
+    for entry in history:
+        entry["at_dt"] = datetime.fromisoformat(entry["at"])
+    context = {
+        "nav": "transactions",
+        "form": form,
+        "row": row,
+        "conflict": conflict,
+        "history": history,
+        "split_categories": form.category_options,
+        "attachments": Attachment.objects.filter(
+            organization=org.organization, transaction_id=tx_id
+        ).order_by("-created_at"),
+        "locked": row["status"] == "reconciled",
+    }
+    return render_page(request, "web/transaction_detail.html", context, status=status)
+
+
+@org_page()
+@require_POST
+def transaction_delete(request: HttpRequest, org: OrgContext, tx_id: int) -> HttpResponse:
+    try:
+        tx_services.transaction_delete(
+            ctx=org, tx_id=tx_id, if_match=request.POST.get("etag") or None
+        )
+    except KoreError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:transaction", org.organization.slug, tx_id)
+    messages.success(request, "Transaction deleted.")
+    token = signing.dumps([tx_id], salt=UNDO_SALT)
+    return redirect(reverse("web:transactions", args=[org.organization.slug]) + f"?undo={token}")
+
+
+@org_page()
+@require_POST
+def attachment_upload(request: HttpRequest, org: OrgContext, tx_id: int) -> HttpResponse:
+    """One file (drag and drop or the picker) linked to the transaction; answers a fragment."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        return render_page(
+            request, "web/_upload_result.html", {"error": "Choose a file."}, status=400
+        )
+    try:
+        attachment = attachment_services.attachment_create(ctx=org, file=upload, transaction=tx_id)
+    except KoreError as exc:
+        return render_page(
+            request, "web/_upload_result.html", {"error": exc.message}, status=exc.status_code
+        )
+    return render_page(request, "web/_upload_result.html", {"attachment": attachment})
