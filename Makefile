@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench manage clean \
-	stack-up stack-status stack-down
+	stack-up stack-status stack-down db-backup db-backup-staging db-restore
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,21 @@ manage: install ## Run a manage.py command: make manage ARGS="createsuperuser"
 
 clean: ## Remove the virtualenvs and local data
 	rm -rf $(VENV) $(TOOLS) var
+
+ENV_FILE ?= .envs/.env.production
+STAGING_ENV_FILE ?= .envs/.env.staging
+WITH_ENV := scripts/with-env-file.sh
+
+db-backup: install ## Back up database, media, config (reads .envs/.env.production); ARGS="--verify PATH"
+	$(WITH_ENV) $(ENV_FILE) $(MANAGE) backup $(ARGS)
+
+db-backup-staging: install ## Back up staging (reads .envs/.env.staging; or STAGING_DATABASE_URL=…)
+	$(WITH_ENV) $(STAGING_ENV_FILE) env KORE_BACKUP_ENVIRONMENT=staging \
+	  $(if $(STAGING_DATABASE_URL),DATABASE_URL=$(STAGING_DATABASE_URL)) $(MANAGE) backup $(ARGS)
+
+db-restore: install ## Restore a backup: make db-restore BACKUP_PATH=backups/<name> [ARGS=--yes]
+	@test -n "$(BACKUP_PATH)" || { echo "usage: make db-restore BACKUP_PATH=<backup directory>"; exit 2; }
+	$(WITH_ENV) $(ENV_FILE) $(MANAGE) restore "$(BACKUP_PATH)" $(ARGS)
 
 stack-up: install ## Native stack here: Nginx + Gunicorn + worker + beat (var/stack/)
 	deploy/native/stack.sh up

@@ -237,6 +237,34 @@ KORE_EXPORT_TIME_LIMIT = env.int("KORE_EXPORT_TIME_LIMIT", default=3600)
 KORE_EXPORT_STALE_SECONDS = env.int("KORE_EXPORT_STALE_SECONDS", default=900)
 KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
 
+# --- Backups (kore.backups) -----------------------------------------------------------------
+# Where `manage.py backup` writes <environment>_<UTC timestamp>/ directories, and what they are
+# called after (SENTRY_ENVIRONMENT names the same thing elsewhere).
+KORE_BACKUP_DIR = Path(env.str("KORE_BACKUP_DIR", default=str(KORE_DATA_DIR / "backups")))
+KORE_BACKUP_ENVIRONMENT = env.str(
+    "KORE_BACKUP_ENVIRONMENT", default=env.str("SENTRY_ENVIRONMENT", default="production")
+)
+# Retention: the newest N backups and every backup younger than D days stay (locally and off-site).
+KORE_BACKUP_KEEP_LAST = env.int("KORE_BACKUP_KEEP_LAST", default=3)
+KORE_BACKUP_KEEP_DAYS = env.int("KORE_BACKUP_KEEP_DAYS", default=30)
+KORE_BACKUP_TIME_LIMIT = env.int("KORE_BACKUP_TIME_LIMIT", default=4 * 3600)
+# Command words put in front of pg_dump's / pg_restore's arguments, e.g. to run the server's own
+# client in Compose: "docker compose -f production.yml exec -T -e PGPASSWORD postgres pg_dump".
+# When set, the command runs beside the server: only the user and database name are passed.
+KORE_PG_DUMP = env.str("KORE_PG_DUMP", default="")
+KORE_PG_RESTORE = env.str("KORE_PG_RESTORE", default="")
+# Off-site copies (S3-compatible), encrypted with age before upload; off when no bucket is set.
+KORE_BACKUP_S3_BUCKET = env.str("KORE_BACKUP_S3_BUCKET", default="")
+KORE_BACKUP_S3_PREFIX = env.str("KORE_BACKUP_S3_PREFIX", default="kore-backups/")
+KORE_BACKUP_S3_ENDPOINT_URL = env.str("KORE_BACKUP_S3_ENDPOINT_URL", default="")
+KORE_BACKUP_S3_REGION = env.str("KORE_BACKUP_S3_REGION", default="us-east-1")
+KORE_BACKUP_S3_ACCESS_KEY_ID = env.str("KORE_BACKUP_S3_ACCESS_KEY_ID", default="")
+KORE_BACKUP_S3_SECRET_ACCESS_KEY = env_secret("KORE_BACKUP_S3_SECRET_ACCESS_KEY", default="")
+# age public keys (age1…, comma-separated) the copies are encrypted to; the matching identity
+# (AGE-SECRET-KEY-1…) is needed only to fetch a copy back, so keep it off the server if you can.
+KORE_BACKUP_AGE_RECIPIENTS: list[str] = env.list("KORE_BACKUP_AGE_RECIPIENTS", default=[])
+KORE_BACKUP_AGE_IDENTITY = env_secret("KORE_BACKUP_AGE_IDENTITY", default="")
+
 # --- Email (kore.notifications) -------------------------------------------------------------
 # smtp://user:pw@host:25, smtp+tls://…:587, smtp+ssl://…:465 or consolemail:// (printed).
 # The URL holds the SMTP password, so it may also come from EMAIL_URL_FILE.
