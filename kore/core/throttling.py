@@ -11,11 +11,35 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle as DRFSimpleRateThrottle
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
+
+
+def _window_hit(counter: str, *, ttl: int) -> int | None:
+    """Count one request in ``counter``; the new count, or None when the cache is down."""
+    client = getattr(cache, "client", None)
+    if hasattr(client, "get_client"):  # django-redis: INCR + EXPIRE in one round trip
+        try:
+            key = client.make_key(counter)  # type: ignore[union-attr]
+            pipe = client.get_client(write=True).pipeline(transaction=False)  # type: ignore[union-attr]
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
+        except (RedisError, OSError):
+            return None
+        return int(count)
+    if cache.add(counter, 1, timeout=ttl):  # any other cache (local memory when embedded)
+        return 1
+    try:
+        count = cache.incr(counter)
+    except ValueError:  # expired between add and incr: a fresh window
+        cache.add(counter, 1, timeout=ttl)
+        return 1
+    return None if count is None else int(count)
 
 
 class SimpleRateThrottle(DRFSimpleRateThrottle):
@@ -33,15 +57,8 @@ class SimpleRateThrottle(DRFSimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         self.wait_seconds = (window + 1) * self.duration - now
-        counter = f"{key}:{window}"
-        if cache.add(counter, 1, timeout=self.duration + 1):
-            return True
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # expired between add and incr: a fresh window
-            cache.add(counter, 1, timeout=self.duration + 1)
-            return True
-        return count is None or int(count) <= self.num_requests  # None: cache down, fail open
+        count = _window_hit(f"{key}:{window}", ttl=self.duration + 1)
+        return count is None or count <= self.num_requests  # None: cache down, fail open
 
     def wait(self) -> float | None:
         return getattr(self, "wait_seconds", None)

@@ -53,6 +53,13 @@ class JWTAuthentication(BaseJWTAuthentication):
             )
         return super().get_raw_token(header)
 
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        # The organisation the route names, so the user's query can bring its membership along.
+        kwargs = (getattr(request, "parser_context", None) or {}).get("kwargs") or {}
+        slug = kwargs.get("org_slug")
+        self.org_slug = slug if isinstance(slug, str) else None
+        return super().authenticate(request)
+
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
             token = AccessToken(raw_token)  # type: ignore[arg-type]
@@ -65,7 +72,9 @@ class JWTAuthentication(BaseJWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         """The token's active user, with the revocation check folded into the same query."""
         user = user_for_access_token(
-            user_id=validated_token.get("user_id"), jti=str(validated_token.get("jti", ""))
+            user_id=validated_token.get("user_id"),
+            jti=str(validated_token.get("jti", "")),
+            org_slug=getattr(self, "org_slug", None),
         )
         if user is None:
             raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")

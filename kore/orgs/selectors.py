@@ -1,5 +1,7 @@
 """Reads. Tenant data is always reached through the caller's memberships."""
 
+from typing import Any
+
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, F, Model, QuerySet
 from django.utils import timezone
@@ -29,11 +31,13 @@ def _valid_id(value: object) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def user_for_access_token(*, user_id: object, jti: str) -> User | None:
+def user_for_access_token(*, user_id: object, jti: str, org_slug: str | None = None) -> User | None:
     """The active user of an access token, annotated ``token_revoked``: one query per request.
 
     This runs on every API request, so on PostgreSQL it is one hand-written statement rather
-    than the ORM's (same result, a fraction of the Python).
+    than the ORM's (same result, a fraction of the Python). With ``org_slug`` (the request's
+    ``/orgs/{slug}/`` route) the same statement also reads the person's membership there, which
+    ``membership_get`` then answers from instead of a second round trip.
     """
     pk = _valid_id(user_id)
     if pk is None:
@@ -47,19 +51,49 @@ def user_for_access_token(*, user_id: object, jti: str) -> User | None:
             .first()
         )
     columns, names = _columns(User, "u")
-    sql = (
-        f"SELECT {columns}, EXISTS (SELECT 1 FROM orgs_revokedaccesstoken r "  # noqa: S608
-        'WHERE r."jti" = %s AND r."expires_at" > %s) '
-        'FROM orgs_user u WHERE u."id" = %s AND u."is_active"'
+    revoked_sql = (
+        'EXISTS (SELECT 1 FROM orgs_revokedaccesstoken r WHERE r."jti" = %s '
+        'AND r."expires_at" > %s)'
     )
+    if org_slug is None:
+        sql = (
+            f'SELECT {columns}, {revoked_sql} FROM orgs_user u WHERE u."id" = %s AND u."is_active"'  # noqa: S608
+        )
+        params: list[Any] = [jti, now, pk]
+    else:
+        m_columns, _ = _columns(Membership, "m")
+        o_columns, _ = _columns(Organization, "o")
+        sql = (
+            f"SELECT {columns}, {revoked_sql}, {m_columns}, {o_columns} FROM orgs_user u "  # noqa: S608
+            'LEFT JOIN orgs_organization o ON o."slug" = %s '
+            'LEFT JOIN orgs_membership m ON m."organization_id" = o."id" AND m."user_id" = u."id" '
+            'WHERE u."id" = %s AND u."is_active"'
+        )
+        params = [jti, now, org_slug, pk]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [jti, now, pk])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    user = User.from_db(DEFAULT_DB_ALIAS, names, row[:-1])
-    user.token_revoked = row[-1]  # type: ignore[attr-defined]
+    user = User.from_db(DEFAULT_DB_ALIAS, names, row[: len(names)])
+    user.token_revoked = row[len(names)]  # type: ignore[attr-defined]
+    if org_slug is not None:
+        membership = _membership_from_row(user, row[len(names) + 1 :])
+        user.memberships_read = {org_slug: membership}  # type: ignore[attr-defined]
     return user
+
+
+def _membership_from_row(user: User, row: tuple[object, ...]) -> Membership | None:
+    """A membership and its organisation from their columns in concrete-field order, or None."""
+    _, m_names = _columns(Membership, "m")
+    _, o_names = _columns(Organization, "o")
+    if row[0] is None:  # no membership row (or no such organisation)
+        return None
+    split = len(m_names)
+    membership = Membership.from_db(DEFAULT_DB_ALIAS, m_names, row[:split])
+    membership.organization = Organization.from_db(DEFAULT_DB_ALIAS, o_names, row[split:])
+    membership.user = user
+    return membership
 
 
 def organization_list(*, user: User) -> QuerySet[Organization]:
@@ -73,14 +107,17 @@ def organization_list(*, user: User) -> QuerySet[Organization]:
 
 def membership_get(*, user: User, slug: str) -> Membership | None:
     """The person's membership of the organisation ``slug``, with the organisation loaded."""
+    already_read = getattr(user, "memberships_read", {})
+    if slug in already_read:  # read with the user by the authentication's query
+        return already_read[slug]  # type: ignore[no-any-return]
     if connection.vendor != "postgresql":
         return (
             Membership.objects.select_related("organization")
             .filter(user=user, organization__slug=slug)
             .first()
         )
-    m_columns, m_names = _columns(Membership, "m")
-    o_columns, o_names = _columns(Organization, "o")
+    m_columns, _ = _columns(Membership, "m")
+    o_columns, _ = _columns(Organization, "o")
     sql = (
         f"SELECT {m_columns}, {o_columns} FROM orgs_membership m "  # noqa: S608
         'JOIN orgs_organization o ON o."id" = m."organization_id" '
@@ -89,15 +126,7 @@ def membership_get(*, user: User, slug: str) -> Membership | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, slug])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    # from_db takes values in the model's concrete-field order, which the SELECT follows.
-    split = len(m_names)
-    membership = Membership.from_db(DEFAULT_DB_ALIAS, m_names, row[:split])
-    organization = Organization.from_db(DEFAULT_DB_ALIAS, o_names, row[split:])
-    membership.organization = organization
-    membership.user = user
-    return membership
+    return None if row is None else _membership_from_row(user, row)
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
