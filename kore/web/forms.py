@@ -70,8 +70,12 @@ class TransactionFilterForm(forms.Form):
     """The API list's filters (TransactionQuery), as a GET form."""
 
     q = forms.CharField(required=False, max_length=200, label="Search")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(required=False, choices=STATUS_ALL)
@@ -118,7 +122,9 @@ class InlineEditForm(forms.Form):
 
 class TransactionForm(forms.Form):
     account = forms.TypedChoiceField(coerce=int)
-    occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_on = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     amount = forms.DecimalField(
         max_digits=20, decimal_places=4, help_text="Negative for money out, e.g. -12.30"
     )
@@ -218,7 +224,7 @@ class CategoryForm(forms.Form):
 class ReconcileForm(forms.Form):
     account = forms.TypedChoiceField(coerce=int)
     end_date = forms.DateField(
-        label="Statement date", widget=forms.DateInput(attrs={"type": "date"})
+        label="Statement date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     closing_balance = forms.DecimalField(
         max_digits=20, decimal_places=4, label="Statement closing balance"

@@ -28,8 +28,12 @@ from .access import error_page, is_htmx, org_page, render_page
 
 
 class ReportForm(djforms.Form):
-    date_from = djforms.DateField(required=False, widget=djforms.DateInput(attrs={"type": "date"}))
-    date_to = djforms.DateField(required=False, widget=djforms.DateInput(attrs={"type": "date"}))
+    date_from = djforms.DateField(
+        required=False, widget=djforms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = djforms.DateField(
+        required=False, widget=djforms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
 
 def _range(request: HttpRequest) -> tuple[ReportForm, date, date]:

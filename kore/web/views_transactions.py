@@ -8,10 +8,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from kore.core.exceptions import KoreError, PreconditionFailed
@@ -160,13 +159,14 @@ def transaction_inline(request: HttpRequest, org: OrgContext, tx_id: int) -> Htt
 
 
 def _back(request: HttpRequest, org: OrgContext, **extra: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    target = target or reverse("web:transactions", args=[org.organization.slug])
+    """Back to the list with the filters the form came from (only a query string is kept)."""
+    target = reverse("web:transactions", args=[org.organization.slug])
+    query = request.POST.get("next", "")
+    if query.startswith("?") and "\\" not in query and "//" not in query:
+        target += query
     if extra:
         target += ("&" if "?" in target else "?") + urlencode(extra)
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 @org_page()

@@ -95,7 +95,11 @@ def test_list_queries_do_not_grow_with_rows(world: OrgWorld) -> None:
     transaction_create_many(ctx=owner_ctx(world), rows=rows)
     with CaptureQueriesContext(connection) as big:
         client.get(page(world, "transactions/"))
-    assert len(big) == len(small) <= 10, [q["sql"][:80] for q in big.captured_queries]
+    # The session row may or may not come from the cache; every other query is counted.
+    small_sql = [q["sql"] for q in small.captured_queries if "django_session" not in q["sql"]]
+    big_sql = [q["sql"][:80] for q in big.captured_queries if "django_session" not in q["sql"]]
+    assert len(big_sql) == len(small_sql), big_sql
+    assert len(big_sql) <= 8, big_sql
 
 
 @pytest.mark.django_db
@@ -274,3 +278,16 @@ def test_attachment_upload_links_the_file(world: OrgWorld, settings, tmp_path) -
     assert tx.attachments.count() == 1
     response = browser(world.member).post(page(world, f"transactions/{tx.pk}/attachments/"), {})
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_bulk_returns_to_the_filtered_list_never_elsewhere(world: OrgWorld) -> None:
+    data = ledger(world)
+    ids = [data["txs"][0].pk]
+    client = browser(world.member)
+    form = {"ids": ids, "action": "status", "status": "cleared", "next": "?q=lunch"}
+    response = client.post(page(world, "transactions/bulk/"), form)
+    assert response["Location"] == page(world, "transactions/?q=lunch")
+    form["next"] = "https://elsewhere.example/"
+    response = client.post(page(world, "transactions/bulk/"), form)
+    assert response["Location"] == page(world, "transactions/")

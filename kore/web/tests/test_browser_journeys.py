@@ -1,0 +1,162 @@
+"""End-to-end journeys in Chromium: sign in, add, edit inline, conflict, bulk, import, reconcile,
+report; accessibility (axe) on the main pages; the layout at 375 px."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from config.celery_app import app as celery_app
+from kore.core.testing import OrgWorld
+from kore.ledger.models import Statement, Transaction
+from kore.ledger.services.transactions import transaction_update
+from kore.orgs.tests.factories import PASSWORD
+
+from .conftest import shot
+from .helpers import ledger, owner_ctx
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sign_in(page: Any, email: str) -> None:
+    page.goto(page.base + "/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#tx-table, .empty")
+
+
+def serious(page: Any) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def test_sign_in_add_edit_conflict_bulk(web_page: Any, world: OrgWorld) -> None:
+    page = web_page
+    data = ledger(world, count=4)
+    sign_in(page, world.member.email)
+    assert page.locator("tr.tx-row").count() == 4
+    shot(page, "transactions")
+    assert not serious(page)
+
+    # Add a transaction through the form.
+    page.click("text=Add transaction")
+    page.fill("#id_amount", "-42.10")
+    page.fill("#id_description", "Printer paper")
+    page.select_option("#id_category", str(data["food"].pk))
+    page.click("button.primary")
+    page.wait_for_selector("text=Transaction added.")
+    assert Transaction.objects.filter(
+        description="Printer paper", amount=Decimal("-42.10")
+    ).exists()
+
+    # Edit a row inline (keyboard: focus the row, Enter opens the editor).
+    page.goto(page.base + f"/o/{world.org.slug}/transactions/")
+    tx = data["txs"][0]
+    page.focus(f"#tx-{tx.pk}")
+    page.keyboard.press("Enter")
+    page.select_option(f"#c-{tx.pk}", str(data["travel"].pk))
+    page.click(f"#e-{tx.pk} button[type=submit]")
+    page.wait_for_selector(f"#tx-{tx.pk}:not(.editing) >> text=Travel")
+    tx.refresh_from_db()
+    assert tx.category_id == data["travel"].pk
+
+    # A stale edit: someone saves first; this save shows the conflict and writes nothing.
+    other = data["txs"][1]
+    page.click(f"#tx-{other.pk} button.edit")
+    page.wait_for_selector(f"#e-{other.pk}")
+    transaction_update(ctx=owner_ctx(world), tx_id=other.pk, status="cleared")
+    page.select_option(f"#c-{other.pk}", str(data["travel"].pk))
+    page.click(f"#e-{other.pk} button[type=submit]")
+    page.wait_for_selector(f"#tx-{other.pk} .conflict")
+    shot(page, "conflict")
+    other.refresh_from_db()
+    assert other.category_id == data["food"].pk
+
+    # Bulk re-categorise two rows.
+    page.goto(page.base + f"/o/{world.org.slug}/transactions/")
+    ids = [data["txs"][2].pk, data["txs"][3].pk]
+    for pk in ids:
+        page.check(f"#tx-{pk} input.pick")
+    assert page.inner_text("#bulk-count") == "2 selected"
+    page.select_option("#bulk-action", "categorise")
+    page.select_option("#bulk-category", str(data["travel"].pk))
+    page.click("#bulk button[type=submit]")
+    page.wait_for_selector("text=2 transactions updated.")
+    cats = set(Transaction.objects.filter(pk__in=ids).values_list("category_id", flat=True))
+    assert cats == {data["travel"].pk}
+
+
+def test_import_csv_with_mapping(web_page: Any, world: OrgWorld) -> None:
+    page = web_page
+    celery_app.conf.task_always_eager = True  # the job runs on commit, in the server thread
+    ledger(world, count=0)
+    sign_in(page, world.member.email)
+    page.goto(page.base + f"/o/{world.org.slug}/imports/")
+    csv_text = (
+        "Booked,Value,Memo,Payee\n2026-01-05,-12.50,Coffee beans,Roastery\n"
+        "2026-01-06,-7.00,Train,Rail\n2026-01-07,oops,Bad row,Nobody\n"
+    )
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "bank.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}],
+    )
+    page.wait_for_selector("#mapping:not([hidden])")
+    assert page.locator("#preview tbody tr").count() == 3
+    page.select_option("#map_date", "Booked")
+    page.select_option("#map_amount", "Value")
+    page.select_option("#map_description", "Memo")
+    page.select_option("#map_counterparty", "Payee")
+    page.select_option("#id_mode", "skip_invalid")
+    page.uncheck("#id_dry_run")
+    shot(page, "import-mapping")
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector(".job-status >> text=done")
+    assert "oops" in page.content() or page.locator("text=Row errors").count() == 1
+    assert Transaction.objects.filter(organization=world.org, description="Train").exists()
+    assert not serious(page)
+
+
+def test_reconcile_and_report(web_page: Any, world: OrgWorld) -> None:
+    page = web_page
+    data = ledger(world, count=2)  # -1.50 and -2.50 from 100.00
+    Transaction.objects.filter(pk=data["txs"][0].pk).update(status="cleared")
+    sign_in(page, world.member.email)
+    page.goto(page.base + f"/o/{world.org.slug}/reconcile/")
+    page.fill("#id_end_date", "2026-03-31")
+    page.fill("#id_closing_balance", "90.00")
+    page.wait_for_selector("#difference >> text=-8.50")
+    page.fill("#id_closing_balance", "98.50")
+    page.wait_for_selector("#difference.ok")
+    assert not serious(page)
+    shot(page, "reconcile")
+    page.click("#reconcile-confirm")
+    page.wait_for_selector("text=Reconciled")
+    assert Statement.objects.get(organization=world.org).status == "reconciled"
+    assert Transaction.objects.get(pk=data["txs"][0].pk).status == "reconciled"
+
+    page.goto(page.base + f"/o/{world.org.slug}/reports/?date_from=2026-01-01&date_to=2026-04-30")
+    assert page.locator("svg.chart rect.bar").count() >= 2
+    assert page.locator("text=Food").count() >= 1
+    shot(page, "reports")
+    assert not serious(page)
+    for path in ("accounts/", "categories/"):
+        page.goto(page.base + f"/o/{world.org.slug}/{path}")
+        assert not serious(page), path
+
+
+def test_small_screen_has_no_sideways_scroll(web_page: Any, world: OrgWorld) -> None:
+    page = web_page
+    ledger(world, count=5)
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, world.viewer.email)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 376, width
+    shot(page, "transactions-375")
+    page.goto(page.base + "/sign-in/")
+    assert not serious(page)
