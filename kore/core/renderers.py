@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.utils.encoders import JSONEncoder
 
 _fallback = JSONEncoder().default
@@ -25,3 +26,8 @@ class ORJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         return orjson.dumps(data, default=_fallback, option=_OPTIONS)
+
+
+def wants_browsable(request: Request) -> bool:
+    """Whether DRF's content negotiation could pick the browsable HTML page for this request."""
+    return "text/html" in request.headers.get("Accept", "") or "format" in request.query_params

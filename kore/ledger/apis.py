@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from kore.core.exceptions import InvalidRequest, NotFound
 from kore.core.pagination import parse_limit
+from kore.core.renderers import wants_browsable
 from kore.core.serializers import StrictSerializer
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
@@ -27,10 +28,6 @@ IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag you read; a stale one is a 412 version_conflict.",
 )  # fmt: skip
-
-
-def _wants_browsable(request: Request) -> bool:
-    return "text/html" in request.headers.get("Accept", "") or "format" in request.query_params
 
 
 def _if_match(request: Request) -> str | None:
@@ -232,7 +229,7 @@ class TransactionListCreateApi(TransactionRenderMixin, OrgAPIView):
             "cursor": cursor,
             "limit": limit,
         }
-        if connection.vendor == "postgresql" and not _wants_browsable(request):
+        if connection.vendor == "postgresql" and not wants_browsable(request):
             # Hot path: PostgreSQL encodes each row; Python only joins them.
             encoded, next_cursor = selectors.transaction_page_json(**page)
             body = '{"results":[%s],"next_cursor":%s}' % (  # noqa: UP031

@@ -1,15 +1,18 @@
 """Read-only reports under /api/v1/orgs/{slug}/reports/."""
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import RuleViolation
+from kore.core.renderers import wants_browsable
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgAPIView
 
@@ -50,6 +53,20 @@ def _range(organization: Organization, data: dict[str, Any]) -> tuple[date, date
     return date_from, date_to
 
 
+def _cached(
+    request: Request,
+    organization: Organization,
+    name: str,
+    params: dict[str, Any],
+    compute: Callable[[], Any],
+) -> Response:
+    """The cached report; API clients get the cached JSON bytes as they are."""
+    if wants_browsable(request):
+        return Response(selectors.report_cached(organization, name, params, compute))
+    body = selectors.report_cached_json(organization, name, params, compute)
+    return HttpResponse(body, content_type="application/json")  # type: ignore[return-value]
+
+
 _Money = serializers.CharField(help_text='Decimal string, e.g. "-12.30".')
 
 
@@ -76,11 +93,11 @@ class BalancesApi(OrgAPIView):
         query.is_valid(raise_exception=True)
         org = self.org.organization
         as_of = query.validated_data.get("as_of") or _today(org)
-        body = selectors.report_cached(
+        return _cached(
+            request,
             org, "balances", {"as_of": as_of},
             lambda: selectors.balances(organization=org, as_of=as_of),
         )  # fmt: skip
-        return Response(body)
 
 
 class CategoryTotalsApi(OrgAPIView):
@@ -104,13 +121,13 @@ class CategoryTotalsApi(OrgAPIView):
         query.is_valid(raise_exception=True)
         org = self.org.organization
         date_from, date_to = _range(org, query.validated_data)
-        body = selectors.report_cached(
+        return _cached(
+            request,
             org, "categories", {"from": date_from, "to": date_to},
             lambda: selectors.category_totals(
                 organization=org, date_from=date_from, date_to=date_to
             ),
         )  # fmt: skip
-        return Response(body)
 
 
 class CashFlowApi(OrgAPIView):
@@ -136,7 +153,8 @@ class CashFlowApi(OrgAPIView):
         date_from, date_to = _range(org, query.validated_data)
         period = query.validated_data["period"]
         transfers = query.validated_data["include_transfers"]
-        body = selectors.report_cached(
+        return _cached(
+            request,
             org, "cashflow",
             {"from": date_from, "to": date_to, "period": period, "transfers": transfers},
             lambda: selectors.cash_flow(
@@ -144,4 +162,3 @@ class CashFlowApi(OrgAPIView):
                 include_transfers=transfers,
             ),
         )  # fmt: skip
-        return Response(body)

@@ -18,6 +18,7 @@ from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Valu
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
 from kore.core.money import format_amount
+from kore.core.renderers import ORJSONRenderer
 from kore.ledger.models import Account, Split, Transaction
 from kore.ledger.services.state import ledger_version
 from kore.orgs.models import Organization
@@ -31,15 +32,35 @@ def report_cached(
     organization: Organization, name: str, params: dict[str, Any], compute: Callable[[], Any]
 ) -> Any:
     """The cached report for this ledger version, computing (and caching) it on a miss."""
-    version = ledger_version(organization=organization)
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    key = f"report:{organization.pk}:{version}:{name}:{digest[:16]}"
+    key = _cache_key(organization, f"report:{name}", params)
     found = cache.get(key)
     if found is not None:
         return found
     result = compute()
     cache.set(key, result, CACHE_SECONDS)
     return result
+
+
+def report_cached_json(
+    organization: Organization, name: str, params: dict[str, Any], compute: Callable[[], Any]
+) -> bytes:
+    """``report_cached``'s report already rendered as the API's JSON.
+
+    A hit then costs one small cache read, no unpickling of the rows and no rendering.
+    """
+    key = _cache_key(organization, f"report-json:{name}", params)
+    found = cache.get(key)
+    if isinstance(found, bytes):
+        return found
+    body = ORJSONRenderer().render(compute())
+    cache.set(key, body, CACHE_SECONDS)
+    return body
+
+
+def _cache_key(organization: Organization, name: str, params: dict[str, Any]) -> str:
+    version = ledger_version(organization=organization)
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{name}:{organization.pk}:{version}:{digest[:16]}"
 
 
 def _live(organization: Organization) -> Any:

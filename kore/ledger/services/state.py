@@ -1,4 +1,4 @@
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from kore.orgs.models import Organization
@@ -28,6 +28,15 @@ def ledger_version_bump(*, organization: Organization) -> int:
 
 
 def ledger_version(*, organization: Organization) -> int:
-    """The organisation's current change number (0 before its first write)."""
-    row = LedgerState.objects.filter(organization=organization).values_list("version", flat=True)
+    """The organisation's current change number (0 before its first write).
+
+    Every cached report reads it first, so it is a plain statement rather than an ORM query.
+    """
+    table = LedgerState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "version" FROM "{table}" WHERE "organization_id" = %s',  # noqa: S608
+            [organization.pk],
+        )
+        row = cursor.fetchone()
     return int(row[0]) if row else 0
