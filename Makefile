@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench manage clean \
+.PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench bench-web manage clean \
 	stack-up stack-status stack-down db-backup db-backup-staging db-restore
 
 help: ## List the targets
@@ -68,6 +68,9 @@ smoke: install ## The embedded path end to end: make run, health, demo login, or
 
 bench: install ## wrk on PostgreSQL, Nginx vs direct, sync vs gthread, 512 MB PSS (var/bench/)
 	bench/run.sh
+
+bench-web: install ## Web transactions page vs the JSON list on 100,000 rows; JS + CSS weight
+	$(PY) bench/web.py
 
 manage: install ## Run a manage.py command: make manage ARGS="createsuperuser"
 	$(MANAGE) $(ARGS)

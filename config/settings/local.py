@@ -1,5 +1,7 @@
 """Embedded/laptop settings: SQLite in the data directory and local-memory cache unless told."""
 
+import sys
+
 from config.env import env
 
 from .base import *  # noqa: F403
@@ -21,9 +23,10 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 CACHES = cache_from_url(env.str("REDIS_URL", default=""))
 
 SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY  # noqa: F405
-# Hashed names need collectstatic: `make run` collects first, so WhiteNoise serves the hashed,
-# compressed files; without a manifest (a bare `manage.py runserver`) the plain names are used.
-if not (STATIC_ROOT / "staticfiles.json").exists():  # noqa: F405
+# Hashed names need collectstatic: `make run` collects first (writing the manifest), so WhiteNoise
+# serves the hashed, compressed files (with DEBUG on, Django itself links the plain names); without
+# a manifest (a bare `manage.py runserver`) the plain names are served from the apps.
+if "collectstatic" not in sys.argv and not (STATIC_ROOT / "staticfiles.json").exists():  # noqa: F405
     STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
         "django.contrib.staticfiles.storage.StaticFilesStorage"
     )
