@@ -13,6 +13,7 @@ records (``simple_history`` snapshots are for changes made through the services)
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -44,7 +45,7 @@ TX_COLUMNS = (
     "id", "organization_id", "account_id", "occurred_on", "amount", "currency", "description",
     "counterparty", "category_id", "reference", "notes", "metadata", "status", "transfer_id",
     "statement_id", "created_by_id", "created_by_token_id", "created_at", "updated_at", "version",
-    "change_seq", "deleted_at",
+    "change_seq", "deleted_at", "has_splits", "has_tags",
 )  # fmt: skip
 
 CURRENCIES = ("EUR", "GBP", "USD", "JPY")
@@ -337,7 +338,8 @@ def _generate(
 
     def emit(
         day: int, account: tuple[int, str], amount: str, desc: str, cp: str, cat: int | None,
-        ref: str, notes: str, meta: str, transfer: int | None,
+        ref: str, notes: str, meta: str, transfer: int | None, splits: bool = False,
+        tags: bool = False,
     ) -> None:  # fmt: skip
         nonlocal tx_id
         clock = int(rand() * 43_200) + 28_800  # 08:00-20:00
@@ -347,12 +349,14 @@ def _generate(
             append(
                 f"{tx_id}\t{org_id}\t{account[0]}\t{day_str[day]}\t{amount}\t{account[1]}\t{desc}\t"
                 f"{cp}\t{cat or NULL}\t{ref}\t{notes}\t{meta}\t{status}\t"
-                f"{transfer or NULL}\t\\N\t{owner_id}\t\\N\t{ts}\t{ts}\t1\t{seq}\t\\N\n"
+                f"{transfer or NULL}\t\\N\t{owner_id}\t\\N\t{ts}\t{ts}\t1\t{seq}\t\\N\t"
+                f"{'t' if splits else 'f'}\t{'t' if tags else 'f'}\n"
             )
         else:
             out.tx_rows.append(
                 (tx_id, org_id, account[0], day_str[day], amount, account[1], desc, cp, cat, ref,
-                 notes, meta, status, transfer, None, owner_id, None, ts, ts, 1, seq, None)
+                 notes, meta, status, transfer, None, owner_id, None, ts, ts, 1, seq, None,
+                 splits, tags)
             )  # fmt: skip
         tx_id += 1
 
@@ -393,10 +397,14 @@ def _generate(
             cat_or_none: int | None = None
         else:
             cat_or_none = cat
-        if rand() < 0.08:
+        tagged = rand() < 0.08
+        if tagged:
             for tag in rng.sample(refs.tags, 1 + int(rand() * 2)):
                 out.tag_links.append((tx_id, tag))
-        emit(day, account, amount, desc, cp, cat_or_none, ref, notes, meta, None)
+        emit(
+            day, account, amount, desc, cp, cat_or_none, ref, notes, meta, None,
+            splits=bool(split_it), tags=tagged,
+        )  # fmt: skip
         if text and len(lines) >= 4096:
             out.tx_lines.append("".join(lines).encode())
             lines.clear()
@@ -471,83 +479,92 @@ def seed(
     tx_table = Transaction._meta.db_table
     columns = ", ".join(f'"{c}"' for c in TX_COLUMNS)
     all_chunks: list[bytes] = []
-    # GIN trigram indexes cost far more row by row than built once over the loaded table.
-    rebuild = _drop_search_indexes() if pg else []
-    for index, slug in enumerate(seeded_slugs(orgs), start=1):
-        count = transactions // orgs + (1 if index <= transactions % orgs else 0)
-        with transaction.atomic():
-            refs = _org_create(slug, index, rng)
-            if pg:
-                first_tx = _reserve_ids(Transaction, count)
-                first_transfer = _reserve_ids(Transfer, count // 100 + 1)
-            else:
-                first_tx, first_transfer = _next_id_sqlite(Transaction), _next_id_sqlite(Transfer)
-            started = time.perf_counter()
-            gen = _generate(refs, count, first_tx, first_transfer, end, rng, text=pg)
-            report.generate_s += time.perf_counter() - started
+    rebuild = _drop_indexes() if pg else []
+    try:
+        for index, slug in enumerate(seeded_slugs(orgs), start=1):
+            count = transactions // orgs + (1 if index <= transactions % orgs else 0)
+            with transaction.atomic():
+                refs = _org_create(slug, index, rng)
+                if pg:
+                    first_tx = _reserve_ids(Transaction, count)
+                    first_transfer = _reserve_ids(Transfer, count // 100 + 1)
+                else:
+                    first_tx, first_transfer = (
+                        _next_id_sqlite(Transaction),
+                        _next_id_sqlite(Transfer),
+                    )
+                started = time.perf_counter()
+                gen = _generate(refs, count, first_tx, first_transfer, end, rng, text=pg)
+                report.generate_s += time.perf_counter() - started
 
-            load_started = time.perf_counter()
-            if bypass_fk:
-                # Rows reference only what this transaction just created: skip the per-row FK
-                # triggers for this transaction (pg_restore --disable-triggers does the same).
-                with connection.cursor() as cur:
-                    cur.execute("SET LOCAL session_replication_role = replica")
-            Transfer.objects.bulk_create(
-                [Transfer(id=t, organization_id=o, rate=Decimal(r)) for t, o, r in gen.transfers],
-                batch_size=2000,
-            )
-            if pg:
-                _copy(f'COPY "{tx_table}" ({columns}) FROM STDIN', iter(gen.tx_lines))
-                all_chunks.extend(gen.tx_lines)
-            else:
-                _bulk_create_transactions(gen.tx_rows)
-
-            started = time.perf_counter()
-            through = Transaction.tags.through
-            if pg:
-                _copy(
-                    f'COPY "{Split._meta.db_table}" '
-                    '("transaction_id", "category_id", "amount", "memo", "position") FROM STDIN',
-                    _text_chunks(gen.splits),
-                )
-                _copy(
-                    f'COPY "{through._meta.db_table}" ("transaction_id", "tag_id") FROM STDIN',
-                    _text_chunks(gen.tag_links),
-                )
-            else:
-                Split.objects.bulk_create(
+                load_started = time.perf_counter()
+                if bypass_fk:
+                    # Rows reference only what this transaction just created: skip the per-row FK
+                    # triggers for this transaction (pg_restore --disable-triggers does the same).
+                    with connection.cursor() as cur:
+                        cur.execute("SET LOCAL session_replication_role = replica")
+                Transfer.objects.bulk_create(
                     [
-                        Split(
-                            transaction_id=t, category_id=c, amount=Decimal(a), memo=m, position=p
-                        )
-                        for t, c, a, m, p in gen.splits
+                        Transfer(id=t, organization_id=o, rate=Decimal(r))
+                        for t, o, r in gen.transfers
                     ],
                     batch_size=2000,
                 )
-                through.objects.bulk_create(
-                    [through(transaction_id=t, tag_id=g) for t, g in gen.tag_links],
-                    batch_size=2000,
-                )
-            if pg:
-                _child_flags(first_tx, first_tx + gen.count)
-            LedgerState.objects.filter(organization=refs.organization).update(version=gen.last_seq)
-            children_s = time.perf_counter() - started
-            report.children_s += children_s
-        # Load time includes the commit, where deferred FK checks would run.
-        report.load_s += time.perf_counter() - load_started - children_s
-        report.orgs += 1
-        report.transactions += gen.count
-        report.splits += len(gen.splits)
-        report.tag_links += len(gen.tag_links)
-        report.transfers += len(gen.transfers)
-        log(f"  {slug}: {gen.count:,} transactions, {len(refs.accounts)} accounts")
+                if pg:
+                    _copy(f'COPY "{tx_table}" ({columns}) FROM STDIN', iter(gen.tx_lines))
+                    all_chunks.extend(gen.tx_lines)
+                else:
+                    _bulk_create_transactions(gen.tx_rows)
 
-    if rebuild:
-        started = time.perf_counter()
-        with connection.cursor() as cur:
-            for statement in rebuild:
-                cur.execute(statement)
-        report.load_s += time.perf_counter() - started  # part of loading, honestly counted
+                started = time.perf_counter()
+                through = Transaction.tags.through
+                if pg:
+                    _copy(
+                        f'COPY "{Split._meta.db_table}" ("transaction_id", "category_id", '
+                        '"amount", "memo", "position") FROM STDIN',
+                        _text_chunks(gen.splits),
+                    )
+                    _copy(
+                        f'COPY "{through._meta.db_table}" ("transaction_id", "tag_id") FROM STDIN',
+                        _text_chunks(gen.tag_links),
+                    )
+                else:
+                    Split.objects.bulk_create(
+                        [
+                            Split(
+                                transaction_id=t,
+                                category_id=c,
+                                amount=Decimal(a),
+                                memo=m,
+                                position=p,
+                            )
+                            for t, c, a, m, p in gen.splits
+                        ],
+                        batch_size=2000,
+                    )
+                    through.objects.bulk_create(
+                        [through(transaction_id=t, tag_id=g) for t, g in gen.tag_links],
+                        batch_size=2000,
+                    )
+                LedgerState.objects.filter(organization=refs.organization).update(
+                    version=gen.last_seq
+                )
+                children_s = time.perf_counter() - started
+                report.children_s += children_s
+            # Load time includes the commit, where deferred FK checks would run.
+            report.load_s += time.perf_counter() - load_started - children_s
+            report.orgs += 1
+            report.transactions += gen.count
+            report.splits += len(gen.splits)
+            report.tag_links += len(gen.tag_links)
+            report.transfers += len(gen.transfers)
+            log(f"  {slug}: {gen.count:,} transactions, {len(refs.accounts)} accounts")
+
+    finally:  # even after a failure: the table never stays without its indexes
+        if rebuild:
+            started = time.perf_counter()
+            _rebuild_indexes(rebuild)
+            report.load_s += time.perf_counter() - started  # part of loading, honestly counted
     if pg:
         started = time.perf_counter()
         with connection.cursor() as cur:
@@ -559,30 +576,40 @@ def seed(
     return report
 
 
-def _drop_search_indexes() -> list[str]:
-    """Drop the transaction text-search indexes; return the statements that rebuild them."""
+def _drop_indexes() -> list[str]:
+    """Drop the transaction table's secondary indexes; return the statements that rebuild them.
+
+    Building an index once over the loaded rows (sorted, in bulk) costs a fraction of keeping it
+    up to date row by row; the trigram GIN indexes most of all. Constraint indexes stay.
+    """
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT indexname, indexdef FROM pg_indexes "
-            "WHERE tablename = 'ledger_transaction' AND indexname LIKE 'ledger_tx_%%_trgm'"
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.tablename = %s AND i.schemaname = current_schema() AND NOT EXISTS ("
+            "  SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            [Transaction._meta.db_table],
         )
         found = cur.fetchall()
         for name, _ in found:
             cur.execute(f'DROP INDEX IF EXISTS "{name}"')
-    return [definition for _, definition in found]
+    # The slowest (GIN) first, so the two builders finish close together.
+    return sorted((definition for _, definition in found), key=lambda d: "gin" not in d)
 
 
-def _child_flags(first_id: int, end_id: int) -> None:
-    """Set has_splits/has_tags for the rows just loaded (COPY ran with triggers off)."""
-    through = Transaction.tags.through._meta.db_table
-    with connection.cursor() as cur:
-        for flag, table in (("has_splits", Split._meta.db_table), ("has_tags", through)):
-            cur.execute(
-                f'UPDATE "{Transaction._meta.db_table}" SET "{flag}" = TRUE '  # noqa: S608
-                f'WHERE "id" IN (SELECT "transaction_id" FROM "{table}" '
-                'WHERE "transaction_id" >= %s AND "transaction_id" < %s)',
-                [first_id, end_id],
-            )
+def _rebuild_indexes(statements: list[str]) -> None:
+    """Create the indexes again, two at a time (one connection per thread)."""
+
+    def build(statement: str) -> None:
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SET maintenance_work_mem = '256MB'")
+                cur.execute(statement)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(build, statement) for statement in statements]:
+            future.result()
 
 
 def _is_superuser() -> bool:

@@ -1,0 +1,85 @@
+"""manage.py seed_demo: realistic rows, every index back afterwards, flags true to the children."""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count, Sum
+
+from kore.core.testing import client_for
+from kore.ledger.models import Split, Transaction
+from kore.orgs.models import Membership, Organization, Role
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the index rebuild runs on other connections
+
+
+def _index_definitions() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'ledger_transaction'")
+        return {row[0] for row in cur.fetchall()}
+
+
+def _seed(**options):
+    out = StringIO()
+    call_command("seed_demo", transactions=3000, orgs=2, seed=7, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seeding_fills_the_organisations_and_reports_the_rates():
+    output = _seed()
+    assert Organization.objects.filter(slug__in=["seed-01", "seed-02"]).count() == 2
+    assert Transaction.objects.filter(organization__slug__startswith="seed-").count() == 3000
+    assert "Raw COPY of the same rows" in output
+    assert "Seed rate" in output
+
+
+def test_every_index_is_back_after_seeding():
+    before = _index_definitions()
+    assert any("gin_trgm_ops" in d for d in before)  # the text-search indexes are among them
+    _seed()
+    assert _index_definitions() == before
+
+
+def test_child_flags_match_the_rows_children():
+    _seed()
+    rows = Transaction.objects.annotate(n_splits=Count("splits", distinct=True)).annotate(
+        n_tags=Count("tags", distinct=True)
+    )
+    assert rows.filter(has_splits=True).exists()
+    assert rows.filter(has_tags=True).exists()
+    assert not rows.filter(has_splits=True, n_splits=0).exists()
+    assert not rows.filter(has_splits=False, n_splits__gt=0).exists()
+    assert not rows.filter(has_tags=True, n_tags=0).exists()
+    assert not rows.filter(has_tags=False, n_tags__gt=0).exists()
+
+
+def test_split_lines_sum_to_their_transaction():
+    _seed()
+    for tx in Transaction.objects.filter(has_splits=True).annotate(total=Sum("splits__amount")):
+        assert tx.total == tx.amount, tx.pk
+    assert Split.objects.exists()
+
+
+def test_seeded_ledger_is_served_by_the_list_and_the_text_search():
+    _seed()
+    owner = Membership.objects.get(organization__slug="seed-01", role=Role.OWNER).user
+    api = client_for(owner)
+    page = api.get("/api/v1/orgs/seed-01/transactions/?limit=50").json()
+    assert len(page["results"]) == 50
+    assert page["next_cursor"]
+    assert all(Decimal(row["amount"]) != 0 for row in page["results"])
+    word = page["results"][0]["description"].split()[0]
+    found = api.get("/api/v1/orgs/seed-01/transactions/", {"q": word.lower()}).json()
+    assert found["results"]
+    assert all(
+        word.lower() in (r["description"] + r["counterparty"]).lower() for r in found["results"]
+    )
+
+
+def test_a_second_run_refuses_without_reset_and_reset_replaces():
+    _seed()
+    assert "already exist" in _seed()
+    _seed(reset=True)
+    assert Transaction.objects.filter(organization__slug__startswith="seed-").count() == 3000
