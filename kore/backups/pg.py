@@ -89,6 +89,9 @@ def table_checksums(
         for statement in _SESSION:
             cursor.execute(statement)
         for table in tables:
+            cursor.execute("SELECT to_regclass(%s)", [f'public."{table}"'])
+            if cursor.fetchone() == (None,):
+                continue  # not made yet in this database (an older schema)
             cursor.execute(
                 sql.SQL(
                     "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text "
@@ -193,3 +196,33 @@ def scratch_database() -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def dump_tables(dump: Path) -> set[str]:
+    """Tables the dump creates (its table of contents, ``pg_restore -l``)."""
+    prefix = shlex.split(settings.KORE_PG_RESTORE) or ["pg_restore"]
+    with dump.open("rb") as handle:
+        done = subprocess.run(  # noqa: S603 - words from settings
+            [*prefix, "-l"], stdin=handle, capture_output=True, check=False
+        )
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore -l failed: {done.stderr.decode()[-2000:]}")
+    tables = set()
+    for line in done.stdout.decode().splitlines():
+        # "215; 1259 16390 TABLE public ledger_transaction owner"
+        words = line.split()
+        if len(words) >= 6 and not line.startswith(";") and words[3:5] == ["TABLE", "public"]:
+            tables.add(words[5])
+    return tables
+
+
+def tables_drop_leftovers(*, keep: set[str], known: set[str]) -> list[str]:
+    """Drop Kore's tables that exist here but not in ``keep`` (made by newer migrations)."""
+    with connect(autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        leftovers = sorted(({str(r[0]) for r in rows} & known) - keep)
+        for table in leftovers:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))
+    return leftovers

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -204,6 +205,11 @@ def backup_restore(*, path: Path) -> RestoreResult:
     manifest = backup_check(path=path)
     connections.close_all()  # our own sessions must not hold locks on what --clean drops
     name = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])
+    # --clean only drops what the dump holds: tables made since by newer migrations would stay
+    # (their foreign keys even block --clean) and make `migrate` fail, so they go first; the
+    # restored django_migrations has `migrate` make them again.
+    known = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
+    pg.tables_drop_leftovers(keep=pg.dump_tables(path / "database.dump"), known=known)
     pg.restore(dump=path / "database.dump", dbname=name, clean=True)
     media = 0
     if "media.tar.gz" in manifest.files:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from kore.backups.services import backup_create
 from kore.ledger.models import Attachment, Transaction
@@ -61,3 +62,22 @@ def test_refused_restore_exits_non_zero(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Refusing to restore" in done.stderr
     assert "MANIFEST.txt" in done.stderr
+
+
+def test_restore_of_a_backup_older_than_the_schema_drops_newer_tables(ledger: Ledger) -> None:
+    """Restoring last week's backup after an upgrade that added a table still migrates."""
+    with connection.cursor() as cursor:  # the database as it was before the exports app existed
+        cursor.execute("DROP TABLE exports_exportjob CASCADE")
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'exports'")
+    backup = backup_create()
+    call_command("migrate", verbosity=0)  # the upgrade
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('exports_exportjob')")
+        assert cursor.fetchone()[0] is not None
+
+    call_command("restore", backup.path, "--yes", stdout=io.StringIO())
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'exports'")
+        assert cursor.fetchone()[0] == 2  # recreated by the migrations run after the restore
+    assert Transaction.objects.count() == 5
