@@ -74,7 +74,7 @@ def render_page(
 
     org: OrgContext | None = getattr(request, "org", None)
     base: dict[str, Any] = {"org": org}
-    if request.user.is_authenticated:
+    if request.user.is_authenticated and "orgs" not in (context or {}):
         base["orgs"] = list(organization_list(user=request.user).only("name", "slug"))
     if org is not None:
         base["can_write"] = org.at_least(Role.MEMBER)

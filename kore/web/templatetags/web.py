@@ -1,14 +1,46 @@
 """Template filters: amounts in the locale's format with the currency's decimals."""
 
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
+from django.utils import dateformat, numberformat
+from django.utils.formats import get_format, number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from kore.core.money import MoneyError, minor_units
 
 register = template.Library()
+
+
+def row_formatters() -> tuple[Callable[[Any, str], str], Callable[[date], str]]:
+    """Amount and date formatters with the active locale's formats looked up once: the list
+    formats 50 rows, and each lookup through ``get_format`` is slower than the formatting."""
+    decimal_sep = get_format("DECIMAL_SEPARATOR")
+    thousand_sep = get_format("THOUSAND_SEPARATOR")
+    grouping = get_format("NUMBER_GROUPING")
+    date_fmt = get_format("SHORT_DATE_FORMAT")
+
+    def amount(value: Any, currency: str) -> str:
+        try:
+            places = minor_units(currency)
+        except MoneyError:
+            places = 2
+        return numberformat.format(
+            Decimal(str(value)), decimal_sep, places, grouping, thousand_sep, force_grouping=True
+        )
+
+    seen: dict[date, str] = {}
+
+    def day(value: date) -> str:
+        if value not in seen:  # a page holds few distinct dates
+            seen[value] = dateformat.format(value, date_fmt)
+        return seen[value]
+
+    return amount, day
 
 
 @register.filter
@@ -37,3 +69,13 @@ def sign(amount: Any) -> str:
 @register.filter
 def get_item(mapping: Any, key: Any) -> Any:
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+def options(choices: list[tuple[Any, str]], selected: Any) -> SafeString:
+    """<option> elements for a select, built in one pass (a template loop costs far more)."""
+    chosen = "" if selected is None else str(selected)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if str(value) == chosen else "", label) for value, label in choices),
+    )

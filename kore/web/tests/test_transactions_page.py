@@ -18,6 +18,8 @@ def test_list_shows_rows_with_locale_amounts(world: OrgWorld) -> None:
     data = ledger(world)
     transaction_update(ctx=owner_ctx(world), tx_id=data["txs"][0].pk, amount=Decimal("-1234.50"))
     body = browser(world.member).get(page(world, "transactions/")).content.decode()
+    bulk_select = body.split('id="bulk-category">')[1].split("</select>")[0]
+    assert f'<option value="{data["travel"].pk}">Travel</option>' in bulk_select
     assert "Lunch 2" in body
     assert "-1,234.50" in body
     assert "Food" in body
