@@ -217,6 +217,31 @@ STORAGES = {
     # Hashed, pre-compressed names served by WhiteNoise (and Nginx in front of it).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Uploaded files on the local disk (MEDIA_ROOT) or in an S3-compatible bucket (django-storages).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")  # filesystem | s3
+if MEDIA_STORAGE not in ("filesystem", "s3"):
+    raise ValueError(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use filesystem or s3.")
+# Attachment downloads from S3: redirect to a presigned URL living this long, or (off) stream.
+KORE_MEDIA_S3_REDIRECT = env.bool("KORE_MEDIA_S3_REDIRECT", default=True)
+KORE_MEDIA_S3_URL_SECONDS = env.int("KORE_MEDIA_S3_URL_SECONDS", default=60)
+if MEDIA_STORAGE == "s3":
+    _media_s3: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("KORE_MEDIA_S3_BUCKET", default=""),
+            "location": env.str("KORE_MEDIA_S3_PREFIX", default=""),
+            "endpoint_url": env.str("KORE_MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("KORE_MEDIA_S3_REGION", default="us-east-1"),
+            "access_key": env.str("KORE_MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env_secret("KORE_MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            # Private objects, reachable only through presigned URLs Kore hands out.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": KORE_MEDIA_S3_URL_SECONDS,
+            "file_overwrite": False,
+        },
+    }
+    STORAGES["default"] = _media_s3
 
 # --- Product switches -----------------------------------------------------------------------
 KORE_OPEN_SIGNUP = env.bool("KORE_OPEN_SIGNUP", default=False)

@@ -27,7 +27,8 @@ def media_archive(out: Path) -> None:
     """Every file under MEDIA_ROOT as media/…, or an empty archive when there is none."""
     root = Path(settings.MEDIA_ROOT)
     with tarfile.open(out, "w:gz", compresslevel=6) as tar:
-        if root.is_dir():
+        # With MEDIA_STORAGE=s3 the files live in the bucket (use its versioning/replication).
+        if settings.MEDIA_STORAGE == "filesystem" and root.is_dir():
             tar.add(root, arcname="media")
 
 

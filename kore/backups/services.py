@@ -118,6 +118,9 @@ def _write_backup(
         "postgresql": server,
         "snapshot": snapshot,
         "env_file_included": "yes" if env_file else "no",
+        "media": "in media.tar.gz"
+        if settings.MEDIA_STORAGE == "filesystem"
+        else "in the S3 bucket, not in this backup",
     }
     (directory / MANIFEST_NAME).write_text(manifest.render(), encoding="utf-8")
     _fsync(directory / MANIFEST_NAME)

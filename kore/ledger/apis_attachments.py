@@ -4,7 +4,9 @@ Uploads are multipart (field ``file``, optional ``transaction``). They stream to
 through ``AttachmentUploadHandler``, which refuses an oversized body by its Content-Length before
 reading and stops one that outgrows the limit while streaming. Files are only reachable through
 ``…/download/``: streamed by Django, or handed to Nginx with ``X-Accel-Redirect`` when
-``KORE_ACCEL_REDIRECT`` is on (Nginx then needs an ``internal`` ``/media/`` location).
+``KORE_ACCEL_REDIRECT`` is on (Nginx then needs an ``internal`` ``/media/`` location). With
+``MEDIA_STORAGE=s3`` the answer is a redirect to a short-lived presigned URL (or, with
+``KORE_MEDIA_S3_REDIRECT`` off, the object streamed through Django); the check comes first.
 """
 
 import logging
@@ -12,7 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -188,7 +196,24 @@ class AttachmentDownloadApi(AttachmentDetailMixin, OrgAPIView):
     def get(self, request: Request, org_slug: str, attachment_id: int) -> HttpResponseBase:
         attachment = self.get_attachment(attachment_id)
         response: HttpResponseBase
-        if settings.KORE_ACCEL_REDIRECT:
+        disposition = content_disposition_header(True, attachment.original_name) or "attachment"
+        if settings.MEDIA_STORAGE == "s3" and settings.KORE_MEDIA_S3_REDIRECT:
+            # The bucket is private: after the check above, a URL signed for this one object,
+            # valid KORE_MEDIA_S3_URL_SECONDS, that makes S3 send the same safe headers.
+            s3_storage: Any = default_storage  # S3Storage.url takes parameters and expire
+            signed = s3_storage.url(
+                attachment.path,
+                parameters={
+                    "ResponseContentType": attachment.content_type,
+                    "ResponseContentDisposition": disposition,
+                    "ResponseCacheControl": "private, no-store",
+                },
+                expire=settings.KORE_MEDIA_S3_URL_SECONDS,
+            )
+            response = HttpResponseRedirect(signed)
+            response["Cache-Control"] = "private, no-store"
+            return response
+        if settings.KORE_ACCEL_REDIRECT and settings.MEDIA_STORAGE == "filesystem":
             response = HttpResponse(content_type=attachment.content_type)
             response["X-Accel-Redirect"] = f"{ACCEL_PREFIX}{attachment.path}"
         else:
@@ -198,9 +223,7 @@ class AttachmentDownloadApi(AttachmentDetailMixin, OrgAPIView):
                 logger.error("Attachment %s has no file at %s", attachment.pk, attachment.path)
                 raise NotFound("The attachment's file is missing.") from None
             response = FileResponse(handle, content_type=attachment.content_type)
-        response["Content-Disposition"] = (
-            content_disposition_header(True, attachment.original_name) or "attachment"
-        )
+        response["Content-Disposition"] = disposition
         response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["X-Content-Type-Options"] = "nosniff"

@@ -1,10 +1,6 @@
 """Off-site copies against moto's S3 server (a real HTTP server in its own process)."""
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +11,7 @@ from django.core.management import call_command
 
 from kore.backups import offsite
 from kore.backups.services import backup_create, backup_verify
+from kore.core.testing_s3 import moto_s3_server
 from kore.ledger.models import Transaction
 
 from .conftest import Ledger
@@ -24,29 +21,8 @@ BUCKET = "kore-backups-test"
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = Path(sys.executable).parent / "moto_server"
-    process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
