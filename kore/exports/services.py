@@ -7,6 +7,7 @@ runs them as formulas (OWASP "CSV injection"); amounts, dates and ids stay plain
 
 import csv
 import logging
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,8 +23,6 @@ from django.db import DatabaseError
 from django.db import transaction as db_transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from kore.core.money import format_amount
 from kore.ledger.selectors import TransactionFilter
@@ -105,8 +104,13 @@ def csv_stream(
         yield "".join(_csv_line(writer, csv_row(row)) for row in chunk).encode()
 
 
+# Control characters are not allowed in XML: openpyxl's own ILLEGAL_CHARACTERS_RE (openpyxl itself
+# is imported only when a workbook is written: ~10 MB per process otherwise).
+_XML_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
 def _xlsx_text(value: str) -> str:
-    return str(ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters are not allowed in XML
+    return _XML_ILLEGAL.sub("", value)
 
 
 def xlsx_row(row: dict[str, Any]) -> list[Any]:
@@ -129,6 +133,8 @@ def xlsx_write(
     on_chunk: Any = None,
 ) -> int:
     """Write the workbook to ``out``; more than ``SHEET_ROWS`` rows continue on new sheets."""
+    from openpyxl import Workbook  # see _XML_ILLEGAL
+
     workbook = Workbook(write_only=True)
     sheet: Any = None
     in_sheet = SHEET_ROWS

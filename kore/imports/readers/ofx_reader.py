@@ -5,10 +5,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 from xml.etree import ElementTree as ET
 
-from ofxtools.header import OFXHeaderError
-from ofxtools.models.base import Aggregate
-from ofxtools.Parser import OFXTree, ParseError
-
 from .base import ImportFileError, Row, RowError, ValueProblem, date_check, text_clean
 
 logging.getLogger("ofxtools").setLevel(logging.WARNING)  # it logs every element at INFO
@@ -30,6 +26,10 @@ class OfxReader:
         self.mapping = {}
 
     def _tree(self) -> ET.Element:
+        # Imported here: ofxtools costs ~16 MB per process, and only OFX imports need it.
+        from ofxtools.header import OFXHeaderError
+        from ofxtools.Parser import OFXTree, ParseError
+
         tree = OFXTree()
         try:
             with self.opener() as raw:
@@ -60,6 +60,8 @@ class OfxReader:
             )
 
     def _row(self, number: int, element: ET.Element) -> Row | RowError:
+        from ofxtools.models.base import Aggregate  # see _tree
+
         try:
             trn: Any = Aggregate.from_etree(element)
         except Exception as exc:  # ofxtools raises many types for one bad element
