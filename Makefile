@@ -101,3 +101,73 @@ stack-status: ## Native stack: processes and health through Nginx
 
 stack-down: ## Native stack: stop every process
 	deploy/native/stack.sh down
+
+# --- Operator targets (deployment documents) --------------------------------------------------
+# The Docker ones need an engine: without one they say so and fail (make run / make stack-up work
+# without Docker). DEV_ENV_FILE, PROD_ENV_FILE: the Compose --env-file of each stack.
+DEV_ENV_FILE ?= .envs/.env.dev
+PROD_ENV_FILE ?= .envs/.env.production
+HEALTH_URL ?= http://127.0.0.1:$(PORT)/api/v1/health/
+COMPOSE_DEV = docker compose --project-name kore-dev --env-file $(DEV_ENV_FILE) -f production.yml
+COMPOSE_PROD = docker compose --project-name kore --env-file $(PROD_ENV_FILE) -f production.yml
+COMPOSE_STAGING = docker compose --project-name kore-staging --env-file $(STAGING_ENV_FILE) -f production.yml
+define need-docker
+	@docker info >/dev/null 2>&1 || { echo "make $@: no Docker engine answers 'docker info'; start Docker, or use 'make run' / 'make stack-up', which need none." >&2; exit 1; }
+endef
+
+.PHONY: dev dev-down dev-logs dev-shell makemigrations superuser test-fast format healthcheck monitor \
+	prod-logs staging-logs build ps deploy
+
+dev: ## Docker: the Compose stack for development (kore-dev, DEV_ENV_FILE), built and started
+	$(need-docker)
+	$(COMPOSE_DEV) up -d --build
+
+dev-down: ## Docker: stop and remove the development stack (volumes kept)
+	$(need-docker)
+	$(COMPOSE_DEV) down
+
+dev-logs: ## Docker: follow the development stack's logs
+	$(need-docker)
+	$(COMPOSE_DEV) logs -f --tail=100
+
+dev-shell: install ## Django shell on the configured database (python manage.py shell)
+	$(MANAGE) shell
+
+makemigrations: install ## Create migrations for model changes (ARGS="--check --dry-run" to verify)
+	$(MANAGE) makemigrations $(ARGS)
+
+superuser: install ## Create an admin (staff) account: sees /admin/ and /ops/status/
+	$(MANAGE) createsuperuser $(ARGS)
+
+test-fast: install ## The suite, stopping at the first failure
+	eval "$$(scripts/test-services.sh)" && $(VENV)/bin/pytest --create-db -x -q $(PYTEST_ARGS)
+
+format: fmt ## Format and autofix (ruff)
+
+healthcheck: ## GET the health endpoint (HEALTH_URL) and print it; fails unless ok or degraded
+	@body=$$(curl -sS --max-time 10 -w '\n%{http_code}' "$(HEALTH_URL)") || { echo "healthcheck: $(HEALTH_URL) does not answer" >&2; exit 1; }; \
+	  code=$${body##*$$'\n'}; echo "$${body%$$'\n'*}"; echo "healthcheck: HTTP $$code from $(HEALTH_URL)"; \
+	  test "$$code" = 200
+
+monitor: install ## Operator summary: host, services, traffic, queues, backup, deploys, problems
+	$(MANAGE) ops_status
+
+prod-logs: ## Docker: follow production's logs (last 100 lines first)
+	$(need-docker)
+	$(COMPOSE_PROD) logs -f --tail=100
+
+staging-logs: ## Docker: follow staging's logs (last 100 lines first)
+	$(need-docker)
+	$(COMPOSE_STAGING) logs -f --tail=100
+
+build: ## Docker: build the Django and Nginx images (KORE_TAG, default latest)
+	$(need-docker)
+	$(COMPOSE_PROD) build
+
+ps: ## Docker: the containers of production and staging, with their health
+	$(need-docker)
+	docker ps --filter "label=com.docker.compose.project" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
+
+deploy: ## Docker: deploy with rollback: make deploy ENV=production|staging (scripts/deploy.sh)
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=production|staging" >&2; exit 2; }
+	scripts/deploy.sh $(ENV)

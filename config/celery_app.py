@@ -8,8 +8,13 @@ import os
 
 from celery import Celery
 
+from kore.ops import celery_metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("kore")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Metrics for Prometheus: the pool's processes in multiprocess mode (kore.ops.celery_metrics).
+celery_metrics.connect()

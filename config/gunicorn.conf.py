@@ -43,11 +43,26 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
-# One JSON object per request. Values are not JSON-escaped by Gunicorn; a path holding '"' is
-# percent-encoded by clients, so in practice the line parses. %(D)s is microseconds.
-access_log_format = (
-    '{"time":"%(t)s","request_id":"%({x-request-id}i)s",'
-    '"response_request_id":"%({x-request-id}o)s","remote":"%(h)s","method":"%(m)s",'
-    '"path":"%(U)s","query":"%(q)s","status":%(s)s,"bytes":"%(B)s","duration_us":%(D)s,'
-    '"user_agent":"%(a)s"}'
-)
+# Error and access lines as Kore's JSON objects (time, level, logger, request_id, method, path,
+# status, bytes, duration_ms, ...), or text with KORE_LOG_FORMAT=text; secrets redacted.
+logger_class = "kore.ops.gunicorn_logging.KoreGunicornLogger"
+
+# Prometheus (kore.ops.metrics) in multiprocess mode: the workers write their values to files in
+# PROMETHEUS_MULTIPROC_DIR and a scrape adds them up. The directory is emptied when the master
+# starts (values of a previous run must not be added) and a dead worker's live gauges are dropped.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def on_starting(server: object) -> None:
+    if _metrics_dir:
+        os.makedirs(_metrics_dir, exist_ok=True)
+        for name in os.listdir(_metrics_dir):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(_metrics_dir, name))
+
+
+def child_exit(server: object, worker: object) -> None:
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]

@@ -26,6 +26,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("ops/", include("kore.ops.operator_urls")),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     # The web app owns the rest of the site (its links in emails: /password-reset/confirm/, …).
     path("", include("kore.web.urls")),

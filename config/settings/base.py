@@ -4,6 +4,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import BASE_DIR, env, env_secret
 
 # --- Core -----------------------------------------------------------------------------------
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kore.core.middleware.RequestIdMiddleware",
+    "kore.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -382,22 +385,27 @@ SPECTACULAR_SETTINGS = {
 # --- Logging --------------------------------------------------------------------------------
 DJANGO_LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 KORE_LOG_FORMAT = env.str("KORE_LOG_FORMAT", default="text")  # text | json
+if KORE_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"KORE_LOG_FORMAT must be text or json, not {KORE_LOG_FORMAT!r}")
+# One console handler. json: one object per line (time, level, logger, message, request_id,
+# user_id/org/task where known, extra fields); text: for a terminal. Both redact secrets
+# (kore.ops.logs). The "recent" filter keeps warnings for the status page (kore.ops.recorder).
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "kore.core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "kore.core.logging.RequestIdFilter"},
+        "context": {"()": "kore.ops.logs.ContextFilter"},
+        "recent": {"()": "kore.ops.recorder.RecentProblemsFilter"},
+    },
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        "text": {"()": "kore.ops.logs.TextFormatter"},
+        "json": {"()": "kore.ops.logs.JsonLineFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["context", "recent"],
             "formatter": KORE_LOG_FORMAT,
         }
     },
@@ -408,15 +416,24 @@ LOGGING: dict[str, Any] = {
     },
 }
 
+# --- Operations (kore.ops) ------------------------------------------------------------------
+# Bearer token for /ops/metrics (Prometheus); empty: the endpoint answers 404.
+KORE_METRICS_TOKEN = env_secret("KORE_METRICS_TOKEN", default="")
+# Where scripts/deploy.sh records each deploy (JSON lines) for the status page.
+KORE_DEPLOY_LOG = Path(env.str("KORE_DEPLOY_LOG", default=str(KORE_DATA_DIR / "deploys.jsonl")))
+# How often each process writes its request counts and warnings for the status page (0: never).
+KORE_OPS_FLUSH_SECONDS = env.int("KORE_OPS_FLUSH_SECONDS", default=10)
+
 # --- Error reporting ------------------------------------------------------------------------
 SENTRY_DSN = env_secret("SENTRY_DSN", default="")
-if SENTRY_DSN:  # pragma: no cover - needs a Sentry endpoint
-    import sentry_sdk
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from kore.ops.sentry import sentry_init
 
-    sentry_sdk.init(
+    sentry_init(
         dsn=SENTRY_DSN,
-        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        environment=SENTRY_ENVIRONMENT,
         release=KORE_VERSION,
-        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
-        send_default_pii=False,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )

@@ -24,3 +24,5 @@ STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="/tmp/kore-test-media"))  # noqa: S108
+# The status page's recorder writes only when a test asks (kore.ops.recorder.flush).
+KORE_OPS_FLUSH_SECONDS = 0

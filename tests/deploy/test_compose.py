@@ -46,7 +46,16 @@ def test_compose_spec_schema(path):
 
 def test_only_nginx_publishes_ports_and_django_scales(prod):
     services = prod["services"]
-    assert {name for name, svc in services.items() if "ports" in svc} == {"nginx"}
+    public = {
+        name
+        for name, svc in services.items()
+        if "ports" in svc and "monitoring" not in svc.get("profiles", [])
+    }
+    assert public == {"nginx"}
+    # The monitoring profile's Grafana listens on the host's loopback only (an SSH tunnel).
+    for name, svc in services.items():
+        if "monitoring" in svc.get("profiles", []):
+            assert all(str(port).startswith("127.0.0.1:") for port in svc.get("ports", [])), name
     assert all("container_name" not in svc for svc in services.values())
     assert "django" in services
     assert "expose" in services["django"]

@@ -187,6 +187,9 @@ class Stack:
         self.beat: Process | None = None
         self.access_token = ""
         self.secret_key = secrets.token_urlsafe(64)
+        # Prometheus: each Gunicorn instance and the worker keep their own multiprocess directory.
+        self.metrics_token = secrets.token_urlsafe(24)
+        self.worker_metrics_port = free_port()
         self._worker_log_offset = 0
 
     # --- environment --------------------------------------------------------------------------
@@ -226,6 +229,7 @@ class Stack:
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "4",
             "DJANGO_LOG_LEVEL": "WARNING",
+            "KORE_METRICS_TOKEN": self.metrics_token,
         }
         env.update(extra)
         return env
@@ -409,7 +413,10 @@ class Stack:
                 "config/gunicorn.conf.py",
                 "config.wsgi:application",
             ],
-            self.env(GUNICORN_BIND=f"{HOST}:{port}"),
+            self.env(
+                GUNICORN_BIND=f"{HOST}:{port}",
+                PROMETHEUS_MULTIPROC_DIR=str(self.dir / f"prometheus-web-{index}"),
+            ),
             self.logs / f"gunicorn-{index}.log",
         ).start()
         if index < len(self.web):
@@ -447,7 +454,12 @@ class Stack:
                 "--without-gossip",
                 "--without-mingle",
             ],
-            self.env(),
+            self.env(
+                PROMETHEUS_MULTIPROC_DIR=str(self.dir / "prometheus-worker"),
+                KORE_WORKER_METRICS_PORT=str(self.worker_metrics_port),
+                KORE_WORKER_METRICS_ADDR=HOST,
+                DJANGO_LOG_LEVEL="INFO",  # its JSON "task finished" lines
+            ),
             self.logs / "worker.log",
         ).start()
         return self.worker

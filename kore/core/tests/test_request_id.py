@@ -152,8 +152,19 @@ def test_id_is_forgotten_after_the_request(db, id_caplog):
 
 
 def test_console_formatter_includes_the_id():
+    import logging
+
     from django.conf import settings
 
-    text = settings.LOGGING["formatters"]["text"]["format"]
-    assert "%(request_id)s" in text
-    assert "request_id" in settings.LOGGING["handlers"]["console"]["filters"]
+    from kore.core.request_id import current_request_id
+    from kore.ops.logs import ContextFilter, TextFormatter
+
+    assert settings.LOGGING["formatters"]["text"]["()"] == "kore.ops.logs.TextFormatter"
+    assert "context" in settings.LOGGING["handlers"]["console"]["filters"]
+    token = current_request_id.set("abc123def456")
+    try:
+        record = logging.LogRecord("kore.x", logging.INFO, __file__, 1, "hello", (), None)
+        ContextFilter().filter(record)
+        assert "INFO kore.x [abc123def456] hello" in TextFormatter().format(record)
+    finally:
+        current_request_id.reset(token)

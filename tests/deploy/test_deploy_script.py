@@ -1,0 +1,116 @@
+"""scripts/deploy.sh's sequence against a stand-in docker CLI (tests/deploy/fakes): backup, build,
+migrate, the web replicas replaced one at a time only once the new ones are healthy, then the
+worker; on failure the previous tag comes back, the last log lines are printed, the result recorded.
+(Without a Docker engine at all: test_operator_targets.py.)"""
+
+import os
+import subprocess
+from pathlib import Path
+
+from .helpers import ROOT
+
+FAKES = Path(__file__).parent / "fakes"
+
+
+def _deploy(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    state = tmp_path / "docker"
+    state.mkdir(exist_ok=True)
+    web = state / "web"
+    if not web.exists():
+        web.write_text("c101 old\nc102 old\n")  # two replicas of the running version
+    deploy_state = tmp_path / "deploy-state"
+    deploy_state.mkdir(exist_ok=True)
+    (deploy_state / "staging.tag").write_text("old\n")
+    env_file = tmp_path / "env"
+    env_file.write_text("SECRET_KEY=x\n")
+    result = subprocess.run(
+        [str(ROOT / "scripts/deploy.sh"), "staging"],
+        cwd=ROOT,
+        env=os.environ
+        | {
+            "PATH": f"{FAKES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "FAKE_DOCKER_STATE": str(state),
+            "KORE_TAG": "new",
+            "KORE_ENV_FILE": str(env_file),
+            "KORE_DEPLOY_LOG_DIR": str(tmp_path / "logs"),
+            "KORE_DEPLOY_STATE_DIR": str(deploy_state),
+            "KORE_HEALTH_TRIES": "2",
+            "KORE_HEALTH_INTERVAL": "0",
+            "KORE_UPSTREAM_SETTLE": "0",
+        }
+        | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result, state  # the script sends its stderr to stdout too (and to its log file)
+
+
+def _calls(state: Path) -> list[str]:
+    return (state / "calls.log").read_text().splitlines()
+
+
+def _index(calls: list[str], needle: str, start: int = 0) -> int:
+    return next(i for i, call in enumerate(calls) if i >= start and needle in call)
+
+
+def _web(state: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split()) for line in (state / "web").read_text().splitlines()]  # type: ignore[misc]
+
+
+def test_deploy_replaces_replicas_one_at_a_time_after_backup_build_and_migrate(tmp_path):
+    result, state = _deploy(tmp_path)
+    assert result.returncode == 0, result.stdout
+    calls = _calls(state)
+    backup = _index(calls, "exec -T django python manage.py backup")
+    assert all("--project-name kore-staging" in c for c in calls if "docker compose" in c)
+    build = _index(calls, "build django [KORE_TAG=new]")
+    migrate = _index(calls, "run --rm migrate [KORE_TAG=new]")
+    scale_up = _index(calls, "--scale django=4 django [KORE_TAG=new]")
+    checks = [i for i, c in enumerate(calls) if c.startswith("docker exec c")]
+    stops = [i for i, c in enumerate(calls) if c.startswith("docker stop")]
+    worker = _index(calls, "up -d --no-deps celeryworker celerybeat [KORE_TAG=new]")
+    nginx = _index(calls, "curl ")
+    assert backup < build < migrate < scale_up < min(checks)
+    assert max(checks) < min(stops)  # old replicas go only once every new one is healthy
+    assert [calls[i].split()[-2] for i in stops] == ["c101", "c102"]  # one at a time
+    assert max(stops) < worker < nginx
+    assert _web(state) == [("c1", "new"), ("c2", "new")]
+    assert (tmp_path / "deploy-state/staging.tag").read_text().strip() == "new"
+    assert (state / "records").read_text().split() == ["staging", "new", "ok", "--previous", "old"]
+    assert '"result":"ok"' in (tmp_path / "deploy-state/deploys.jsonl").read_text()
+    assert "deploy: staging now runs new" in result.stdout
+    assert list((tmp_path / "logs").glob("deploy_staging_*.log"))
+
+
+def test_unhealthy_new_replicas_roll_back_to_the_previous_tag(tmp_path):
+    result, state = _deploy(tmp_path, FAKE_UNHEALTHY_TAGS="new")
+    assert result.returncode == 1
+    assert "deploy: FAILED; rolling back to old" in result.stdout
+    assert "--- last 100 log lines ---" in result.stdout
+    assert "a log line from the replica" in result.stdout
+    calls = _calls(state)
+    assert any("--scale django=" in c and "[KORE_TAG=old]" in c for c in calls)
+    # Two replicas of the previous version answer again; the broken ones are gone.
+    web = _web(state)
+    assert len(web) == 2
+    assert {tag for _, tag in web} == {"old"}
+    assert (tmp_path / "deploy-state/staging.tag").read_text().strip() == "old"
+    assert (state / "records").read_text().split()[2] == "rolled_back"
+
+
+def test_failed_migration_rolls_back_before_touching_the_replicas(tmp_path):
+    result, state = _deploy(tmp_path, FAKE_MIGRATE_RC="1")
+    assert result.returncode == 1
+    calls = _calls(state)
+    assert not any("[KORE_TAG=new]" in c and "--scale" in c for c in calls)
+    assert {tag for _, tag in _web(state)} == {"old"}
+    assert (state / "records").read_text().split()[2] == "rolled_back"
+
+
+def test_unhealthy_through_nginx_rolls_back(tmp_path):
+    result, state = _deploy(tmp_path, FAKE_CURL_RC="7")
+    assert result.returncode == 1
+    assert "not healthy after 2 tries" in result.stdout
+    assert {tag for _, tag in _web(state)} == {"old"}
