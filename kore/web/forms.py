@@ -240,6 +240,9 @@ class OrganizationForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Organization
         fields = ("name", "time_zone", "default_currency")
 
+    def clean_default_currency(self) -> str:
+        return str(self.cleaned_data["default_currency"]).upper()
+
 
 class InviteForm(forms.Form):
     email = forms.EmailField()
