@@ -27,11 +27,12 @@ def bars(series: list[tuple[str, Decimal, str]]) -> dict[str, object]:
     plot = HEIGHT - PAD_BOTTOM - 8
     zero = 8 + float(top / span) * plot
     slot = (WIDTH - PAD_LEFT) / len(series)
+    width = min(slot * 0.7, 56.0)  # a few bars stay bars, not walls
     out = []
     for i, (label, value, kind) in enumerate(series):
         h = float(abs(value) / span) * plot
         y = zero - h if value >= 0 else zero
         out.append(
-            Bar(PAD_LEFT + i * slot + slot * 0.15, y, slot * 0.7, max(h, 0.5), label, value, kind)
+            Bar(PAD_LEFT + i * slot + (slot - width) / 2, y, width, max(h, 0.5), label, value, kind)
         )
     return {"bars": out, "width": WIDTH, "height": HEIGHT, "zero": zero, "label_y": HEIGHT - 6}

@@ -1,6 +1,7 @@
 """End-to-end journeys in Chromium: sign in, add, edit inline, conflict, bulk, import, reconcile,
 report; accessibility (axe) on the main pages; the layout at 375 px."""
 
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -178,3 +179,22 @@ def test_admin_and_api_docs_work_under_the_policy(web_page: Any, world: OrgWorld
     page.wait_for_selector("#changelist")
     page.goto(page.base + "/api/v1/docs/")
     page.wait_for_selector(".swagger-ui .info", timeout=20_000)
+
+
+def test_demo_data_fills_every_screen(web_page: Any, settings: Any) -> None:
+    """`make run`'s demo organisation: every page has something to show (no empty state)."""
+    from django.core.management import call_command
+
+    from .conftest import ARTEFACTS
+
+    settings.KORE_DEMO_PASSWORD = PASSWORD
+    settings.KORE_DATA_DIR = ARTEFACTS
+    call_command("kore_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    page = web_page
+    sign_in(page, settings.KORE_DEMO_EMAIL)
+    assert page.locator("tr.tx-row").count() == 50
+    shot(page, "demo-transactions")
+    for path in ("accounts/", "categories/", "reports/", "reconcile/", "settings/"):
+        page.goto(page.base + f"/o/demo/{path}")
+        assert page.locator("section.empty, p.empty").count() == 0, path
+        shot(page, "demo-" + path.strip("/"))
