@@ -46,4 +46,19 @@ grep -q '"amount":"' <<<"$txs" || fail "the demo organisation has no sample tran
 docs=$(curl -fsS "$BASE/api/v1/docs/") || fail "API docs are not served"
 grep -q swagger-ui <<<"$docs" || fail "API docs page has no Swagger UI"
 
-echo "smoke: embedded Kore served health, docs, demo login, organisations and transactions on $BASE"
+# The web app: the sign-in page under a strict CSP, the demo login through its form (CSRF cookie
+# and token), the transactions page with rows, and a hashed static file it links.
+jar="$DATA/cookies"
+signin=$(curl -fsS -D "$DATA/signin.headers" -c "$jar" "$BASE/sign-in/") || fail "sign-in page failed"
+grep -qi "^content-security-policy: .*script-src 'self'" "$DATA/signin.headers" \
+  || fail "the sign-in page has no strict Content-Security-Policy"
+csrf=$(sed -n 's/.*name="csrfmiddlewaretoken" value="\([^"]*\)".*/\1/p' <<<"$signin" | head -n1)
+curl -fsS -o /dev/null -b "$jar" -c "$jar" -H "Referer: $BASE/sign-in/" \
+  --data-urlencode "csrfmiddlewaretoken=$csrf" --data-urlencode "username=demo@kore.local" \
+  --data-urlencode "password=$KORE_DEMO_PASSWORD" "$BASE/sign-in/" || fail "web sign-in failed"
+page=$(curl -fsS -b "$jar" "$BASE/o/demo/transactions/") || fail "transactions page failed"
+grep -q 'class="tx-row"' <<<"$page" || fail "the transactions page shows no rows"
+css=$(grep -o '/static/web/app[^"]*\.css' <<<"$page" | head -n1)
+curl -fsS -o /dev/null "$BASE$css" || fail "static file $css is not served"
+
+echo "smoke: embedded Kore served health, docs, demo login, organisations, transactions and the web app on $BASE"
