@@ -293,3 +293,15 @@ def test_bulk_returns_to_the_filtered_list_never_elsewhere(world: OrgWorld) -> N
     form["next"] = "https://elsewhere.example/"
     response = client.post(page(world, "transactions/bulk/"), form)
     assert response["Location"] == page(world, "transactions/")
+
+
+@pytest.mark.django_db
+def test_export_link_carries_the_filters_to_the_api(world: OrgWorld) -> None:
+    ledger(world)
+    client = browser(world.viewer)
+    body = client.get(page(world, "transactions/"), {"q": "lunch 1"}).content.decode()
+    link = body.split('href="/api/v1/orgs/')[1].split('"')[0].replace("&amp;", "&")
+    assert "q=lunch+1" in link
+    exported = b"".join(client.get("/api/v1/orgs/" + link).streaming_content).decode()
+    assert "Lunch 1" in exported
+    assert "Lunch 0" not in exported
