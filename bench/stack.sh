@@ -438,7 +438,7 @@ EOF
     n=$((n + 7))
     local app_env=(DATABASE_URL="$db_base/$db$q" DISABLE_SERVER_SIDE_CURSORS=True
       REDIS_URL="redis://$HOST:$redis_port/$cache_db" CELERY_BROKER_URL="redis://$HOST:$redis_port/$broker_db"
-      CACHE_KEY_PREFIX="$prefix")
+      CACHE_KEY_PREFIX="$prefix" MALLOC_ARENA_MAX=2)
     local web_port nginx_port
     web_port=$(free_port)
     start_gunicorn "gunicorn-$name" "$web_port" "${app_env[@]}" WEB_CONCURRENCY="$web" \
