@@ -9,9 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import pyrage  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
 from django.conf import settings
 from django.utils import timezone
 
@@ -26,6 +24,11 @@ SUFFIX = ".age"
 def _client() -> Any:
     if not settings.KORE_BACKUP_S3_BUCKET:
         raise BackupError("KORE_BACKUP_S3_BUCKET is not set: there is no off-site storage.")
+    # Imported here: boto3 and botocore cost ~20 MB in every process that merely imports this
+    # module (the beat tasks do), and only an off-site copy talks to S3.
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config  # type: ignore[import-untyped]
+
     return boto3.client(
         "s3",
         endpoint_url=settings.KORE_BACKUP_S3_ENDPOINT_URL or None,

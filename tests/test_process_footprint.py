@@ -1,0 +1,42 @@
+"""What every web and worker process imports at start: libraries only one feature needs stay out.
+
+Each Gunicorn worker and Celery worker pays for its imports in private memory (the 512 MB
+profile runs five of them): openpyxl ~10 MB, ofxtools ~16 MB, boto3 + botocore ~20 MB. They are
+imported by the code path that uses them (XLSX export, OFX import, S3), not at start.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ONLY_WHEN_USED = ("openpyxl", "ofxtools", "boto3", "botocore", "moto", "playwright")
+
+PROBE = """
+import json, sys
+import django
+django.setup()
+from django.urls import get_resolver
+get_resolver().url_patterns  # every view module, as a web worker's first request loads them
+from config.celery_app import app
+app.loader.import_default_modules()  # every tasks module, as a worker loads them
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in %r)))
+"""
+
+
+def test_web_and_worker_processes_start_without_feature_only_libraries():
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(  # our own interpreter and code
+        [sys.executable, "-c", PROBE % (ONLY_WHEN_USED,)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [], f"imported at start: {loaded}"
