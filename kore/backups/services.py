@@ -56,8 +56,17 @@ def _free_path(root: Path, environment: str, started: datetime) -> Path:
     raise BackupError(f"No free backup name under {root} for {base}.")
 
 
+def _require_postgresql() -> None:
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        raise BackupError(
+            "Backups need PostgreSQL (DATABASE_URL=postgres://…); the embedded SQLite runtime "
+            "is backed up by copying its database file while Kore is stopped."
+        )
+
+
 def backup_create(*, environment: str | None = None, env_file: Path | None = None) -> Backup:
     """Write a whole backup directory (dump, media, config, manifest) and record it."""
+    _require_postgresql()
     environment = environment or settings.KORE_BACKUP_ENVIRONMENT
     if not _ENVIRONMENT.match(environment):
         raise BackupError(f"Environment name {environment!r}: use a-z, 0-9 and '-'.")
@@ -168,6 +177,7 @@ def _row_for(path: Path, manifest: Manifest | None) -> Backup | None:
 
 def backup_verify(*, path: Path) -> Backup | None:
     """Restore into a scratch database and compare every count and checksum with the manifest."""
+    _require_postgresql()
     path = path.resolve()
     manifest: Manifest | None = None
     try:
@@ -204,6 +214,7 @@ class RestoreResult:
 
 def backup_restore(*, path: Path) -> RestoreResult:
     """Replace the database (and media) with the backup's, then migrate forward."""
+    _require_postgresql()
     path = path.resolve()
     manifest = backup_check(path=path)
     connections.close_all()  # our own sessions must not hold locks on what --clean drops

@@ -81,3 +81,15 @@ def test_restore_of_a_backup_older_than_the_schema_drops_newer_tables(ledger: Le
         cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'exports'")
         assert cursor.fetchone()[0] == 2  # recreated by the migrations run after the restore
     assert Transaction.objects.count() == 5
+
+
+def test_backup_of_the_embedded_sqlite_runtime_says_what_to_do(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings.local", "KORE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "backup"],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Backups need PostgreSQL" in done.stderr
+    assert not (tmp_path / "backups").exists()
