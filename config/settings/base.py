@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "kore.backups",
     "django_htmx",
     "kore.web",
+    # Two-factor sign-in for the web app: allauth.mfa's TOTP authenticators (kore.web's own views).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 # The audit trail is never edited: the admin's history pages are view-only (no "Revert").
@@ -193,6 +198,12 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
+# allauth (used for its TOTP authenticators): people sign in with their email, no usernames.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+MFA_SUPPORTED_TYPES = ["totp"]
+MFA_TOTP_ISSUER = "Kore"
 CSRF_FAILURE_VIEW = "kore.core.exceptions.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [

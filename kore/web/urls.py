@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_ledger, views_reports, views_transactions
+from . import views, views_ledger, views_mfa, views_reports, views_transactions
 
 app_name = "web"
 ORG = "o/<slug:org_slug>/"
@@ -12,6 +12,8 @@ urlpatterns = [
     path("switch/", views.switch, name="switch"),
     path("sign-in/", views.SignInView.as_view(), name="login"),
     path("sign-out/", views.SignOutView.as_view(), name="logout"),
+    path("sign-in/code/", views_mfa.sign_in_code, name="login-code"),
+    path("account/security/", views_mfa.security, name="security"),
     path("password-reset/", views.password_reset, name="password-reset"),
     path("password-reset/confirm/", views.password_reset_confirm, name="password-reset-confirm"),
     path("invitations/accept/", views.invitation_accept, name="invitation-accept"),

@@ -18,12 +18,20 @@ from kore.orgs.scoping import OrgContext
 
 from . import forms
 from .access import error_page, org_page, render_page, request_ip
+from .views_mfa import start_second_step, totp_of
 
 
 class SignInView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = forms.SignInForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: forms.SignInForm) -> HttpResponse:  # type: ignore[override]
+        """With two-factor sign-in on, the password alone does not open the session."""
+        user = form.get_user()
+        if totp_of(user) is not None:
+            return start_second_step(self.request, user, self.get_redirect_url())
+        return super().form_valid(form)
 
 
 class SignOutView(auth_views.LogoutView):
