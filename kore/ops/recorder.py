@@ -156,7 +156,10 @@ def _ensure_flusher() -> None:
         _thread = threading.Thread(
             target=_flush_forever, args=(interval,), name="kore-ops-flush", daemon=True
         )
-        _thread.start()
+        try:
+            _thread.start()
+        except RuntimeError:  # interpreter shutting down: a log call must never fail for this
+            _thread = None
 
 
 def _flush_forever(interval: float) -> None:

@@ -74,9 +74,15 @@ def test_rolling_restart_of_each_gunicorn_fails_no_request(stack, ledger):
     assert stack.healthy()
 
 
-def test_web_metrics_need_the_token_and_count_through_nginx(stack):
-    url = stack.base + "/ops/metrics"
-    assert requests.get(url, timeout=10).status_code == 401
+def test_metrics_are_not_public_and_each_instance_counts_what_nginx_sent(stack):
+    # Through Nginx the path does not exist, token or not; on the internal address the token
+    # is required.
+    public = stack.base + "/ops/metrics"
+    assert requests.get(public, timeout=10).status_code == 404
+    bearer = {"Authorization": f"Bearer {stack.metrics_token}"}
+    assert requests.get(public, headers=bearer, timeout=10).status_code == 404
+    direct = f"http://{HOST}:{stack.web_ports[0]}/ops/metrics"
+    assert requests.get(direct, timeout=10).status_code == 401
     for _ in range(5):
         assert stack.get("/api/v1/health/live/").status_code == 200
     body = ""
@@ -121,3 +127,29 @@ def test_worker_serves_task_metrics_and_writes_json_lines(stack):
     assert finished[-1]["level"] == "INFO"
     assert finished[-1]["task_name"] == "kore.ops.purge_idempotency_keys"
     assert isinstance(finished[-1]["duration_ms"], float)
+
+
+def test_each_process_writes_its_request_counts_for_the_status_page(stack):
+    """The Gunicorn workers' flusher threads (every KORE_OPS_FLUSH_SECONDS, 10 s) fill the table
+    /ops/status/ reads; a worker's warning reaches the problems table the same way."""
+
+    def counted() -> int:
+        rows = stack.sql("SELECT coalesce(sum(requests), 0) FROM ops_requestminute")
+        return int(rows[0][0])
+
+    before = counted()
+    for _ in range(10):
+        assert stack.get("/api/v1/health/live/").status_code == 200
+    wait_for(
+        "the request counts to reach ops_requestminute", lambda: counted() >= before + 10, 40, 0.5
+    )
+    assert stack.get("/api/v1/no-such-page/").status_code == 404  # django.request warns
+
+    def warned() -> bool:
+        rows = stack.sql(
+            "SELECT count(*) FROM ops_problemlog WHERE logger = 'django.request' "
+            "AND message LIKE 'Not Found: /api/v1/no-such-page/%%'"
+        )
+        return bool(rows[0][0])
+
+    wait_for("the warning to reach ops_problemlog", warned, 40, 0.5)
