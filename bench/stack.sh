@@ -442,7 +442,8 @@ EOF
     local web_port nginx_port
     web_port=$(free_port)
     start_gunicorn "gunicorn-$name" "$web_port" "${app_env[@]}" WEB_CONCURRENCY="$web" \
-      GUNICORN_WORKER_CLASS=gthread GUNICORN_THREADS=4 GUNICORN_MAX_REQUESTS=500
+      GUNICORN_WORKER_CLASS=gthread GUNICORN_THREADS=4 GUNICORN_MAX_REQUESTS=500 \
+      GUNICORN_PRELOAD="$([[ $web -gt 1 ]] && echo true || echo false)"
     ROLES+=("gunicorn $name (master + $web gthread x4)"$'\t'"$started")
     start "worker-$name" env "${app_env[@]}" CELERY_WORKER_MAX_TASKS_PER_CHILD=200 \
       .venv/bin/celery --app config.celery_app worker --pool threads --concurrency "$conc" --beat \

@@ -1,5 +1,6 @@
 """Gunicorn settings, every one from the environment: ``gunicorn -c config/gunicorn.conf.py``."""
 
+import gc
 import math
 import os
 
@@ -37,6 +38,26 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
 # The heartbeat file on tmpfs: a slow or full disk must not get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# GUNICORN_PRELOAD=true loads Kore once in the master and forks the workers from it, after
+# gc.freeze(): the collector then never walks the inherited objects, so their pages stay shared
+# instead of being copied into every worker. Measured with 2 gthread workers after a load (summed
+# PSS, master included): 185 MB without preload, 199 MB with preload alone, 158 MB with preload
+# and the freeze. The catch: SIGHUP then restarts workers on the master's code, so a new release
+# needs a full restart (containers always do). On in the 512 MB profile; off by default.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() in {"1", "true", "yes", "on"}
+if preload_app:
+    gc.disable()  # no collections while the app loads: no holes in the pages to be shared
+
+
+def pre_fork(server: object, worker: object) -> None:
+    if preload_app:
+        gc.freeze()  # everything loaded so far moves to the permanent generation
+
+
+def post_fork(server: object, worker: object) -> None:
+    gc.enable()
+
+
 # Only these proxies may set X-Forwarded-* (comma-separated; "*" trusts any).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
