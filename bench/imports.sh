@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Import and export figures (issue 5, "Speed and memory"), called at the end of bench/run.sh:
+# Import and export figures, called at the end of bench/run.sh:
 # a generated CSV imported by a real Celery worker (service code path, own broker) vs a raw COPY
 # of the same rows into an unindexed TEMP table, the worker's peak PSS, then the same rows
 # exported as CSV through the running Gunicorn. Writes $OUT/imports.txt.

@@ -29,6 +29,7 @@ from kore.ledger.audit import audit_attrs
 from kore.ledger.models import Account, Transaction
 from kore.ledger.services.state import ledger_version_bump
 from kore.notifications.services import import_job_email_enqueue
+from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, User
 from kore.orgs.scoping import OrgContext
 
@@ -36,10 +37,13 @@ from .fingerprints import Fingerprinter, fingerprint, row_key
 from .models import ERRORS_KEPT, ImportJob, ImportMapping
 from .readers import ImportFileError, Reader, Row, RowError, format_detect, reader_open
 from .selectors import import_job_get, import_mapping_get
+from .staging import Staging, staging_line
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 1000  # rows per transaction through the ORM (SQLite)
+STAGED_CHUNK_ROWS = 10_000  # rows per transaction from staging (PostgreSQL)
+COPY_ROWS = 5000  # staged rows sent per COPY during validation
 HEARTBEAT_ROWS = 5000
 COPY_BYTES = 1024 * 1024
 IMPORT_LOCK_SPACE = 0x4B6F7249  # "KorI": pg_advisory_xact_lock(space, account id)
@@ -154,12 +158,21 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
                 message="The import failed unexpectedly; it has been logged.")  # fmt: skip
 
 
+def _staged() -> bool:
+    """Whether imports write through the PostgreSQL staging table (kore.imports.staging)."""
+    return connection.vendor == "postgresql"
+
+
 class _Run:
     def __init__(
         self, job: ImportJob, claim: uuid.UUID, progress: Callable[[ImportJob], None] | None
     ) -> None:
         self.job, self.claim, self.progress = job, claim, progress
         self.ctx_user: User | None = job.created_by
+        # PostgreSQL stages validated rows and writes them set-based; elsewhere (SQLite, the
+        # embedded runtime) pass 2 re-reads the file and writes through the ORM.
+        self.staging = Staging() if _staged() else None
+        self.chunks: list[tuple[int, int]] = []  # (last line, rows read) of each staged chunk
 
     def _opener(self) -> BinaryIO:
         try:
@@ -176,8 +189,12 @@ class _Run:
             saved = import_mapping_get(account_id=job.account_id)
             mapping = {**saved, **mapping} if saved else mapping
         reader = self._reader(mapping)
-        self._validate(reader)
-        self._write(reader)
+        try:
+            self._validate(reader)
+            self._write(reader)
+        finally:
+            if self.staging is not None:
+                self._staging_drop()
         _finish(job, self.claim, Status.DONE)
         if job.format == ImportJob.Format.CSV and not job.dry_run:
             ImportMapping.objects.update_or_create(
@@ -197,29 +214,59 @@ class _Run:
             raise
 
     def _validate(self, reader: Reader) -> None:
-        """Pass 1: read every row, keep the first errors, count. Writes nothing but the job."""
+        """Pass 1: read every row, keep the first errors, count. Writes nothing but the job (on
+        PostgreSQL, and the session's TEMP staging table: see kore.imports.staging)."""
         total, invalid, errors = 0, 0, list[dict[str, Any]]()
+        staging = self.staging
+        fingerprinter = Fingerprinter(self.job.account_id)
+        lines: list[str] = []
+        valid, last_line = 0, 0
+        refuse_on_error = self.job.mode == ImportJob.Mode.ALL_OR_NOTHING
+        if staging is not None:
+            staging.create()
         for item in reader.rows():
             total += 1
             if isinstance(item, RowError):
                 invalid += 1
                 if len(errors) < ERRORS_KEPT:
                     errors.append(item.as_dict())
+                if refuse_on_error:
+                    staging = None  # the import will fail: stage no more
+            elif staging is not None:
+                fp, occurrence = fingerprinter(item)
+                lines.append(staging_line(item, total, fp, occurrence))
+                valid += 1
+                last_line = item.line
+                if valid % STAGED_CHUNK_ROWS == 0:
+                    self.chunks.append((last_line, total))
+                if len(lines) >= COPY_ROWS:
+                    staging.copy(lines)
+                    lines = []
             if total % HEARTBEAT_ROWS == 0:
                 self._heartbeat()
         if total == 0:
             raise ImportFileError("The file has no rows.", code="import_no_rows")
         self._update(rows_total=total, invalid_count=invalid, errors=errors)
         self.job.rows_total, self.job.invalid_count, self.job.errors = total, invalid, errors
-        if invalid and self.job.mode == ImportJob.Mode.ALL_OR_NOTHING:
+        if invalid and refuse_on_error:
             raise ImportFileError(
                 f"{invalid} of {total} rows break a rule; nothing was written (see errors, or "
                 "import with mode skip_invalid).",
                 code="import_rows_invalid",
             )
+        if staging is not None:
+            staging.copy(lines)
+            staging.index()
+            if valid % STAGED_CHUNK_ROWS:
+                self.chunks.append((last_line, total))
+            elif self.chunks:  # the last chunk reports every row read, trailing errors too
+                self.chunks[-1] = (last_line, total)
 
     def _write(self, reader: Reader) -> None:
         """Pass 2: fingerprint every row in file order, write those past the cursor in chunks."""
+        if self.staging is not None:
+            self._write_staged()
+            return
         fingerprinter = Fingerprinter(self.job.account_id)
         chunk: list[tuple[Row, str, int]] = []
         read = 0
@@ -235,6 +282,71 @@ class _Run:
                 self._commit(chunk, read)
                 chunk = []
         self._commit(chunk, read)
+
+    def _staging_drop(self) -> None:
+        assert self.staging is not None
+        try:
+            self.staging.drop()
+        except DatabaseError:  # a broken session: PostgreSQL drops its TEMP tables itself
+            logger.warning("import %s: could not drop the staging table", self.job.pk)
+
+    def _write_staged(self) -> None:
+        """Pass 2 on PostgreSQL: the staged rows past the cursor, a chunk per transaction."""
+        assert self.staging is not None
+        after, wrote = self.job.cursor, False
+        for through, read in self.chunks:
+            if through > after:
+                self._commit_staged(after, through, read)
+                after, wrote = through, True
+        if not wrote:  # nothing left past the cursor: still record that every row was read
+            self._commit_staged(after, after, self.job.rows_total or 0)
+
+    def _commit_staged(self, after: int, through: int, read: int) -> None:
+        """Lines ``after < line <= through`` from staging to the ledger, with the cursor."""
+        job, staging = self.job, self.staging
+        assert staging is not None
+        with db_transaction.atomic():
+            with connection.cursor() as cursor:
+                # Compiling each chunk's statements (JIT) costs more than it saves.
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+                )
+            self._heartbeat()  # also locks the job row until commit
+            staging.statistics_ensure()
+            size, held = staging.counts(job.account_id, after, through)
+            if held:
+                for row, fp, occurrence, matched in staging.matches(
+                    job.account_id, after, through, ERRORS_KEPT - len(job.duplicates)
+                ):
+                    job.duplicates.append(_duplicate(row, fp, occurrence, matched))
+            created = size - held  # what a dry run would write
+            if created and not job.dry_run:  # the change number only when something changes
+                seq = ledger_version_bump(organization=job.organization)
+                created = staging.insert(
+                    after=after, through=through, account_id=job.account_id,
+                    values={
+                        "organization_id": job.organization_id, "account_id": job.account_id,
+                        "currency": job.account.currency, "created_by_id": job.created_by_id,
+                        "change_seq": seq, "import_job_id": job.pk,
+                    },
+                    history_user_id=job.created_by_id, now=timezone.now(),
+                )  # fmt: skip
+            job.created_count += created
+            job.duplicate_count += size - created
+            written = 0 if job.dry_run else created
+            job.cursor = max(job.cursor, through)
+            job.rows_read = read
+            self._update(
+                cursor=job.cursor,
+                rows_read=read,
+                created_count=job.created_count,
+                duplicate_count=job.duplicate_count,
+                duplicates=job.duplicates,
+            )
+        import_rows_record(written)
+        if self.progress:
+            self.progress(job)
 
     def _commit(self, chunk: list[tuple[Row, str, int]], read: int) -> None:
         job = self.job
@@ -264,6 +376,7 @@ class _Run:
                 duplicate_count=job.duplicate_count,
                 duplicates=job.duplicates,
             )
+        import_rows_record(0 if job.dry_run else len(new))
         if self.progress:
             self.progress(job)
 

@@ -4,16 +4,24 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from kore.core.exceptions import KoreError
-from kore.core.money import MoneyError, check_precision, parse_amount
+from kore.core.money import MoneyError, check_precision, minor_units, parse_amount
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
 TEXT_MAX = {"description": 500, "counterparty": 200, "reference": 200}
 _LEADING_ZEROS = re.compile(r"^(-?)0+(?=\d)")
 _CURRENCY_MARKS = "€$£¥ \u00a0\u202f'"
+# The shape most statements use ("-1234.56"): no sign tricks, separators, symbols or leading
+# zeros, so amount_parse's general path would return exactly Decimal(text); 16 integer digits at
+# most (MAX_INTEGER_DIGITS). Group 1 holds the decimals.
+_PLAIN_AMOUNT = {
+    ".": re.compile(r"-?(?:0|[1-9][0-9]{0,15})(?:\.([0-9]+))?"),
+    ",": re.compile(r"-?(?:0|[1-9][0-9]{0,15})(?:,([0-9]+))?"),
+}
 
 
 class ImportFileError(KoreError):
@@ -61,6 +69,15 @@ class ValueProblem(ValueError):
 
 def amount_parse(text: str, *, decimal: str, currency: str) -> Decimal:
     """A statement amount: thousands separators, ``(12.50)``, ``12,50-`` and symbols allowed."""
+    plain = _PLAIN_AMOUNT.get(decimal)
+    if plain is not None and (match := plain.fullmatch(text)) is not None:
+        decimals = match.group(1)
+        try:
+            places = minor_units(currency)
+        except MoneyError:
+            places = -1  # the general path reports the currency
+        if places >= 0 and (decimals is None or len(decimals) <= places):
+            return Decimal(text if decimal == "." else text.replace(",", "."))
     raw = text.strip().strip(_CURRENCY_MARKS)
     for mark in _CURRENCY_MARKS:
         raw = raw.replace(mark, "")
@@ -92,9 +109,15 @@ def date_check(value: date) -> date:
     return value
 
 
+@lru_cache(maxsize=4096)
+def _date_value(text: str, fmt: str) -> date:
+    """strptime is slow and a statement repeats a few hundred dates: remember the last ones."""
+    return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
+
+
 def date_parse(text: str, fmt: str) -> date:
     try:
-        value = datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 - a calendar date
+        value = _date_value(text.strip(), fmt)
     except ValueError as exc:
         raise ValueProblem("invalid_date", f"Not a date like {fmt}: {text[:40]!r}.") from exc
     return date_check(value)

@@ -208,7 +208,10 @@ class CsvReader:
             if isinstance(declared_format, str) and declared_format
             else _date_format_detect(dates, preferred)
         )
-        self._parsers = self._parsers_build()
+        self._date_at = self.index["date"]
+        self._texts = tuple(
+            (role, self.index.get(role)) for role in ("description", "counterparty", "reference")
+        )
         self.mapping: dict[str, object] = {
             **self.columns,
             "delimiter": self.delimiter,
@@ -260,7 +263,7 @@ class CsvReader:
             try:
                 next(reader, None)  # the header
                 for fields in reader:
-                    if not any(f.strip() for f in fields):
+                    if not "".join(fields).strip():
                         continue  # blank lines
                     yield self._row(reader.line_num, fields)
             except csv.Error as exc:
@@ -276,29 +279,19 @@ class CsvReader:
                 line, "", "column_count",
                 f"{len(fields)} columns where the header has {len(self.header)}.",
             )  # fmt: skip
-        values: dict[str, object] = {}
-        for role, parse in self._parsers:
-            try:
-                values[role] = parse(fields)
-            except ValueProblem as problem:
-                key = "date" if role == "occurred_on" else role
-                column = self.columns.get(key) or self.columns.get("debit", key)
-                return RowError(line, column, problem.code, problem.message)
-        return Row(line, **values)  # type: ignore[arg-type]
-
-    def _parsers_build(self) -> tuple[tuple[str, Callable[[list[str]], object]], ...]:
-        def text(role: str) -> Callable[[list[str]], str]:
-            if role not in self.index:
-                return lambda fields: ""
-            return lambda fields: text_clean(fields[self.index[role]], role)
-
-        return (
-            ("occurred_on", lambda f: date_parse(f[self.index["date"]], self.date_format)),
-            ("amount", self._amount),
-            ("description", text("description")),
-            ("counterparty", text("counterparty")),
-            ("reference", text("reference")),
-        )
+        # Hot path (once per row): the roles in a fixed order, the first problem reported.
+        role = "date"
+        try:
+            occurred_on = date_parse(fields[self._date_at], self.date_format)
+            role = "amount"
+            amount = self._amount(fields)
+            texts = []
+            for role, at in self._texts:
+                texts.append("" if at is None else text_clean(fields[at], role))
+        except ValueProblem as problem:
+            column = self.columns.get(role) or self.columns.get("debit", role)
+            return RowError(line, column, problem.code, problem.message)
+        return Row(line, occurred_on, amount, *texts)
 
     def _amount(self, fields: list[str]) -> "Decimal":
         if "amount" in self.index:

@@ -1,8 +1,8 @@
 """Import test fixtures: files, an account, and a real Celery worker on the test database.
 
 The worker is a separate process (``celery -A config.celery_app worker -Q imports,celery``) with
-DATABASE_URL pointing at pytest-django's ``test_<name>`` database and its own broker (Redis db 11)
-so no other worker consumes the test's messages. Tests that use it need
+DATABASE_URL pointing at pytest-django's ``test_<name>`` database and its own broker (Redis db 11,
+or KORE_TEST_IMPORT_BROKER) so no other worker consumes the test's messages. Tests that use it need
 ``django_db(transaction=True)``: the worker only sees committed rows.
 """
 
@@ -53,6 +53,10 @@ def account(world):
 
 
 def _broker_url() -> str:
+    """Redis db 11 of REDIS_URL's server; KORE_TEST_IMPORT_BROKER names another one, so that two
+    test runs on one machine do not consume each other's messages."""
+    if own := os.environ.get("KORE_TEST_IMPORT_BROKER"):
+        return own
     parts = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
     return urlunsplit(parts._replace(path="/11"))
 

@@ -1,0 +1,159 @@
+"""The PostgreSQL write path of an import: validated rows are ``COPY``-ed into a TEMP staging
+table during the validation pass, then each chunk moves from there to the ledger with one
+set-based statement (duplicates found by an anti-join on the fingerprint index).
+
+The staging table lives as long as the database session (TEMP: no WAL, invisible to other
+sessions, dropped by PostgreSQL if the worker dies); it is not the ledger, so an
+``all_or_nothing`` import that fails validation has still written nothing. The table holds the
+rows in file order with their source line, position in the reader's stream (``read``, for the
+progress figure), fingerprint and occurrence; nothing per row stays in the worker's memory.
+"""
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import DatabaseError, connection
+from django.db import transaction as db_transaction
+
+from kore.ledger.services.bulk_sql import transactions_insert_select
+
+from .readers import Row
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "line integer NOT NULL, read integer NOT NULL, fingerprint text NOT NULL, "
+    "occurrence integer NOT NULL, occurred_on date NOT NULL, amount text NOT NULL, "
+    "description text NOT NULL, counterparty text NOT NULL, reference text NOT NULL"
+)
+# The live transaction of the account holding a staged row's fingerprint, probed through the
+# ledger_tx_fingerprint index once per staged row. The account id is an InitPlan parameter
+# ("(SELECT %s)") and the probe a LIMITed subquery (which EXISTS cannot flatten into a join) on
+# purpose: the planner's statistics never know how many rows a freshly imported account has (an
+# import adds them faster than ANALYZE runs); given the literal id it would scan all of the
+# account's rows for every staged row, or hash them all for every chunk. Constant SQL throughout.
+_MATCH = (
+    "SELECT t.id FROM ledger_transaction t WHERE t.account_id = (SELECT %s::bigint) "
+    "AND t.fingerprint = s.fingerprint AND t.deleted_at IS NULL ORDER BY t.id LIMIT 1"
+)
+# COPY's text format: backslash, tab, newline and carriage return are escaped in data.
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def staging_line(row: Row, read: int, fp: str, occurrence: int) -> str:
+    """One COPY text line for ``row`` (``amount`` kept as text: ``str(Decimal)``, exactly)."""
+    return (
+        f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
+        f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
+        f"{row.reference.translate(_ESCAPE)}\n"
+    )
+
+
+class Staging:
+    """The session's staging table: ``create()``, ``copy()`` lines, ``index()``, then chunks."""
+
+    def create(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.kore_import_staging")
+            cursor.execute("CREATE TEMP TABLE kore_import_staging (" + _COLUMNS + ")")
+
+    def copy(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+            with raw.copy(
+                "COPY pg_temp.kore_import_staging (line, read, fingerprint, occurrence, "
+                "occurred_on, amount, description, counterparty, reference) FROM STDIN"
+            ) as copy:
+                copy.write("".join(lines).encode())
+
+    def index(self) -> None:
+        """Chunks are line ranges: index them once the rows are in (cheaper than row by row)."""
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE INDEX ON pg_temp.kore_import_staging (line)")
+            cursor.execute("ANALYZE pg_temp.kore_import_staging")
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.kore_import_staging")
+
+    def statistics_ensure(self) -> None:
+        """ANALYZE the ledger's account and fingerprint columns if they have no statistics yet
+        (a new installation): without them the planner may probe through another index and
+        filter on the fingerprint, scanning the whole account for every staged row."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = current_schema() "
+                "AND tablename = 'ledger_transaction' AND attname = 'account_id')"
+            )
+            if cursor.fetchone()[0]:
+                return
+            try:
+                with db_transaction.atomic():
+                    cursor.execute("ANALYZE ledger_transaction (account_id, fingerprint)")
+            except DatabaseError:  # not the table's owner: leave it to autovacuum
+                logger.warning("could not analyze ledger_transaction")
+
+    def counts(self, account_id: int, after: int, through: int) -> tuple[int, int]:
+        """Rows in the range, and how many of them a live transaction of the account holds."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE EXISTS "  # noqa: S608 - constant SQL
+                f"(SELECT FROM ({_MATCH}) m)) FROM pg_temp.kore_import_staging s "
+                "WHERE s.line > %s AND s.line <= %s",
+                [account_id, after, through],
+            )
+            size, held = cursor.fetchone()
+            return int(size), int(held)
+
+    def matches(
+        self, account_id: int, after: int, through: int, limit: int
+    ) -> Iterator[tuple[Row, str, int, int]]:
+        """The first ``limit`` rows of the range that a live transaction already holds, in line
+        order: (row, fingerprint, occurrence, that transaction's id)."""
+        if limit <= 0:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s.line, s.occurred_on, s.amount, s.description, s.counterparty, "  # noqa: S608
+                "s.reference, s.fingerprint, s.occurrence, m.id "
+                f"FROM pg_temp.kore_import_staging s CROSS JOIN LATERAL ({_MATCH}) m "
+                "WHERE s.line > %s AND s.line <= %s ORDER BY s.line LIMIT %s",
+                [account_id, after, through, limit],
+            )
+            found: list[Any] = cursor.fetchall()
+        for line, occurred_on, amount, description, counterparty, reference, fp, nth, tx in found:
+            row = Row(line, occurred_on, Decimal(amount), description, counterparty, reference)
+            yield row, fp, nth, tx
+
+    def insert(
+        self,
+        *,
+        after: int,
+        through: int,
+        account_id: int,
+        values: dict[str, Any],
+        history_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Write the range's rows that no live transaction of the account holds; how many."""
+        source = (
+            "SELECT s.occurred_on, s.amount::numeric AS amount, s.description, s.counterparty, "  # noqa: S608
+            "s.reference, s.fingerprint, s.line AS import_line "
+            "FROM pg_temp.kore_import_staging s "
+            f"WHERE s.line > %s AND s.line <= %s AND NOT EXISTS (SELECT FROM ({_MATCH}) m) "
+            "ORDER BY s.line"
+        )
+        return transactions_insert_select(
+            source=source,
+            params=[after, through, account_id],
+            columns=("occurred_on", "amount", "description", "counterparty", "reference",
+                     "fingerprint", "import_line"),
+            values=values,
+            history_user_id=history_user_id,
+            now=now,
+        )  # fmt: skip

@@ -1,0 +1,110 @@
+"""Set-based transaction inserts for bulk writers (imports): one ``INSERT … SELECT`` that writes
+the transactions and their audit history together, PostgreSQL only.
+
+``bulk_create_with_history`` builds two ORM objects per row and sends every value as a parameter;
+this sends a handful of parameters per statement and lets the database copy the rows from a
+query (typically a TEMP staging table filled by ``COPY``). The rows written are the ones the ORM
+path would write: every concrete field of ``Transaction`` is filled from the query, from
+``values``, or from the field's own default (``auto_now``/``auto_now_add`` fields get ``now``),
+and each new row gets a ``'+'`` history row stamped like ``bulk_create_with_history`` stamps them
+(history user, no change reason, request id and API token from ``kore.core.audit``). Columns are
+derived from the models, so a field added later is written with its default, not forgotten.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+from django.db import transaction as db_transaction
+
+from kore.core.audit import audit_attrs
+
+from ..models import Transaction
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _constant(field: "models.Field[Any, Any]", value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
+
+
+def transactions_insert_select(
+    *,
+    source: str,
+    params: Sequence[Any],
+    columns: Sequence[str],
+    values: dict[str, Any],
+    history_user_id: int | None,
+    now: datetime,
+) -> int:
+    """Insert one transaction per row of ``source`` and its history row; returns how many.
+
+    ``source`` is a SELECT (with ``params``) whose output ``columns`` are ``Transaction``
+    attnames (``occurred_on``, ``amount``, ``fingerprint``…); ``values`` gives one value for
+    every row to other attnames (``organization_id``, ``change_seq``…). Must run inside the
+    caller's transaction, after ``ledger_version_bump`` when it sets ``change_seq``.
+    """
+    assert connection.vendor == "postgresql", "a PostgreSQL statement"
+    assert db_transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
+    unknown = set(columns) | set(values)
+    insert_cols: list[str] = []
+    exprs: list[str] = []
+    args: list[Any] = []
+    for field in Transaction._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        attname = field.attname
+        unknown.discard(attname)
+        insert_cols.append(_quoted(field.column))
+        if attname in columns:
+            exprs.append(f"src.{_quoted(attname)}")
+            continue
+        if attname in values:
+            value = values[attname]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        else:
+            value = field.get_default()
+        exprs.append("%s")
+        args.append(_constant(field, value))
+    if unknown:
+        raise ValueError(f"not Transaction fields: {sorted(unknown)}")
+
+    history = Transaction.history.model
+    columns_of = {f.attname: f.column for f in Transaction._meta.concrete_fields}
+    tracked = {f.attname for f in history.tracked_fields}
+    stamp: dict[str, Any] = {
+        "history_date": now,
+        "history_type": "+",
+        "history_change_reason": None,
+        "history_user_id": history_user_id,
+        **audit_attrs(),
+    }
+    history_cols: list[str] = []
+    history_exprs: list[str] = []
+    history_args: list[Any] = []
+    for field in history._meta.concrete_fields:
+        if field.primary_key:
+            continue  # history_id: an identity column
+        history_cols.append(_quoted(field.column))
+        if field.attname in tracked:
+            history_exprs.append(f"new.{_quoted(columns_of[field.attname])}")
+            continue
+        history_exprs.append("%s")
+        value = stamp[field.attname] if field.attname in stamp else field.get_default()
+        history_args.append(_constant(field, value))
+
+    # Identifiers come from the models, every value is a parameter.
+    sql = (
+        f"WITH new AS (INSERT INTO {_quoted(Transaction._meta.db_table)} "  # noqa: S608
+        f"({', '.join(insert_cols)}) SELECT {', '.join(exprs)} FROM ({source}) AS src "
+        "RETURNING *) "
+        f"INSERT INTO {_quoted(history._meta.db_table)} ({', '.join(history_cols)}) "
+        f"SELECT {', '.join(history_exprs)} FROM new"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*args, *params, *history_args])
+        return int(cursor.rowcount)
