@@ -446,11 +446,11 @@ EOF
       GUNICORN_PRELOAD="$([[ $web -gt 1 ]] && echo true || echo false)"
     ROLES+=("gunicorn $name (master + $web gthread x4)"$'\t'"$started")
     start "worker-$name" env "${app_env[@]}" CELERY_WORKER_MAX_TASKS_PER_CHILD=200 \
-      .venv/bin/celery --app config.celery_app worker --pool threads --concurrency "$conc" --beat \
+      .venv/bin/celery --app config.celery_app worker --pool threads --concurrency "$conc" --beat-thread \
       --hostname "bench-$name-$web_port@%h" \
       --without-gossip --without-mingle --loglevel INFO
     local worker_pid=$started
-    ROLES+=("celery $name (threads x$conc, --beat)"$'\t'"$worker_pid")
+    ROLES+=("celery $name (threads x$conc, --beat-thread)"$'\t'"$worker_pid")
     nginx_port=$(free_port)
     start_nginx "nginx-$name" "$nginx_port" "$HOST:$web_port" 1 "$([[ $name == prod ]] && echo 512 || echo 256)"
     ROLES+=("nginx $name (1 worker)"$'\t'"$started")
