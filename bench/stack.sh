@@ -380,7 +380,7 @@ lowmem() {
     pgb_port=$(free_port)
     mkdir -p "$pgb"
     printf '"postgres" ""\n' >"$pgb/userlist.txt"
-    # production.lowmem.yml's PgBouncer: transaction pooling, 100 clients, 8 per pool, 30 in all.
+    # production.lowmem.yml's PgBouncer: transaction pooling, 100 clients, 4 per pool, 30 in all.
     local pg_hostport=${pg_direct#*@}
     cat >"$pgb/pgbouncer.ini" <<EOF
 [databases]
@@ -393,7 +393,7 @@ auth_type = trust
 auth_file = $pgb/userlist.txt
 pool_mode = transaction
 max_client_conn = 100
-default_pool_size = 8
+default_pool_size = 4
 max_db_connections = 30
 ignore_startup_parameters = extra_float_digits,options
 logfile = $pgb/pgbouncer.log
@@ -413,7 +413,7 @@ EOF
     done
     ROLES+=("pgbouncer (transaction pool)"$'\t'"$pgb_pid")
     db_base="postgres://postgres@$HOST:$pgb_port"
-    DB_MODE="PgBouncer $("$PGBOUNCER" --version 2>/dev/null | head -n1 | awk '{print $2}') (transaction mode, pool 8, max 30) on :$pgb_port before PostgreSQL ${pg_direct#*@}"
+    DB_MODE="PgBouncer $("$PGBOUNCER" --version 2>/dev/null | head -n1 | awk '{print $2}') (transaction mode, pool 4, max 30) on :$pgb_port before PostgreSQL ${pg_direct#*@}"
   else
     db_base=$pg_direct
     DB_MODE="PgBouncer could not be installed: Django connects to PostgreSQL ${pg_direct#*@} directly"
