@@ -133,7 +133,11 @@ class Worker:
 def _use_broker(url: str | None) -> None:
     """Point this process's producer at ``url``, dropping connections made to the old one.
 
-    Celery reads ``CELERY_BROKER_URL`` from the environment before its own settings."""
+    Celery reads ``CELERY_BROKER_URL`` from the environment before its own settings. Nothing to
+    do when it already is ``url``: kombu keeps one producer pool per URL, and closing it here
+    would leave the next task's producer with a closed pool."""
+    if url == os.environ.get("CELERY_BROKER_URL"):
+        return
     if url is None:
         os.environ.pop("CELERY_BROKER_URL", None)
     else:
