@@ -2,9 +2,11 @@
 
 DRF's SimpleRateThrottle keeps every request's timestamp in one cache value and rewrites it on
 each request: at 5,000/hour that is a list of up to 5,000 floats pickled twice per call. Kore
-counts per fixed window instead (one atomic ``INCR``), which costs the same at any rate. A window
-boundary may let up to twice the rate through in the worst case, acceptable for abuse limits.
-With the cache down the counters fail open: requests are served, not refused.
+counts per window instead (one atomic ``INCR``, pipelined with reading the previous window's count:
+one round trip), which costs the same at any rate. The limit is checked against a sliding
+estimate: the previous window's count weighted by how much of it still overlaps the last
+``duration`` seconds, plus the current one's, so a burst at a window boundary gets no second
+allowance. With the cache down the counters fail open: requests are served, not refused.
 """
 
 import time
@@ -19,31 +21,36 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through its settin
     from rest_framework.views import APIView
 
 
-def _window_hit(counter: str, *, ttl: int) -> int | None:
-    """Count one request in ``counter``; the new count, or None when the cache is down."""
+def _window_hit(counter: str, previous: str, *, ttl: int) -> tuple[int, int] | None:
+    """Count one request in ``counter``; its new count and ``previous``'s, or None (cache down)."""
     client = getattr(cache, "client", None)
-    if hasattr(client, "get_client"):  # django-redis: INCR + EXPIRE in one round trip
+    if hasattr(client, "get_client"):  # django-redis: one round trip for all three commands
         try:
             key = client.make_key(counter)  # type: ignore[union-attr]
             pipe = client.get_client(write=True).pipeline(transaction=False)  # type: ignore[union-attr]
             pipe.incr(key)
             pipe.expire(key, ttl)
-            count, _ = pipe.execute()
+            pipe.get(client.make_key(previous))  # type: ignore[union-attr]
+            current, _, before = pipe.execute()
         except (RedisError, OSError):
             return None
-        return int(count)
-    if cache.add(counter, 1, timeout=ttl):  # any other cache (local memory when embedded)
-        return 1
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr: a fresh window
-        cache.add(counter, 1, timeout=ttl)
-        return 1
-    return None if count is None else int(count)
+        return int(current), int(before or 0)
+    # Any other cache (local memory when embedded).
+    if cache.add(counter, 1, timeout=ttl):
+        count: int | None = 1
+    else:
+        try:
+            count = cache.incr(counter)
+        except ValueError:  # expired between add and incr: a fresh window
+            cache.add(counter, 1, timeout=ttl)
+            count = 1
+    if count is None:
+        return None
+    return int(count), int(cache.get(previous) or 0)
 
 
 class SimpleRateThrottle(DRFSimpleRateThrottle):
-    """Fixed-window counter: ``num_requests`` per ``duration`` seconds per key."""
+    """Sliding-window estimate: ``num_requests`` per ``duration`` seconds per key."""
 
     num_requests: int
     duration: int
@@ -55,10 +62,16 @@ class SimpleRateThrottle(DRFSimpleRateThrottle):
         if key is None:
             return True
         now = time.time()
-        window = int(now // self.duration)
-        self.wait_seconds = (window + 1) * self.duration - now
-        count = _window_hit(f"{key}:{window}", ttl=self.duration + 1)
-        return count is None or count <= self.num_requests  # None: cache down, fail open
+        window, into = divmod(now, self.duration)
+        counts = _window_hit(
+            f"{key}:{int(window)}", f"{key}:{int(window) - 1}", ttl=2 * self.duration + 1
+        )
+        if counts is None:
+            return True  # cache down: fail open
+        current, previous = counts
+        self.wait_seconds = self.duration - into
+        overlap = 1 - into / self.duration  # share of the previous window still in the last period
+        return previous * overlap + current <= self.num_requests
 
     def wait(self) -> float | None:
         return getattr(self, "wait_seconds", None)
