@@ -8,9 +8,9 @@ an authenticator is asked for a code before the session is theirs.
 import base64
 from typing import Any, cast
 
-from allauth.mfa.adapter import get_adapter  # type: ignore[import-untyped]
-from allauth.mfa.models import Authenticator  # type: ignore[import-untyped]
-from allauth.mfa.totp.internal.auth import (  # type: ignore[import-untyped]
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
     TOTP,
     generate_totp_secret,
     validate_totp_code,
