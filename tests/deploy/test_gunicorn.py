@@ -1,6 +1,12 @@
-"""`gunicorn --check-config` on config/gunicorn.conf.py with the production settings."""
+"""config/gunicorn.conf.py with the production settings: --check-config, and preloaded workers."""
 
 import secrets
+import socket
+import subprocess
+import time
+import urllib.request
+
+import psutil
 
 from .helpers import ROOT, clean_env, run, tool
 
@@ -19,3 +25,45 @@ def test_gunicorn_check_config():
         [tool("gunicorn"), "--check-config", "-c", str(CONF), "config.wsgi:application"],
         env=env,
     )
+
+
+def test_preloaded_workers_serve_after_the_fork():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="False",
+        DATABASE_URL="postgres://kore:kore@127.0.0.1:1/kore",  # the liveness view does no I/O
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_PRELOAD="true",
+        WEB_CONCURRENCY="2",
+    )
+    master = subprocess.Popen(  # the project's own Gunicorn and config
+        [tool("gunicorn"), "-c", str(CONF), "config.wsgi:application"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/health/live/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert master.poll() is None, "gunicorn exited"
+                assert time.monotonic() < deadline, "no answer in 60 s"
+                time.sleep(0.2)
+        for _ in range(20):
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                assert response.status == 200
+        assert len(psutil.Process(master.pid).children()) == 2
+    finally:
+        master.terminate()
+        master.wait(timeout=30)

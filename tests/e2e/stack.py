@@ -3,8 +3,7 @@
 Everything runs on 127.0.0.1 with free ports in one temporary directory: the stack's OWN
 PostgreSQL (initdb + pg_ctl, as the `postgres` user when root, fsync off) and OWN Redis, never the
 machine's shared servers on 5432/6379; then Debian's Nginx from the very template the image uses
-(scripts/render-nginx.sh), two Gunicorn instances (config/gunicorn.conf.py, production settings;
-the second with GUNICORN_PRELOAD=true),
+(scripts/render-nginx.sh), two Gunicorn instances (config/gunicorn.conf.py, production settings),
 a Celery worker and beat (database scheduler behind the single-beat lock).
 
 Each long-running process gets its own session (process group = its pid), so it is stopped, or
@@ -417,8 +416,6 @@ class Stack:
             self.env(
                 GUNICORN_BIND=f"{HOST}:{port}",
                 PROMETHEUS_MULTIPROC_DIR=str(self.dir / f"prometheus-web-{index}"),
-                # The second instance runs as the 512 MB profile's: preloaded, gc-frozen workers.
-                GUNICORN_PRELOAD="true" if index == 1 else "false",
             ),
             self.logs / f"gunicorn-{index}.log",
         ).start()
