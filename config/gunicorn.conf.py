@@ -42,8 +42,10 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # gc.freeze(): the collector then never walks the inherited objects, so their pages stay shared
 # instead of being copied into every worker. Measured with 2 gthread workers after a load (summed
 # PSS, master included): 185 MB without preload, 199 MB with preload alone, 158 MB with preload
-# and the freeze. The catch: SIGHUP then restarts workers on the master's code, so a new release
-# needs a full restart (containers always do). On in the 512 MB profile; off by default.
+# and the freeze. The catches: SIGHUP then restarts workers on the master's code, so a new release
+# needs a full restart (containers always do); and a restarting master loads the app before it
+# binds, so for a second or two connections are refused rather than queued (behind Nginx with
+# two instances that is a retry on the other). On in the 512 MB profile; off by default.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() in {"1", "true", "yes", "on"}
 if preload_app:
     gc.disable()  # no collections while the app loads: no holes in the pages to be shared
