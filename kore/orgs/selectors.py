@@ -1,5 +1,6 @@
 """Reads. Tenant data is always reached through the caller's memberships."""
 
+from functools import cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection
@@ -21,6 +22,7 @@ def access_token_is_revoked(*, jti: str) -> bool:
     return RevokedAccessToken.objects.filter(jti=jti, expires_at__gt=timezone.now()).exists()
 
 
+@cache  # every authenticated request builds these: once per process is enough
 def _columns(model: type[Model], alias: str) -> tuple[str, list[str]]:
     fields = model._meta.concrete_fields
     return ", ".join(f'{alias}."{f.column}"' for f in fields), [f.attname for f in fields]
