@@ -32,6 +32,11 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Each thread can hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads <= the pool.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Idle keepalive connections stay open longer than Nginx keeps them in its upstream pool (60 s):
+# the proxy, not Gunicorn, closes them. With Gunicorn's 2 s default a connection Nginx reuses
+# can be closed under it; the request then fails on that instance, counts towards max_fails and
+# is retried elsewhere, which during a rolling restart is nowhere.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Recycle workers now and then (leaks); the jitter keeps them from restarting together.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))

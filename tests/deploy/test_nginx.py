@@ -4,9 +4,15 @@ Debian's nginx is required: .ci/run installs it; without it these tests fail, ne
 
 import re
 import shutil
+import socket
+import socketserver
 import subprocess
+import threading
+import time
+from collections import Counter
 
 import pytest
+import requests
 
 from .helpers import ROOT, clean_env, run
 
@@ -164,3 +170,88 @@ def test_render_refuses_an_unknown_mode(tmp_path):
     )
     assert proc.returncode != 0
     assert "NGINX_MODE must be http or https" in proc.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _FlakyInstance(socketserver.ThreadingTCPServer):
+    """An instance that drops the first ``drops`` requests it reads without an answer (a worker
+    exiting under a keepalive connection), then answers 200. Counts what it read by method."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, drops: int) -> None:
+        self.drops, self.seen = drops, Counter[str]()
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _FlakyHandler)
+
+
+class _FlakyHandler(socketserver.StreamRequestHandler):
+    server: _FlakyInstance
+
+    def handle(self) -> None:
+        while line := self.rfile.readline():
+            method, length = line.split(b" ", 1)[0].decode(), 0
+            while (header := self.rfile.readline()) not in (b"\r\n", b""):
+                if header.lower().startswith(b"content-length:"):
+                    length = int(header.split(b":", 1)[1])
+            self.rfile.read(length)
+            with self.server.lock:
+                self.server.seen[method] += 1
+                drop = self.server.drops > 0
+                self.server.drops -= drop
+            if drop:
+                return  # closed without a response
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 12\r\n\r\n" + b'{"ok": true}'
+            )
+
+
+def test_a_get_no_instance_answered_is_tried_once_more_and_a_post_never(nginx, tmp_path):
+    """Both instances fail a request (one refuses, one drops it, as during a rolling restart
+    with a worker recycling): the GET gets the answer of a second pass, the POST its JSON error
+    and was read by Django exactly once."""
+    port, dead, listen = _free_port(), _free_port(), _free_port()
+    out = tmp_path / "retry"
+    render(
+        out,
+        NGINX_HTTP_PORT=str(listen),
+        NGINX_SERVER_NAME="localhost",
+        NGINX_UPSTREAM_SERVERS=f"127.0.0.1:{port} 127.0.0.1:{dead}",
+        NGINX_ERROR_LOG=str(out / "error.log"),
+    )
+    instance = _FlakyInstance(port, drops=1)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    proc = subprocess.Popen(
+        [nginx, "-p", str(out), "-c", str(out / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base, host = f"http://127.0.0.1:{listen}", {"Host": "localhost"}
+    try:
+        for _ in range(50):
+            try:
+                if requests.get(base + "/health", headers=host, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        got = requests.get(base + "/api/v1/anything/", headers=host, timeout=10)
+        assert (got.status_code, got.json()) == (200, {"ok": True})
+        assert instance.seen["GET"] == 2  # dropped once, answered on the second pass
+
+        instance.drops = 1
+        posted = requests.post(base + "/api/v1/anything/", headers=host, json={}, timeout=10)
+        assert posted.status_code == 502
+        assert posted.json()["error"]["code"] == "service_unavailable"
+        assert instance.seen["POST"] == 1  # never sent twice
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        instance.shutdown()
+        instance.server_close()

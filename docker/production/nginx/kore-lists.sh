@@ -1,6 +1,6 @@
 #!/bin/sh
 # Writes the list-valued parts of the config, which envsubst cannot repeat, into
-# $NGINX_ENVSUBST_OUTPUT_DIR/kore/: upstreams.conf (NGINX_UPSTREAM_SERVERS), allowlist.conf
+# $NGINX_ENVSUBST_OUTPUT_DIR/kore/: upstreams.conf and upstreams-retry.conf (NGINX_UPSTREAM_SERVERS), allowlist.conf
 # (NGINX_RATE_LIMIT_ALLOWLIST, `geo` entries) and realip.conf (NGINX_REAL_IP_FROM).
 # Run by the image (/docker-entrypoint.d/06-kore-lists.sh) and by scripts/render-nginx.sh.
 set -eu
@@ -17,6 +17,8 @@ items() { printf '%s\n' "$1" | tr ',' ' ' | tr -s ' ' '\n' | sed '/^$/d'; }
         echo "server $server max_fails=3 fail_timeout=10s;"
     done
 } >"$out/upstreams.conf"
+sed -e 's/ max_fails=3 fail_timeout=10s;/ max_fails=0;/' -e '1s/$/ (retry: never marked down)/' \
+    "$out/upstreams.conf" >"$out/upstreams-retry.conf"
 
 {
     echo "# generated from NGINX_RATE_LIMIT_ALLOWLIST"
