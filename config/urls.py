@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("ops/", include("kore.ops.operator_urls")),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # "Sign in with Google": the provider round trip only (allauth's other pages are not used).
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     # The web app owns the rest of the site (its links in emails: /password-reset/confirm/, …).
     path("", include("kore.web.urls")),
 ]

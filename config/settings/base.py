@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +182,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 # The web app (kore.web): a strict policy, no inline script or style anywhere (htmx is a static
 # file configured by a <meta> tag). Swagger UI renders an inline script, so its page is left out.
+FORM_ACTION = ["'self'"]
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/"],
     "DIRECTIVES": {
@@ -191,7 +194,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": FORM_ACTION,
         "frame-ancestors": ["'none'"],
     },
 }
@@ -204,6 +207,47 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 MFA_SUPPORTED_TYPES = ["totp"]
 MFA_TOTP_ISSUER = "Kore"
+# Kore's own sign-in page and code step run the login; allauth only links outside accounts.
+ACCOUNT_ADAPTER = "kore.web.signin.AccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+
+# "Sign in with Google" (allauth's OpenID Connect provider), on only when both are set. Google's
+# issuer by default; GOOGLE_OIDC_URL points it elsewhere (a test stand-in, or Google Workspace
+# behind a proxy). A Google account signs in as the Kore user with that verified email, or
+# becomes a new user with no organisation (as /auth/register/ would). Redirect URI to register
+# with Google: https://<host>/accounts/oidc/google/login/callback/
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env_secret("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_OIDC_URL = env.str("GOOGLE_OIDC_URL", default="https://accounts.google.com")
+
+
+def google_sign_in(client_id: str, secret: str, server_url: str) -> dict[str, Any]:
+    """allauth's provider settings: one OpenID Connect app named Google, or none."""
+    apps = []
+    if client_id and secret:
+        apps.append(
+            {
+                "provider_id": "google",
+                "name": "Google",
+                "client_id": client_id,
+                "secret": secret,
+                "settings": {"server_url": server_url, "scope": ["openid", "email", "profile"]},
+            }
+        )
+    return {"openid_connect": {"APPS": apps, "OAUTH_PKCE_ENABLED": True}}
+
+
+SOCIALACCOUNT_PROVIDERS = google_sign_in(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_OIDC_URL)
+SOCIALACCOUNT_ADAPTER = "kore.web.signin.SocialAccountAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a verified Google email signs in its Kore user
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
+    # The sign-in form posts to Kore, which redirects to the provider: form-action must allow it.
+    FORM_ACTION.append("/".join(GOOGLE_OIDC_URL.split("/", 3)[:3]))
 CSRF_FAILURE_VIEW = "kore.core.exceptions.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,6 +18,7 @@ from kore.orgs.scoping import OrgContext
 
 from . import forms
 from .access import error_page, org_page, render_page, request_ip
+from .signin import sign_in_providers
 from .views_mfa import start_second_step, totp_of
 
 
@@ -25,6 +26,9 @@ class SignInView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = forms.SignInForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        return {**super().get_context_data(**kwargs), "providers": sign_in_providers()}
 
     def form_valid(self, form: forms.SignInForm) -> HttpResponse:  # type: ignore[override]
         """With two-factor sign-in on, the password alone does not open the session."""

@@ -64,8 +64,9 @@ def test_health_is_ok_with_every_dependency(stack):
 
 
 def test_both_gunicorn_instances_serve_and_beat_holds_the_lock(stack):
+    # Only logged requests here: Nginx balances every request (health checks included) over one
+    # shared view of the instances, so interleaving unlogged ones could hide an instance.
     for _ in range(20):
-        assert stack.get("/api/v1/health/live/").status_code == 200
         assert stack.get("/api/v1/me/", headers=stack.auth()).status_code == 200
     upstreams = {entry["upstream"] for entry in stack.nginx_log() if entry["uri"] == "/api/v1/me/"}
     assert upstreams == {f"{HOST}:{port}" for port in stack.web_ports}, upstreams
