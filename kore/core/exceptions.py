@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -326,25 +327,50 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
 
 
 # --- Django's own error views (non-DRF paths, e.g. unknown URLs, admin) ------------------------
-def _json(code: str, message: str, status: int) -> JsonResponse:
+# A browser asking for a page outside the API gets the web app's error page; API clients and
+# anything not asking for HTML get Kore's JSON error shape.
+def _wants_page(request: HttpRequest) -> bool:
+    path = request.path
+    return not path.startswith(("/api/", "/ops/metrics")) and "text/html" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _error(request: HttpRequest, code: str, message: str, status: int) -> HttpResponse:
+    if _wants_page(request):
+        try:
+            return render(
+                request, "web/error.html", {"status": status, "message": message}, status=status
+            )
+        except Exception:  # a broken page must not hide the error itself
+            logger.exception("rendering the %s page failed", status)
     return JsonResponse(error_body(code, message), status=status)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json("bad_request", "Bad request.", 400)
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, "bad_request", "Bad request.", 400)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json("permission_denied", "You do not have permission to perform this action.", 403)
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(
+        request, "permission_denied", "You do not have permission to perform this action.", 403
+    )
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json("not_found", "Not found.", 404)
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, "not_found", "Not found.", 404)
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
-    return _json("server_error", "An unexpected error occurred; quote the request id.", 500)
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request, "server_error", "An unexpected error occurred; quote the request id.", 500
+    )
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    return _json("csrf_failed", f"CSRF check failed: {reason}", 403)
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    message = f"CSRF check failed: {reason}"
+    if _wants_page(request):
+        message = (
+            "This form expired or came from elsewhere. Go back, reload the page and try again."
+        )
+    return _error(request, "csrf_failed", message, 403)

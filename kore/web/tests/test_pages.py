@@ -249,3 +249,31 @@ def test_password_reset_by_email_link(
     # The link is single-use.
     response = client.post("/password-reset/confirm/", {**query, "password": "another-pass-88"})
     assert response.status_code == 422
+
+
+@pytest.mark.django_db
+def test_an_unknown_address_is_a_page_for_browsers_and_json_for_the_api(world: OrgWorld) -> None:
+    client = browser(world.member)
+    html = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    response = client.get("/no-such-page/", **html)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "<h1>Not found</h1>" in body
+    assert "Back to the start" in body
+    # The API keeps its JSON shape whatever the client accepts; so does a non-browser client.
+    for path, headers in (("/api/v1/no-such-thing/", html), ("/no-such-page/", {})):
+        response = client.get(path, **headers)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_an_expired_form_explains_itself(world: OrgWorld) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.member)
+    response = client.post(page(world, "accounts/"), {"name": "X"}, HTTP_ACCEPT="text/html")
+    assert response.status_code == 403
+    assert "This form expired" in response.content.decode()
