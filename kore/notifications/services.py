@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 if TYPE_CHECKING:
     from kore.orgs.models import Invitation, User
@@ -132,14 +133,13 @@ def import_job_email_enqueue(*, job_id: int) -> None:
             "invalid_count": job.invalid_count,
             "error_code": job.error_code,
             "error_message": job.error_message,
-            "job_url": _public_url(f"/orgs/{job.organization.slug}/imports/{job.pk}/"),
+            "job_url": _public_url(reverse("web:import", args=[job.organization.slug, job.pk])),
         },
     )
 
 
 def export_job_email_enqueue(*, job_id: int) -> None:
     """Tell whoever started an XLSX export job that its file is ready, with the download link."""
-    from django.urls import reverse
 
     from kore.exports.models import ExportJob
 

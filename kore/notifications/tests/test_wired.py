@@ -71,7 +71,7 @@ def test_a_finished_import_emails_its_creator(world, smtp_server):
     assert message["Subject"] == "Import of csv_de_sparkasse.csv finished"
     text, html = parts(message)
     assert "Transactions created: 4" in text
-    assert f"https://kore.test/orgs/{world.org.slug}/imports/{job.pk}/" in text
+    assert f"https://kore.test/o/{world.org.slug}/imports/{job.pk}/" in text
     assert "Giro" in html
 
 
