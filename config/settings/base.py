@@ -314,6 +314,8 @@ KORE_ATTACHMENT_MAX_BYTES = env.int("KORE_ATTACHMENT_MAX_BYTES", default=50 * 10
 KORE_IMPORT_MAX_BYTES = env.int("KORE_IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 KORE_IMPORT_STALE_SECONDS = env.int("KORE_IMPORT_STALE_SECONDS", default=600)
 KORE_IMPORT_TIME_LIMIT = env.int("KORE_IMPORT_TIME_LIMIT", default=3600)
+# A finished dry run keeps its file this long, to be run for real without a new upload.
+KORE_IMPORT_DRY_RUN_KEEP_HOURS = env.int("KORE_IMPORT_DRY_RUN_KEEP_HOURS", default=24)
 # Transaction exports: XLSX up to this many rows in the request, above it a worker job.
 KORE_EXPORT_SYNC_LIMIT = env.int("KORE_EXPORT_SYNC_LIMIT", default=100_000)
 KORE_EXPORT_TIME_LIMIT = env.int("KORE_EXPORT_TIME_LIMIT", default=3600)

@@ -241,6 +241,18 @@ class ImportCancelApi(OrgAPIView):
         return Response(ImportJobOutput(job).data)
 
 
+class ImportPromoteApi(OrgAPIView):
+    """Run a finished dry run for real, from the file it checked (no new upload): 202 with the
+    new job. 409 ``not_a_dry_run``, ``dry_run_has_errors`` (all_or_nothing with invalid rows),
+    ``dry_run_expired`` (already run, or kept past KORE_IMPORT_DRY_RUN_KEEP_HOURS) or
+    ``account_archived``."""
+
+    @extend_schema(request=None, responses={202: ImportJobOutput}, tags=["imports"])
+    def post(self, request: Request, org_slug: str, job_id: int) -> Response:
+        job = services.import_job_promote(ctx=self.org, job_id=job_id)
+        return Response(ImportJobOutput(job).data, status=202)
+
+
 class ImportForceInput(StrictSerializer):
     lines = serializers.ListField(
         child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000

@@ -451,7 +451,8 @@ def _finish(
     )  # fmt: skip
     if ended:
         job.status = status
-        _file_delete(job.file_path)
+        if not (job.dry_run and status == Status.DONE):  # kept to be run for real (promote)
+            _file_delete(job.file_path)
         import_job_email_enqueue(job_id=job.pk)  # the creator hears it finished or failed
 
 
@@ -489,6 +490,77 @@ def import_job_cancel(*, ctx: OrgContext, job_id: int) -> ImportJob:
     return job
 
 
+def import_job_promote(*, ctx: OrgContext, job_id: int) -> ImportJob:
+    """Run a finished dry run for real: a new queued job on a copy of the same file, with the
+    same account, format, mapping and mode (202 through the API). The dry run's own file goes
+    once copied, so it runs for real once; an unpromoted one goes after
+    ``KORE_IMPORT_DRY_RUN_KEEP_HOURS`` (the reaper)."""
+    with db_transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update()
+            .select_related("account")
+            .filter(organization=ctx.organization, pk=job_id)
+            .first()
+        )
+        if job is None:
+            raise NotFound()
+        if not job.dry_run or job.status != Status.DONE:
+            raise Conflict("Only a finished dry run can be run for real.", code="not_a_dry_run")
+        if job.mode == ImportJob.Mode.ALL_OR_NOTHING and job.invalid_count:
+            raise Conflict(
+                f"The dry run found {job.invalid_count} invalid rows: correct the file, or run "
+                "it again with mode skip_invalid.",
+                code="dry_run_has_errors",
+            )
+        if job.account.archived:
+            raise Conflict(
+                "The account is archived and accepts no imports.", code="account_archived"
+            )
+        if not default_storage.exists(job.file_path):
+            raise Conflict(
+                "The dry run's file is no longer kept (it already ran for real, or it expired): "
+                "upload it again.",
+                code="dry_run_expired",
+            )
+        with default_storage.open(job.file_path, "rb") as source:
+            path, size, _ = _store(File(source, name=job.original_name), ctx.organization)
+        try:
+            promoted = ImportJob.objects.create(
+                organization=ctx.organization,
+                account=job.account,
+                created_by=ctx.user,
+                format=job.format,
+                mode=job.mode,
+                dry_run=False,
+                file_path=path,
+                original_name=job.original_name,
+                size=size,
+                mapping=job.mapping,
+            )
+        except BaseException:
+            default_storage.delete(path)
+            raise
+        import_job_enqueue_on_commit(job_id=promoted.pk)
+        old = job.file_path
+        db_transaction.on_commit(lambda: _file_delete(old))
+    return promoted
+
+
+def import_dry_run_files_purge(*, now: Any = None) -> int:
+    """Delete the files of finished dry runs kept longer than KORE_IMPORT_DRY_RUN_KEEP_HOURS."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.KORE_IMPORT_DRY_RUN_KEEP_HOURS)
+    paths = ImportJob.objects.filter(
+        dry_run=True, status=Status.DONE, finished_at__lt=cutoff
+    ).values_list("file_path", flat=True)
+    gone = 0
+    for path in paths.iterator():
+        if default_storage.exists(path):
+            _file_delete(path)
+            gone += 1
+    return gone
+
+
 def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
     """Re-queue running jobs whose worker went silent and re-send queued ones left waiting."""
     if stale_after is None:
@@ -518,6 +590,7 @@ def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
         run_import.delay(pk)
     if requeued or waiting:
         logger.warning("reaper: re-queued %s, re-sent %s", requeued, waiting)
+    import_dry_run_files_purge(now=now)
     return [*requeued, *waiting]
 
 

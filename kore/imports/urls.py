@@ -9,4 +9,5 @@ urlpatterns = [
     path(f"{P}<int:job_id>/", apis.ImportDetailApi.as_view(), name="import-detail"),
     path(f"{P}<int:job_id>/cancel/", apis.ImportCancelApi.as_view(), name="import-cancel"),
     path(f"{P}<int:job_id>/force/", apis.ImportForceApi.as_view(), name="import-force"),
+    path(f"{P}<int:job_id>/promote/", apis.ImportPromoteApi.as_view(), name="import-promote"),
 ]

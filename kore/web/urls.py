@@ -58,6 +58,9 @@ urlpatterns = [
     path(f"{ORG}imports/", views_reports.imports, name="imports"),
     path(f"{ORG}imports/<int:job_id>/", views_reports.import_detail, name="import"),
     path(f"{ORG}imports/<int:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
+    path(
+        f"{ORG}imports/<int:job_id>/promote/", views_reports.import_promote, name="import-promote"
+    ),
     path(f"{ORG}settings/", views.settings_page, name="settings"),
     path(f"{ORG}settings/invite/", views.invite, name="invite"),
     path(f"{ORG}settings/members/<int:membership_id>/", views.member_change, name="member"),

@@ -216,3 +216,16 @@ def import_cancel(request: HttpRequest, org: OrgContext, job_id: int) -> HttpRes
     except KoreError as exc:
         messages.error(request, exc.message)
     return redirect("web:import", org.organization.slug, job_id)
+
+
+@org_page()
+def import_promote(request: HttpRequest, org: OrgContext, job_id: int) -> HttpResponse:
+    """A passed dry run, imported for real from the file it checked (no new upload)."""
+    if request.method != "POST":
+        return error_page(request, 405, "Use the button.")
+    try:
+        job = import_services.import_job_promote(ctx=org, job_id=job_id)
+    except KoreError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:import", org.organization.slug, job_id)
+    return redirect("web:import", org.organization.slug, job.pk)

@@ -277,3 +277,38 @@ def test_an_expired_form_explains_itself(world: OrgWorld) -> None:
     response = client.post(page(world, "accounts/"), {"name": "X"}, HTTP_ACCEPT="text/html")
     assert response.status_code == 403
     assert "This form expired" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_passed_dry_run_is_imported_with_one_button(world: OrgWorld) -> None:
+    celery_app.conf.task_always_eager = True
+    data = ledger(world, count=0)
+    csv = b"Date,Amount,Memo\n2026-01-05,-12.50,Coffee\n2026-01-06,abc,Broken\n"
+    client = browser(world.member)
+    response = client.post(
+        page(world, "imports/"),
+        {"account": data["account"].pk, "file": SimpleUploadedFile("bank.csv", csv),
+         "dry_run": "on", "mode": "skip_invalid", "map_date": "Date", "map_amount": "Amount",
+         "map_description": "Memo"},
+    )  # fmt: skip
+    dry = ImportJob.objects.get(organization=world.org)
+    body = client.get(response["Location"]).content.decode()
+    assert "its 1 invalid rows will be skipped" in body
+    assert "Import these rows" in body
+    as_viewer = browser(world.viewer).get(response["Location"]).content.decode()
+    assert "Import these rows" not in as_viewer
+    promote = page(world, f"imports/{dry.pk}/promote/")
+    assert browser(world.viewer).post(promote).status_code == 403
+    assert not Transaction.objects.filter(organization=world.org).exists()
+
+    response = client.post(promote)
+    real = ImportJob.objects.exclude(pk=dry.pk).get(organization=world.org)
+    assert response["Location"] == page(world, f"imports/{real.pk}/")
+    real.refresh_from_db()
+    assert (real.status, real.dry_run, real.created_count, real.invalid_count) == (
+        "done", False, 1, 1,
+    )  # fmt: skip
+    assert Transaction.objects.filter(organization=world.org, description="Coffee").count() == 1
+    again = client.post(promote, follow=True).content.decode()
+    assert "no longer kept" in again
+    assert Transaction.objects.filter(organization=world.org).count() == 1
