@@ -241,9 +241,14 @@ class Transaction(models.Model):
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["organization", "change_seq"], name="ledger_tx_org_change_seq"),
+            # An account's live rows newest first: balances up to a date, and the list or export
+            # filtered by account, whose keyset bound (occurred_on, id) it serves without a sort
+            # however many rows the account holds (and whatever the statistics say).
             models.Index(
-                fields=["account", "occurred_on"],
-                name="ledger_tx_account_date",
+                "account",
+                models.F("occurred_on").desc(),
+                models.F("id").desc(),
+                name="ledger_tx_account_date_id",
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(
