@@ -1,4 +1,4 @@
-"""Migration operations for large tables."""
+"""Migration operations for large tables: concurrent on PostgreSQL, plain elsewhere."""
 
 from typing import Any
 
@@ -6,43 +6,36 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
-class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
-    """``CREATE INDEX CONCURRENTLY`` on PostgreSQL (no write lock on a big table); a plain index
-    elsewhere (the embedded SQLite). The migration must set ``atomic = False``."""
+class _ConcurrentlyIfPostgres:
+    """The concurrent operation on PostgreSQL (no lock that stops the table's reads or writes);
+    the ``plain`` one elsewhere (the embedded SQLite). The migration must set ``atomic = False``."""
+
+    plain: Any
 
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            super().database_forwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
         else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            super().database_backwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
         else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+            self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-class RemoveIndexConcurrentlyIfPostgres(RemoveIndexConcurrently):
-    """``DROP INDEX CONCURRENTLY`` on PostgreSQL (no lock that stops reads or writes); a plain
-    drop elsewhere. The migration must set ``atomic = False``."""
+class AddIndexConcurrentlyIfPostgres(_ConcurrentlyIfPostgres, AddIndexConcurrently):
+    """``CREATE INDEX CONCURRENTLY`` on PostgreSQL, a plain index elsewhere."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+    plain = AddIndex
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+class RemoveIndexConcurrentlyIfPostgres(_ConcurrentlyIfPostgres, RemoveIndexConcurrently):
+    """``DROP INDEX CONCURRENTLY`` on PostgreSQL, a plain drop elsewhere."""
+
+    plain = RemoveIndex
