@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from kore.core.testing import client_for
-from kore.ledger.models import Split, Transaction
+from kore.ledger.models import Split, Transaction, Transfer
 from kore.orgs.models import Membership, Organization, Role
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the index rebuild runs on other connections
@@ -83,3 +83,51 @@ def test_a_second_run_refuses_without_reset_and_reset_replaces():
     assert "already exist" in _seed()
     _seed(reset=True)
     assert Transaction.objects.filter(organization__slug__startswith="seed-").count() == 3000
+
+
+def test_transfers_have_two_legs_between_two_accounts_on_one_day():
+    _seed()
+    transfers = Transfer.objects.filter(organization__slug__startswith="seed-")
+    assert transfers.count() == 2 * (1500 // 100)
+    for transfer in transfers:
+        legs = Transaction.objects.filter(transfer=transfer).select_related("account")
+        out_leg, in_leg = sorted(legs, key=lambda t: t.amount)
+        assert out_leg.amount < 0 < in_leg.amount
+        assert out_leg.account_id != in_leg.account_id
+        assert out_leg.occurred_on == in_leg.occurred_on
+        assert out_leg.currency == out_leg.account.currency
+        assert in_leg.currency == in_leg.account.currency
+        if out_leg.currency == in_leg.currency:
+            assert in_leg.amount == -out_leg.amount
+        assert transfer.rate == (in_leg.amount / -out_leg.amount).quantize(Decimal("1e-10"))
+
+
+def test_amounts_have_the_currencys_minor_units_and_are_never_zero():
+    _seed()
+    rows = Transaction.objects.filter(organization__slug__startswith="seed-")
+    assert rows.filter(currency="JPY").exists() or rows.exclude(currency="JPY").exists()
+    for amount, currency in rows.values_list("amount", "currency"):
+        places = 0 if currency == "JPY" else 2
+        assert amount != 0
+        assert amount == amount.quantize(Decimal(1).scaleb(-places)), (amount, currency)
+
+
+FIELDS = ("organization__slug", "occurred_on", "amount", "description", "counterparty",
+          "category__name", "status", "reference")  # fmt: skip
+
+
+def test_the_same_seed_gives_the_same_rows():
+    def fingerprint():
+        return list(
+            Transaction.objects.filter(organization__slug__startswith="seed-")
+            .order_by("organization__slug", "change_seq", "amount")
+            .values_list(*FIELDS)
+        )
+
+    _seed()
+    first = fingerprint()
+    _seed(reset=True)
+    assert fingerprint() == first
+    out = StringIO()
+    call_command("seed_demo", transactions=3000, orgs=2, seed=8, reset=True, stdout=out)
+    assert fingerprint() != first
