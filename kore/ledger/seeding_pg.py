@@ -35,7 +35,7 @@ def _template_sql(template: str) -> str:
     fields = {
         "cp": "cp",
         "m": "to_char(occurred_on, 'Mon YYYY')",
-        "r": "'INV-' || inv",
+        "r": "inv",
         "n": "n::text",
     }
     parts = [
