@@ -103,7 +103,12 @@ CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 
 def database_from_url(url: str) -> dict[str, Any]:
     """Parse DATABASE_URL into Django's dict, with psycopg 3 and persistent connections."""
-    db: dict[str, Any] = env.db_url_config(url)
+    db: dict[str, Any] = env.db_url_config(url) if url else {}
+    if not db.get("ENGINE"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL {url!r} names no database Kore knows: use postgres://user@host:port/"
+            "name, or sqlite:////absolute/path (leave it unset for the embedded SQLite file)."
+        )
     if db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_MAX_AGE"] = CONN_MAX_AGE
         db["CONN_HEALTH_CHECKS"] = True

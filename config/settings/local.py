@@ -18,7 +18,8 @@ CSRF_TRUSTED_ORIGINS = env.list(
 
 # The embedded runtime keeps its SQLite file and media here; a fresh clone has no var/ yet.
 KORE_DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{KORE_DATA_DIR / 'kore.sqlite3'}")
+# An empty DATABASE_URL counts as unset: the embedded SQLite file.
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{KORE_DATA_DIR / 'kore.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 CACHES = cache_from_url(env.str("REDIS_URL", default=""))
 

@@ -161,7 +161,10 @@ class Transaction(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions")
+    # Its index is ledger_tx_account_keyset (below), which leads with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     occurred_on = models.DateField()
     amount = MoneyColumn()
     currency = models.CharField(max_length=3)
@@ -241,15 +244,16 @@ class Transaction(models.Model):
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["organization", "change_seq"], name="ledger_tx_org_change_seq"),
-            # An account's live rows newest first: balances up to a date, and the list or export
+            # An account's rows newest first: balances up to a date, and the list or export
             # filtered by account, whose keyset bound (occurred_on, id) it serves without a sort
-            # however many rows the account holds (and whatever the statistics say).
+            # however many rows the account holds (and whatever the statistics say). Not partial:
+            # it is also the foreign key's index (deleting an account looks for every row of it,
+            # soft-deleted ones included), so the table keeps one index on the account, not two.
             models.Index(
                 "account",
                 models.F("occurred_on").desc(),
                 models.F("id").desc(),
-                name="ledger_tx_account_date_id",
-                condition=Q(deleted_at__isnull=True),
+                name="ledger_tx_account_keyset",
             ),
             models.Index(
                 fields=["organization", "category", "occurred_on"],
