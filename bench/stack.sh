@@ -130,11 +130,11 @@ start_nginx() {  # start_nginx NAME PORT UPSTREAM [WORKERS CONNECTIONS]
   wait_http "http://$HOST:$port/health" "$started" "$name"
 }
 
-start_gunicorn() {  # start_gunicorn NAME PORT [ENV=VALUE…]
+start_gunicorn() {  # start_gunicorn NAME PORT [ENV=VALUE…]; the bin dir from $BIN (.venv/bin)
   local name=$1 port=$2
   shift 2
   start "$name" env GUNICORN_BIND="$HOST:$port" GUNICORN_ACCESSLOG="$TMP/logs/$name-access.log" "$@" \
-    .venv/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
+    "${BIN:-.venv/bin}/gunicorn" -c config/gunicorn.conf.py config.wsgi:application
   wait_http "http://$HOST:$port/api/v1/health/live/" "$started" "$name"
 }
 
@@ -350,7 +350,7 @@ PGBOUNCER=""
 LOWMEM_NGINX_PORT=""
 POSTMASTER=""
 DB_MODE=""
-SSC_NOTE=""
+SSC_NOTE="" LOWMEM_PACKAGES=""
 lowmem() {
   PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   if [[ ! -x $PGBOUNCER ]]; then
@@ -428,6 +428,17 @@ EOF
   env_only=$(DATABASE_URL="$db_base/$LOWMEM_DB" DISABLE_SERVER_SIDE_CURSORS=True "$PY" -c "$check")
   SSC_NOTE="DISABLE_SERVER_SIDE_CURSORS in effect: $effective (the env var alone gives $env_only)"
 
+  # The image's packages, not the development virtualenv's: production dependencies and the
+  # production extra only (what `uv export --no-dev --extra production` gives the Dockerfile).
+  # Development-only packages that Django or DRF import when present (jinja2 for django.test,
+  # pygments for DRF) would otherwise count in every process's footprint.
+  local BIN=$OUT/venv-production/bin
+  log "3/3 a production-only virtualenv ($OUT/venv-production)…"
+  UV_PROJECT_ENVIRONMENT=$OUT/venv-production timeout 600 .tools/bin/uv sync --frozen --no-dev \
+    --extra production --python "$(command -v python3)" --quiet \
+    || die "could not make the production-only virtualenv"
+  LOWMEM_PACKAGES="Packages: production dependencies only (uv sync --no-dev --extra production), as in the image"
+
   local envs=("$LOWMEM_DB" prod 2 2 0 1 kore)
   [[ $LOWMEM_STAGING == 1 ]] && envs+=("$STAGING_DB" staging 1 1 2 3 kore-staging)
   local n=0
@@ -446,7 +457,7 @@ EOF
       GUNICORN_PRELOAD="$([[ $web -gt 1 ]] && echo true || echo false)"
     ROLES+=("gunicorn $name (master + $web gthread x4)"$'\t'"$started")
     start "worker-$name" env "${app_env[@]}" CELERY_WORKER_MAX_TASKS_PER_CHILD=200 \
-      .venv/bin/celery --app config.celery_app worker --pool threads --concurrency "$conc" --beat-thread \
+      "$BIN/celery" --app config.celery_app worker --pool threads --concurrency "$conc" --beat-thread \
       --hostname "bench-$name-$web_port@%h" \
       --without-gossip --without-mingle --loglevel INFO
     local worker_pid=$started
@@ -477,6 +488,7 @@ lowmem_describe() {
     "$(psql "$admin_url" -tAc 'SHOW server_version' | awk '{print $1}')" \
     "$(psql "$admin_url" -tAc 'SHOW shared_buffers')"
   printf '%s.\n' "$SSC_NOTE"
+  printf '%s.\n' "$LOWMEM_PACKAGES"
   printf 'Counted: every process of each role (master + children); PostgreSQL: the backends in\n'
   printf 'pg_stat_activity for those databases plus the postmaster. The server'"'"'s auxiliary processes\n'
   printf '(checkpointer, bgwriter, walwriter, launchers) are shown, not counted: they serve every\n'
