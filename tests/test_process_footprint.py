@@ -40,3 +40,30 @@ def test_web_and_worker_processes_start_without_feature_only_libraries():
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded == [], f"imported at start: {loaded}"
+
+
+WSGI_PROBE = """
+import json, sys
+import config.wsgi
+from django.db import connections
+print(json.dumps({
+    "views": "kore.ledger.apis" in sys.modules and "kore.web.views_transactions" in sys.modules,
+    "jwt": "jwt.algorithms" in sys.modules,
+    "connections": [a for a in connections if connections[a].connection is not None],
+    "feature_only": sorted(m for m in sys.modules if m.split(".")[0] in %r),
+}))
+"""
+
+
+def test_loading_the_wsgi_app_loads_the_urlconf_and_opens_no_connection():
+    """What Gunicorn's master loads with GUNICORN_PRELOAD is shared by every worker it forks: the
+    views and the JWT backend load there, not on each worker's first request; and the master
+    opens no database connection for its workers to inherit."""
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(  # our own interpreter and code
+        [sys.executable, "-c", WSGI_PROBE % (ONLY_WHEN_USED,)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {"views": True, "jwt": True, "connections": [], "feature_only": []}
