@@ -131,3 +131,11 @@ def test_the_same_seed_gives_the_same_rows():
     out = StringIO()
     call_command("seed_demo", transactions=3000, orgs=2, seed=8, reset=True, stdout=out)
     assert fingerprint() != first
+
+
+def test_zero_transactions_makes_the_organisations_only():
+    out = StringIO()
+    call_command("seed_demo", transactions=0, orgs=2, seed=7, stdout=out)
+    assert Organization.objects.filter(slug__startswith="seed-").count() == 2
+    assert not Transaction.objects.filter(organization__slug__startswith="seed-").exists()
+    assert "Rows: 0 transactions" in out.getvalue()
