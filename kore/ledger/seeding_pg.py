@@ -246,7 +246,7 @@ WITH row AS (
       round(amount * (0.2 + 0.15 * ((u * (pos + 3)) - floor(u * (pos + 3))))::numeric,
             places) AS share
     FROM (SELECT id, amount, places,
-            (hashint8extended(id, %(salt)s + 40) & 4503599627370495)::float8
+            (hashint8extended(id - %(first_id)s, %(salt)s + 40) & 4503599627370495)::float8
               / 4503599627370496.0 AS u
           FROM ins WHERE has_splits) AS t
     CROSS JOIN LATERAL (SELECT 2 + (u < 0.4)::int AS parts) AS n
@@ -259,7 +259,7 @@ WITH row AS (
   SELECT id, (%(tags)s::bigint[])[
       1 + (floor(u * cardinality(%(tags)s::bigint[]))::int + k)
       %% cardinality(%(tags)s::bigint[])]
-  FROM (SELECT id, (hashint8extended(id, %(salt)s + 41) & 4503599627370495)::float8
+  FROM (SELECT id, (hashint8extended(id - %(first_id)s, %(salt)s + 41) & 4503599627370495)::float8
                 / 4503599627370496.0 AS u
         FROM ins WHERE has_tags) AS t
   CROSS JOIN LATERAL generate_series(0, (u < 0.35)::int) AS k
@@ -278,6 +278,9 @@ def generate(plan: OrgPlan) -> OrgResult:
         # The planner cannot size generate_series: its huge estimates would switch on
         # JIT compilation, which costs more than the statement itself.
         cur.execute("SET LOCAL jit = off")
+        # The inserted rows' RETURNING list (read again for transfers, splits and tag links)
+        # stays in memory instead of spilling to a temporary file.
+        cur.execute("SET LOCAL work_mem = '32MB'")
         cur.execute(_statement(plan), _params(plan))
         transactions, transfers, splits, links = cur.fetchone()
     return OrgResult(transactions, transfers, splits, links, plan.count)
