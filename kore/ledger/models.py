@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 from kore.core.money import DECIMAL_PLACES, MAX_DIGITS
 from kore.orgs.models import ApiToken, Organization
 
+from . import lookups  # noqa: F401 - registers ilike_contains on CharField
 from .audit import AuditFields
 
 

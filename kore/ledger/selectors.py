@@ -95,7 +95,7 @@ def _filtered(organization: Organization, f: TransactionFilter) -> QuerySet[Tran
     if f.tag:
         qs = qs.filter(tags__organization=organization, tags__name=f.tag)
     if f.q:
-        qs = qs.filter(Q(description__icontains=f.q) | Q(counterparty__icontains=f.q))
+        qs = qs.filter(Q(description__ilike_contains=f.q) | Q(counterparty__ilike_contains=f.q))
     return qs
 
 
@@ -180,11 +180,8 @@ def _where_sql(organization: Organization, f: TransactionFilter) -> tuple[list[s
         )
         params += [organization.pk, f.tag]
     if f.q:
-        # Django's icontains on PostgreSQL, which the trigram indexes are built for.
-        where.append(
-            f'(UPPER({T}."description"::text) LIKE UPPER(%s) '
-            f'OR UPPER({T}."counterparty"::text) LIKE UPPER(%s))'
-        )
+        # The ilike_contains lookup (kore.ledger.lookups), which the trigram indexes serve.
+        where.append(f'({T}."description" ILIKE %s OR {T}."counterparty" ILIKE %s)')
         like = f"%{connection.ops.prep_for_like_query(f.q)}%"
         params += [like, like]
     return where, params
