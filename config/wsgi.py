@@ -1,5 +1,6 @@
 """WSGI entry point (Gunicorn: ``config.wsgi:application``)."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -42,3 +43,20 @@ def _warm() -> None:
 
 
 _warm()
+
+
+def _freeze() -> None:
+    """Put what the app loaded out of the garbage collector's reach (``gc.freeze``).
+
+    A full collection otherwise walks every module, class and function Django loaded: measured
+    under wrk on the transaction list, a 126 ms pause of the whole worker (all its threads) once
+    every few thousand requests, which is the list's p99 (89 ms at 10 connections; 52 ms with the
+    freeze). Garbage made while loading is collected first. With GUNICORN_PRELOAD the collector is
+    off while the master loads (config/gunicorn.conf.py), which freezes before forking instead.
+    """
+    if gc.isenabled():
+        gc.collect()
+        gc.freeze()
+
+
+_freeze()
