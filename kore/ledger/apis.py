@@ -161,7 +161,11 @@ class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
     category = serializers.IntegerField(required=False, help_text="Includes its descendants.")
     status = serializers.ChoiceField(choices=["pending", "cleared", "reconciled"], required=False)
     tag = serializers.CharField(required=False)
-    q = serializers.CharField(required=False, max_length=200, help_text="Description/counterparty.")
+    q = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Text anywhere in the description or counterparty, any case; % and _ literal.",
+    )
     ordering = serializers.ChoiceField(
         choices=list(selectors.ORDERINGS), default="-occurred_on", required=False
     )
