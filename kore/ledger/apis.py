@@ -1,6 +1,8 @@
 """Ledger endpoints under /api/v1/orgs/{slug}/: thin views over selectors and services."""
 
 import json
+import re
+from datetime import date
 from typing import Any
 
 from django.db import connection
@@ -20,7 +22,7 @@ from kore.orgs.scoping import OrgAPIView
 
 from . import selectors
 from . import serializers as s
-from .models import Account, Category, Statement
+from .models import Account, Category, Statement, Transaction
 from .services import accounts, categories, statements, transactions, transfers
 from .services.concurrency import etag_for
 
@@ -159,7 +161,7 @@ class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
     amount_max = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
     account = serializers.IntegerField(required=False)
     category = serializers.IntegerField(required=False, help_text="Includes its descendants.")
-    status = serializers.ChoiceField(choices=["pending", "cleared", "reconciled"], required=False)
+    status = serializers.ChoiceField(choices=Transaction.Status.values, required=False)
     tag = serializers.CharField(required=False)
     q = serializers.CharField(
         required=False,
@@ -174,6 +176,48 @@ class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
 
 
 _PAGING_ONLY = frozenset({"limit", "cursor", "ordering"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_STATUSES = frozenset(Transaction.Status.values)
+
+
+def _plain_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if _ISO_DATE.fullmatch(raw) else None
+    except ValueError:
+        return None
+
+
+def _plain_id(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+# The filters the list is mostly called with, in the one spelling each that needs no serializer;
+# they parse to what TransactionQuery would give. Anything else (another filter, another
+# spelling, a bad value) goes through TransactionQuery, which also words every error.
+_PLAIN_FILTERS: dict[str, Any] = {
+    "date_from": _plain_date,
+    "date_to": _plain_date,
+    "account": _plain_id,
+    "category": _plain_id,
+    "status": lambda raw: raw if raw in _STATUSES else None,
+}
+
+
+def _plain_filters(query_params: Any) -> dict[str, Any] | None:
+    """The filters without building the 12-field serializer (~0.5 ms of CPU a request), or None."""
+    if query_params.get("ordering", "-occurred_on") not in selectors.ORDERINGS:
+        return None
+    params: dict[str, Any] = {}
+    for key in query_params:
+        if key in _PAGING_ONLY:
+            continue
+        parse = _PLAIN_FILTERS.get(key)
+        value = parse(query_params.get(key)) if parse else None
+        if value is None:
+            return None
+        params[key] = value
+    return params
+
 
 TransactionPage = inline_serializer(
     "TransactionPage",
@@ -210,11 +254,10 @@ class TransactionListCreateApi(TransactionRenderMixin, OrgAPIView):
     )
     def get(self, request: Request, org_slug: str) -> Response:
         limit = parse_limit(request.query_params.get("limit"))  # 422 above 500
-        if set(request.query_params) <= _PAGING_ONLY and (
-            request.query_params.get("ordering", "-occurred_on") in selectors.ORDERINGS
-        ):
-            # The common call (no filters) skips building a 12-field serializer per request.
-            params: dict[str, Any] = {}
+        plain = _plain_filters(request.query_params)
+        if plain is not None:
+            # The common calls skip building a 12-field serializer per request.
+            params: dict[str, Any] = plain
             ordering = request.query_params.get("ordering", "-occurred_on")
             cursor = request.query_params.get("cursor") or None
         else:
