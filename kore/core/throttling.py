@@ -9,10 +9,12 @@ estimate: the previous window's count weighted by how much of it still overlaps 
 allowance. With the cache down the counters fail open: requests are served, not refused.
 """
 
+import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle as DRFSimpleRateThrottle
@@ -58,8 +60,11 @@ class SimpleRateThrottle(DRFSimpleRateThrottle):
     def allow_request(self, request: Request, view: "APIView") -> bool:
         if self.rate is None:
             return True
-        key = self.get_cache_key(request, view)
-        if key is None:
+        return self.allow_key(self.get_cache_key(request, view))
+
+    def allow_key(self, key: str | None) -> bool:
+        """Count one request against ``key`` (None: not limited); False when over the rate."""
+        if self.rate is None or key is None:
             return True
         now = time.time()
         window, into = divmod(now, self.duration)
@@ -109,7 +114,12 @@ class LoginIPThrottle(SimpleRateThrottle):
     scope = "login_ip"
 
     def get_cache_key(self, request: Request, view: "APIView") -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.key_for(request)
+
+    def key_for(self, request: Request | HttpRequest) -> str:
+        """The counter of ``request``'s client address (reads only ``META``)."""
+        ident = self.get_ident(cast(Request, request))  # reads only META, which both have
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class LoginEmailThrottle(SimpleRateThrottle):
@@ -119,7 +129,30 @@ class LoginEmailThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         data: Any = request.data
-        email = data.get("email") if isinstance(data, dict) else None
-        if not isinstance(email, str) or not email:
+        return self.key_for(data.get("email") if isinstance(data, dict) else None)
+
+    def key_for(self, email: object) -> str | None:
+        """The counter of ``email`` (case and surrounding spaces ignored); None without one."""
+        if not isinstance(email, str) or not email.strip():
             return None
         return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()}
+
+
+def credential_attempt_throttle(request: HttpRequest, *, email: str | None) -> int | None:
+    """Count one credential attempt; None when allowed, else the seconds to wait (for any view).
+
+    The web sign-in, the two-factor code step and password reset (web and API) call this, so they
+    share the API login's ``login_ip`` (per client address) and ``login_email`` (per target
+    address) counters: a guesser gains nothing by switching between the form and the API. Call it
+    on every attempt, before checking the credential (a refused attempt then tests nothing); pass
+    the address the attempt is for (``None`` counts the client address only). Over either limit
+    the view answers 429 with ``Retry-After`` set to the returned seconds
+    (``kore.web.access.throttled_page`` renders that page). With the cache down it allows.
+    """
+    waits = []
+    by_ip, by_email = LoginIPThrottle(), LoginEmailThrottle()
+    if not by_ip.allow_key(by_ip.key_for(request)):
+        waits.append(by_ip.wait() or 1.0)
+    if not by_email.allow_key(by_email.key_for(email)):
+        waits.append(by_email.wait() or 1.0)
+    return max(1, math.ceil(max(waits))) if waits else None

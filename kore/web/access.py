@@ -36,6 +36,18 @@ def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return render(request, "web/error.html", {"status": status, "message": message}, status=status)
 
 
+def throttled_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """429 for a credential form over its rate limit, with ``Retry-After`` in seconds."""
+    minutes = max(1, -(-retry_after // 60))
+    message = (
+        "Too many attempts from here or for this address. "
+        f"Wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+    )
+    response = error_page(request, 429, message)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def org_page(*, read: str = Role.VIEWER, write: str = Role.MEMBER) -> Callable[[OrgView], OrgView]:
     """Decorate ``view(request, org, **kwargs)``: sign-in, organisation, role, time zone."""
 

@@ -11,13 +11,14 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kore.core.exceptions import KoreError
+from kore.core.throttling import credential_attempt_throttle
 from kore.orgs import selectors as org_selectors
 from kore.orgs import services as org_services
 from kore.orgs.models import Role, User
 from kore.orgs.scoping import OrgContext
 
 from . import forms
-from .access import error_page, org_page, render_page, request_ip
+from .access import error_page, org_page, render_page, request_ip, throttled_page
 from .signin import sign_in_providers
 from .views_mfa import start_second_step, totp_of
 
@@ -29,6 +30,13 @@ class SignInView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
         return {**super().get_context_data(**kwargs), "providers": sign_in_providers()}
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        """Counted against the API login's limits before the password is checked."""
+        wait = credential_attempt_throttle(request, email=request.POST.get("username"))
+        if wait is not None:
+            return throttled_page(request, wait)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: forms.SignInForm) -> HttpResponse:  # type: ignore[override]
         """With two-factor sign-in on, the password alone does not open the session."""
@@ -64,6 +72,10 @@ def switch(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_reset(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link; the same answer whether or not the address has an account."""
+    if request.method == "POST":
+        wait = credential_attempt_throttle(request, email=request.POST.get("email"))
+        if wait is not None:
+            return throttled_page(request, wait)
     form = forms.PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         org_services.password_reset_request(email=form.cleaned_data["email"])
@@ -74,6 +86,10 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     """The link from the email (/password-reset/confirm/?uid=…&token=…)."""
+    if request.method == "POST":  # each try tests a token: limited like a password
+        wait = credential_attempt_throttle(request, email=None)
+        if wait is not None:
+            return throttled_page(request, wait)
     uid = request.GET.get("uid", "") or request.POST.get("uid", "")
     token = request.GET.get("token", "") or request.POST.get("token", "")
     form = forms.NewPasswordForm(request.POST or None)
