@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from config.env import BASE_DIR
+from kore.backups.private import private_open
 
 # Deployment files worth having beside the dump (none holds a secret).
 CONFIG_FILES = (
@@ -26,7 +27,10 @@ _PREFIXES = ("KORE_", "DJANGO_", "POSTGRES_DB", "POSTGRES_USER", "GUNICORN_", "C
 def media_archive(out: Path) -> None:
     """Every file under MEDIA_ROOT as media/…, or an empty archive when there is none."""
     root = Path(settings.MEDIA_ROOT)
-    with tarfile.open(out, "w:gz", compresslevel=6) as tar:
+    with (
+        private_open(out) as handle,
+        tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6) as tar,
+    ):
         # With MEDIA_STORAGE=s3 the files live in the bucket (use its versioning/replication).
         if settings.MEDIA_STORAGE == "filesystem" and root.is_dir():
             tar.add(root, arcname="media")
@@ -61,7 +65,7 @@ def environment_text() -> str:
 def config_archive(out: Path, *, env_file: Path | None) -> None:
     """Deployment files, the non-secret environment and, only when asked, the env file."""
     base = BASE_DIR
-    with tarfile.open(out, "w:gz") as tar:
+    with private_open(out) as handle, tarfile.open(fileobj=handle, mode="w:gz") as tar:
         text = environment_text().encode()
         info = tarfile.TarInfo("config/environment.txt")
         info.size = len(text)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from kore.backups.manifest import NAME as MANIFEST_NAME
 from kore.backups.manifest import BackupError
 from kore.backups.models import Backup
+from kore.backups.private import private_dir, private_tree
 from kore.backups.services import PARTIAL, backup_root, retention_plan
 
 SUFFIX = ".age"
@@ -137,7 +138,8 @@ def backup_fetch(*, name: str) -> Path:
     if final.exists():
         raise BackupError(f"{final} already exists; move it away first.")
     partial = root / f"{PARTIAL}{name}"
-    partial.mkdir(parents=True)
+    private_dir(root, exist_ok=True)
+    private_dir(partial)
     client = _client()
     try:
         with tempfile.TemporaryDirectory(prefix="kore-fetch-") as scratch:
@@ -146,6 +148,7 @@ def backup_fetch(*, name: str) -> Path:
                 encrypted = Path(scratch) / "part.age"
                 client.download_file(settings.KORE_BACKUP_S3_BUCKET, key, str(encrypted))
                 pyrage.decrypt_file(str(encrypted), str(partial / filename), [identity])
+        private_tree(partial)  # pyrage writes with the process umask
         partial.rename(final)
     except (pyrage.DecryptError, OSError) as exc:
         shutil.rmtree(partial, ignore_errors=True)

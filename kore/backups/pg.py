@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
 
 from kore.backups.manifest import BackupError
+from kore.backups.private import private_open
 
 # The tables whose row count and checksum the manifest records (and verify compares).
 CHECKED_MODELS = (
@@ -150,7 +151,7 @@ def dump_start(*, snapshot: str, out: Path) -> subprocess.Popen[bytes]:
     name = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])
     words, env = _client("pg_dump", settings.KORE_PG_DUMP, name)
     words += ["-Fc", f"--snapshot={snapshot}"]
-    with out.open("wb") as handle:
+    with private_open(out) as handle:
         try:
             return subprocess.Popen(  # noqa: S603 - words from settings
                 words, stdout=handle, stderr=subprocess.PIPE, env=env

@@ -28,6 +28,7 @@ from kore.backups.manifest import (
     manifest_read,
 )
 from kore.backups.models import Backup
+from kore.backups.private import private_dir, private_open
 
 PARTIAL = ".partial-"
 _ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -73,13 +74,13 @@ def backup_create(*, environment: str | None = None, env_file: Path | None = Non
     if env_file is not None and not env_file.is_file():
         raise BackupError(f"The env file {env_file} does not exist.")
     root = backup_root()
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root, exist_ok=True)
     started = timezone.now()
     final = _free_path(root, environment, started)
     partial = root / f"{PARTIAL}{final.name}"
     backup = Backup.objects.create(environment=environment, path=str(final), started_at=started)
     try:
-        partial.mkdir()
+        private_dir(partial)
         _write_backup(partial, environment=environment, started=started, env_file=env_file)
         # Only a whole directory ever carries the final name.
         partial.rename(final)
@@ -131,7 +132,8 @@ def _write_backup(
         if settings.MEDIA_STORAGE == "filesystem"
         else "in the S3 bucket, not in this backup",
     }
-    (directory / MANIFEST_NAME).write_text(manifest.render(), encoding="utf-8")
+    with private_open(directory / MANIFEST_NAME) as handle:
+        handle.write(manifest.render().encode())
     _fsync(directory / MANIFEST_NAME)
     return manifest
 

@@ -1,6 +1,7 @@
 """Off-site copies against moto's S3 server (a real HTTP server in its own process)."""
 
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def test_encrypted_copies_expire_and_come_back_for_a_restore(
     Transaction.objects.filter(amount="12.50").delete()
     call_command("backup", "--fetch", names[2])
     fetched = backup_dirs / names[2]
+    assert stat.S_IMODE(backup_dirs.stat().st_mode) == 0o700
+    assert stat.S_IMODE(fetched.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(f.stat().st_mode) for f in fetched.iterdir()} == {0o600}
     assert backup_verify(path=fetched) is not None
     call_command("restore", str(fetched), "--yes")
     assert Transaction.objects.filter(amount="12.50").count() == 4
