@@ -82,6 +82,13 @@ class PermissionDenied(KoreError):
     message = "You do not have permission to perform this action."
 
 
+class HumanOnly(PermissionDenied):
+    """Only a person may do this: an API token must not grant power that outlives its revocation."""
+
+    code = "human_only"
+    message = "An API token cannot do this; a signed-in person must."
+
+
 class NotFound(KoreError):
     status_code = 404
     code = "not_found"
@@ -135,6 +142,12 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "token_revoked": (401, "The token was revoked (logout or API token revocation)."),
     "token_blacklisted": (401, "The refresh token was already used or revoked."),
     "permission_denied": (403, "Your role does not allow this action."),
+    "human_only": (
+        403,
+        "Only a person may do this, never an API token: invite, revoke invitations, change or "
+        "remove members, create or revoke API tokens, create organisations, accept invitations, "
+        "sign out or edit the token's creator.",
+    ),
     "csrf_failed": (403, "The CSRF check failed (browser session requests)."),
     "signup_closed": (403, "Open signup is off; ask for an invitation."),
     "not_found": (404, "No such object in your organisations."),

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kore.core.client_ip import client_ip
-from kore.core.exceptions import NotFound, PermissionDenied
+from kore.core.exceptions import HumanOnly, NotFound
 from kore.core.idempotency import IdempotentPostMixin
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.core.throttling import LoginIPThrottle
@@ -59,7 +59,8 @@ class OrganizationInput(StrictSerializer):
 class OrganizationListCreateApi(IdempotentPostMixin, APIView):
     """Organisations I belong to; create one (I become its owner).
 
-    An API token reaches only its own organisation: it lists that one and cannot create others.
+    An API token reaches only its own organisation: it lists that one and cannot create others
+    (403 ``human_only``).
     """
 
     @extend_schema(responses={200: OrganizationOutput(many=True)}, tags=TAGS)
@@ -77,7 +78,7 @@ class OrganizationListCreateApi(IdempotentPostMixin, APIView):
     @extend_schema(request=OrganizationInput, responses={201: OrganizationOutput}, tags=TAGS)
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, ApiToken):
-            raise PermissionDenied("An API token cannot create organisations.")
+            raise HumanOnly("An API token cannot create organisations.")
         data = OrganizationInput(data=request.data)
         data.is_valid(raise_exception=True)
         org = services.organization_create(creator=request.user, **data.validated_data)  # type: ignore[arg-type]
@@ -86,7 +87,10 @@ class OrganizationListCreateApi(IdempotentPostMixin, APIView):
 
 
 class OrganizationDetailApi(OrgAPIView):
-    """One organisation; admins and owners change its name, time zone and currency."""
+    """One organisation; admins and owners change its name, time zone and currency.
+
+    An admin API token may change these too: none of them grants anyone power.
+    """
 
     write_role = Role.ADMIN
 
@@ -128,9 +132,13 @@ class MemberListApi(OrgAPIView):
 
 
 class MemberDetailApi(OrgAPIView):
-    """Change a member's role or remove them (owners/admins; anyone may leave)."""
+    """Change a member's role or remove them (owners/admins; anyone may leave).
+
+    People only: an API token changes or removes no one, its creator included.
+    """
 
     write_role = Role.VIEWER  # the service decides: leaving is open to all, managing is not
+    human_only = frozenset({"PATCH", "DELETE"})
 
     class Input(StrictSerializer):
         role = serializers.ChoiceField(choices=Role.choices)
@@ -158,14 +166,10 @@ class MemberDetailApi(OrgAPIView):
 
     @extend_schema(responses={204: None}, tags=TAGS)
     def delete(self, request: Request, org_slug: str, membership_id: int) -> Response:
-        membership = self._membership(membership_id)
-        if self.org.api_token is not None and membership.user_id == self.org.user.pk:
-            # Leaving is a person's decision, not a machine client's (even a viewer token's).
-            raise PermissionDenied("An API token cannot remove its creator from the organisation.")
         services.membership_remove(
             actor=self.org.user,
             actor_role=self.org.role,
-            membership=membership,
+            membership=self._membership(membership_id),
             ip=client_ip(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -186,10 +190,15 @@ class InvitationCreatedOutput(InvitationOutput):
 
 
 class InvitationListCreateApi(OrgAPIView):
-    """Pending invitations; invite someone (owners/admins). The token is shown once."""
+    """Pending invitations; invite someone (owners/admins). The token is shown once.
+
+    Inviting is a person's act: an API token may list invitations, never create one (accepting
+    it would make a person who outlives the token's revocation), so it never sees a raw token.
+    """
 
     read_role = Role.ADMIN
     write_role = Role.ADMIN
+    human_only = frozenset({"POST"})
 
     class Input(StrictSerializer):
         email = serializers.EmailField()
@@ -217,8 +226,11 @@ class InvitationListCreateApi(OrgAPIView):
 
 
 class InvitationDetailApi(OrgAPIView):
+    """Revoke a pending invitation (owners/admins, as people)."""
+
     read_role = Role.ADMIN
     write_role = Role.ADMIN
+    human_only = frozenset({"DELETE"})
 
     @extend_schema(responses={204: None}, tags=TAGS)
     def delete(self, request: Request, org_slug: str, invitation_id: int) -> Response:
@@ -245,7 +257,7 @@ class InvitationAcceptApi(APIView):
     @extend_schema(request=Input, responses={201: MembershipOutput}, tags=TAGS)
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, ApiToken):
-            raise PermissionDenied("Accept invitations as a person, not with an API token.")
+            raise HumanOnly("Accept invitations as a person, not with an API token.")
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         user = request.user if request.user and request.user.is_authenticated else None
@@ -277,19 +289,15 @@ class ApiTokenCreatedOutput(ApiTokenOutput):
         fields = (*ApiTokenOutput.Meta.fields, "token")
 
 
-def _refuse_api_token(view: OrgAPIView) -> None:
-    """A token must not mint or revoke tokens: a leaked one could outlive its own revocation."""
-    if view.org.api_token is not None:
-        raise PermissionDenied("API tokens are managed by people, not by other API tokens.")
-
-
 class ApiTokenListCreateApi(OrgAPIView):
     """API tokens: admins see all of the organisation's, others their own.
 
-    Anyone in the organisation (viewers too) may create a token, with a role no higher than theirs.
+    Anyone in the organisation (viewers too) may create a token, with a role no higher than theirs;
+    as a person: a token minting tokens could outlive its own revocation.
     """
 
     write_role = Role.VIEWER  # the service caps the token's role at the creator's
+    human_only = frozenset({"POST"})
 
     class Input(StrictSerializer):
         name = StrictCharField(max_length=100)
@@ -304,7 +312,6 @@ class ApiTokenListCreateApi(OrgAPIView):
 
     @extend_schema(request=Input, responses={201: ApiTokenCreatedOutput}, tags=TAGS)
     def post(self, request: Request, org_slug: str) -> Response:
-        _refuse_api_token(self)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.api_token_create(
@@ -319,13 +326,13 @@ class ApiTokenListCreateApi(OrgAPIView):
 
 
 class ApiTokenDetailApi(OrgAPIView):
-    """Revoke a token (its creator, or an admin)."""
+    """Revoke a token (its creator, or an admin; as a person, never with a token)."""
 
     write_role = Role.VIEWER  # a viewer revokes their own tokens; only admins reach others'
+    human_only = frozenset({"DELETE"})
 
     @extend_schema(responses={200: ApiTokenOutput}, tags=TAGS)
     def delete(self, request: Request, org_slug: str, token_id: int) -> Response:
-        _refuse_api_token(self)
         only_mine = None if self.org.at_least(Role.ADMIN) else self.org.user
         token = (
             selectors.api_token_list(organization=self.org.organization, user=only_mine)

@@ -94,6 +94,7 @@ class PeopleOnlyForWrites(BasePermission):
     """
 
     message = "An API token cannot do this; sign in as a person."
+    code = "human_only"
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
         return request.method in SAFE_METHODS or not isinstance(request.auth, ApiToken)

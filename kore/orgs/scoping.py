@@ -2,7 +2,10 @@
 
 The organisation comes from the URL (``/api/v1/orgs/{slug}/…``) and is resolved from the caller's
 own memberships: someone else's organisation is a 404, never a 403, so its existence is not leaked.
-An API token reaches only its own organisation, with the lower of its role and its creator's.
+An API token reaches only its own organisation, with the lower of its role and its creator's,
+and never the methods a view lists in ``human_only``: whatever grants or removes power over the
+organisation (members, invitations, API tokens) is a person's act, so a leaked token cannot turn
+itself into a human admin or a fresh token that outlives its revocation.
 """
 
 from dataclasses import dataclass
@@ -12,7 +15,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from kore.core.exceptions import NotFound, PermissionDenied
+from kore.core.exceptions import HumanOnly, NotFound, PermissionDenied
 from kore.core.idempotency import IdempotentPostMixin
 
 from .models import ROLE_RANK, ApiToken, Organization, Role, User, role_at_least
@@ -49,17 +52,21 @@ class OrgAPIView(IdempotentPostMixin, APIView):
     """Base for every ``/orgs/{org_slug}/…`` endpoint: sets ``self.org`` before permissions run.
 
     Reads need ``read_role`` (viewer), writes need ``write_role`` (member) unless a view raises
-    them. Role checks come after the 404 so an outsider learns nothing. POSTs accept
+    them; the methods in ``human_only`` refuse an API token whatever its role (403
+    ``human_only``). Both checks come after the 404 so an outsider learns nothing. POSTs accept
     ``Idempotency-Key``, scoped to the organisation and the caller.
     """
 
     read_role: str = Role.VIEWER
     write_role: str = Role.MEMBER
+    human_only: frozenset[str] = frozenset()
     org: OrgContext
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)  # unauthenticated → 401 first
         self.org = org_context_resolve(request=request, slug=self.kwargs["org_slug"])
+        if self.org.api_token is not None and request.method in self.human_only:
+            raise HumanOnly()
         needed = self.read_role if request.method in SAFE_METHODS else self.write_role
         if not self.org.at_least(needed):
             raise PermissionDenied(f"This action needs the {needed} role or higher.")

@@ -152,7 +152,7 @@ def test_api_token_cannot_log_out_its_creator(world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     response = client.post(URL, {"refresh": session["refresh"]}, format="json")
-    assert_error(response, 403, "permission_denied")
+    assert_error(response, 403, "human_only")
     still = APIClient().post(
         "/api/v1/auth/token/refresh/", {"refresh": session["refresh"]}, format="json"
     )

@@ -133,7 +133,7 @@ def test_api_token_cannot_accept_for_its_creator(world):
     )
     client = client_for(None)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    assert_error(client.post(URL, {"token": raw}), 403, "permission_denied")
+    assert_error(client.post(URL, {"token": raw}), 403, "human_only")
     assert not Membership.objects.filter(organization=world.other_org, user=world.admin).exists()
 
 

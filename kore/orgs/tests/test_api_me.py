@@ -162,6 +162,6 @@ def test_api_token_cannot_change_its_creator(world):
         role="member",
     )
     response = _bearer(raw).patch(URL, {"full_name": "Owned"}, format="json")
-    assert_error(response, 403, "permission_denied")
+    assert_error(response, 403, "human_only")
     world.member.refresh_from_db()
     assert world.member.full_name != "Owned"

@@ -217,7 +217,7 @@ def test_api_token_cannot_make_its_creator_leave(world):
     client = client_for(None)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     response = client.delete(url(world.org, membership(world.org, world.member)))
-    assert_error(response, 403, "permission_denied")
+    assert_error(response, 403, "human_only")
     assert role_of(world.org, world.member) == Role.MEMBER
 
 

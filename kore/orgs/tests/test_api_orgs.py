@@ -69,7 +69,7 @@ def test_create_through_an_api_token_is_403(world):
     client = client_for(None)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
-    assert_error(client.post(URL, {"name": "Escape"}, format="json"), 403, "permission_denied")
+    assert_error(client.post(URL, {"name": "Escape"}, format="json"), 403, "human_only")
     assert not Organization.objects.filter(name="Escape").exists()
 
 
