@@ -1,4 +1,8 @@
-"""Sign in and out, password reset, invitations, the start page and organisation settings."""
+"""Sign in and out, password reset, invitations, the start page and organisation settings.
+
+Every change is a POST (with CSRF): a GET, which a link or an image can make from another site,
+changes nothing.
+"""
 
 from typing import cast
 
@@ -8,7 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kore.core.exceptions import KoreError
 from kore.core.throttling import credential_attempt_throttle
@@ -178,6 +182,7 @@ def settings_page(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 
 @org_page(read=Role.ADMIN, write=Role.ADMIN)
+@require_POST
 def invite(request: HttpRequest, org: OrgContext) -> HttpResponse:
     form = forms.InviteForm(request.POST)
     if form.is_valid():
@@ -199,6 +204,7 @@ def invite(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 
 @org_page(read=Role.ADMIN, write=Role.ADMIN)
+@require_POST
 def member_change(request: HttpRequest, org: OrgContext, membership_id: int) -> HttpResponse:
     membership = org_selectors.membership_get_in_org(
         organization=org.organization, membership_id=membership_id
@@ -229,6 +235,7 @@ def member_change(request: HttpRequest, org: OrgContext, membership_id: int) -> 
 
 
 @org_page(read=Role.ADMIN, write=Role.ADMIN)
+@require_POST
 def token_create(request: HttpRequest, org: OrgContext) -> HttpResponse:
     form = forms.TokenForm(request.POST)
     if form.is_valid():
@@ -249,6 +256,7 @@ def token_create(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 
 @org_page(read=Role.ADMIN, write=Role.ADMIN)
+@require_POST
 def token_revoke(request: HttpRequest, org: OrgContext, token_id: int) -> HttpResponse:
     token = org_selectors.api_token_list(organization=org.organization).filter(pk=token_id).first()
     if token is None:
