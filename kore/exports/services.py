@@ -1,13 +1,12 @@
 """Exports of the transaction list: CSV streamed chunk by chunk, XLSX written in openpyxl's
 write-only mode (in the request up to ``KORE_EXPORT_SYNC_LIMIT`` rows, else by a worker job).
 
-Free-text cells starting with ``= + - @``, tab or CR get a leading ``'`` so a spreadsheet never
-runs them as formulas (OWASP "CSV injection"); amounts, dates and ids stay plain values.
+Rows are written by ``sheets``, which neutralises every text cell (a leading ``'`` before
+``= + - @``, tab or CR, so a spreadsheet never runs them as formulas); amounts, dates and ids are
+passed as values and stay plain.
 """
 
-import csv
 import logging
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from kore.orgs.scoping import OrgContext
 
 from . import selectors
 from .models import ExportJob
+from .sheets import Cell, csv_lines, xlsx_append, xlsx_workbook
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ COLUMNS = (
     "id", "date", "account", "amount", "currency", "description", "counterparty", "category",
     "tags", "reference", "notes", "status",
 )  # fmt: skip
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel's limit is 1,048,576 rows a sheet, the header included.
 SHEET_ROWS = 1_048_575
 # The mapping that imports an export back (kore.imports CSV format).
@@ -51,77 +50,36 @@ IMPORT_MAPPING: dict[str, str] = {
 Status = ExportJob.Status
 
 
-def neutralise(value: str) -> str:
-    """Free text a spreadsheet would read as a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def filename_for(organization: Organization, extension: str) -> str:
     return f"kore-{organization.slug}-transactions-{timezone.localdate().isoformat()}.{extension}"
 
 
-def _text_cells(row: dict[str, Any]) -> tuple[str, ...]:
-    return (
-        neutralise(row["account__name"] or ""),
-        neutralise(row["description"] or ""),
-        neutralise(row["counterparty"] or ""),
-        neutralise(row["category__name"] or ""),
-        neutralise(";".join(row["tags"] or ())),
-        neutralise(row["reference"] or ""),
-        neutralise(row["notes"] or ""),
-    )
-
-
-def csv_row(row: dict[str, Any]) -> list[Any]:
-    account, description, counterparty, category, tags, reference, notes = _text_cells(row)
+def _cells(row: dict[str, Any], amount: Decimal) -> list[Cell]:
     return [
-        row["id"], row["occurred_on"].isoformat(), account,
-        format_amount(row["amount"], row["currency"]), row["currency"], description,
-        counterparty, category, tags, reference, notes, row["status"],
+        row["id"], row["occurred_on"], row["account__name"] or "", amount, row["currency"],
+        row["description"] or "", row["counterparty"] or "", row["category__name"] or "",
+        ";".join(row["tags"] or ()), row["reference"] or "", row["notes"] or "", row["status"],
     ]  # fmt: skip
 
 
-class _Line:
-    """A file-like ``write`` that hands back what csv.writer wrote."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_line(writer: Any, values: Any) -> str:
-    return str(writer.writerow(values))
+def csv_row(row: dict[str, Any]) -> list[Cell]:
+    """The amount with exactly its currency's decimals (``12.30``), as a number."""
+    return _cells(row, Decimal(format_amount(row["amount"], row["currency"])))
 
 
 def csv_stream(
     *, organization: Organization, filters: TransactionFilter, ordering: str = "-occurred_on"
 ) -> Iterator[bytes]:
     """UTF-8 (with BOM, for spreadsheets) CSV: the header at once, then one piece per chunk."""
-    writer = csv.writer(_Line(), lineterminator="\r\n")
-    yield ("\ufeff" + _csv_line(writer, COLUMNS)).encode()
+    yield ("\ufeff" + next(csv_lines([COLUMNS]))).encode()
     for chunk in selectors.export_chunks(
         organization=organization, filters=filters, ordering=ordering
     ):
-        yield "".join(_csv_line(writer, csv_row(row)) for row in chunk).encode()
+        yield "".join(csv_lines(csv_row(row) for row in chunk)).encode()
 
 
-# Control characters are not allowed in XML: openpyxl's own ILLEGAL_CHARACTERS_RE (openpyxl itself
-# is imported only when a workbook is written: ~10 MB per process otherwise).
-_XML_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-
-
-def _xlsx_text(value: str) -> str:
-    return _XML_ILLEGAL.sub("", value)
-
-
-def xlsx_row(row: dict[str, Any]) -> list[Any]:
-    texts = [_xlsx_text(t) for t in _text_cells(row)]
-    account, description, counterparty, category, tags, reference, notes = texts
-    amount: Decimal = row["amount"]
-    occurred: date = row["occurred_on"]
-    return [
-        row["id"], occurred, account, amount, row["currency"], description, counterparty,
-        category, tags, reference, notes, row["status"],
-    ]  # fmt: skip
+def xlsx_row(row: dict[str, Any]) -> list[Cell]:
+    return _cells(row, row["amount"])
 
 
 def xlsx_write(
@@ -133,9 +91,7 @@ def xlsx_write(
     on_chunk: Any = None,
 ) -> int:
     """Write the workbook to ``out``; more than ``SHEET_ROWS`` rows continue on new sheets."""
-    from openpyxl import Workbook  # see _XML_ILLEGAL
-
-    workbook = Workbook(write_only=True)
+    workbook = xlsx_workbook()
     sheet: Any = None
     in_sheet = SHEET_ROWS
     written = 0
@@ -148,15 +104,15 @@ def xlsx_write(
                 sheet = workbook.create_sheet(
                     "Transactions" if number == 1 else f"Transactions {number}"
                 )
-                sheet.append(list(COLUMNS))
+                xlsx_append(sheet, COLUMNS)
                 in_sheet = 0
-            sheet.append(xlsx_row(row))
+            xlsx_append(sheet, xlsx_row(row))
             in_sheet += 1
             written += 1
         if on_chunk is not None:
             on_chunk(written)
     if sheet is None:
-        workbook.create_sheet("Transactions").append(list(COLUMNS))
+        xlsx_append(workbook.create_sheet("Transactions"), COLUMNS)
     workbook.save(out)
     return written
 

@@ -1,6 +1,5 @@
 """Reports (spending by category, cash flow) as SVG + table + CSV; imports with live progress."""
 
-import csv
 import json
 from collections import defaultdict
 from datetime import date, timedelta
@@ -14,6 +13,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from kore.core.exceptions import KoreError
+from kore.exports.sheets import Cell, write_csv_rows
 from kore.imports import services as import_services
 from kore.imports.apis import ImportJobSummary, MappingInput
 from kore.imports.models import ImportJob
@@ -121,15 +121,17 @@ def _csv(
 ) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{org.organization.slug}-{which}.csv"'
-    writer = csv.writer(response)
+    rows: list[list[Cell]]
     if which == "spending":
-        writer.writerow(["category", "currency", "spent"])
-        for r in spending:
-            writer.writerow([r["name"], r["currency"], r["total"]])
+        rows = [["category", "currency", "spent"]]
+        rows += [[r["name"], r["currency"], Decimal(r["total"])] for r in spending]
     else:
-        writer.writerow(["month", "currency", "inflow", "outflow", "net"])
-        for r in flow:
-            writer.writerow([r["period"][:7], r["currency"], r["inflow"], r["outflow"], r["net"]])
+        rows = [["month", "currency", "inflow", "outflow", "net"]]
+        rows += [
+            [r["period"][:7], r["currency"], *(Decimal(r[k]) for k in ("inflow", "outflow", "net"))]
+            for r in flow
+        ]
+    write_csv_rows(response, rows)  # category names are free text: neutralised there
     return response
 
 

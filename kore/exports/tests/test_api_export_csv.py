@@ -90,22 +90,6 @@ def test_deleted_and_other_org_rows_are_not_exported(world, account):
     assert [r[5] for r in rows] == ["mine"]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+1+2", "'+1+2"),
-        ("-2+3", "'-2+3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
-        ("plain = fine", "plain = fine"),
-    ],
-)
-def test_formula_neutralised(text, expected):
-    assert services.neutralise(text) == expected
-
-
 def test_formula_cells_in_export_but_amounts_stay_numbers(world, account):
     record(world, account, [
         {"amount": Decimal("-3.00"), "description": "=cmd|' /C calc'!A0",

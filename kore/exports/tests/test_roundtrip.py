@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kore.exports import services
+from kore.exports import services, sheets
 from kore.imports.models import ImportJob
 from kore.imports.readers.base import DATE_MAX, DATE_MIN
 from kore.imports.services import import_job_create, import_job_run
@@ -28,7 +28,7 @@ _word = st.text(
 text = (
     st.lists(_word, max_size=4)
     .map(" ".join)
-    .filter(lambda s: not s.startswith(services.FORMULA_STARTS))
+    .filter(lambda s: not s.startswith(sheets.FORMULA_STARTS))
 )
 row = st.fixed_dictionaries(
     {
