@@ -32,6 +32,8 @@ def sentry_options(
             LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
         ],
         "before_send": _scrub_event,
+        # Performance events carry the request too (its query string: an email link's token).
+        "before_send_transaction": _scrub_event,
         "before_breadcrumb": _scrub_breadcrumb,
     }
 

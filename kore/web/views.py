@@ -4,6 +4,8 @@ Every change is a POST (with CSRF): a GET, which a link or an image can make fro
 changes nothing.
 """
 
+from collections.abc import Callable
+from functools import wraps
 from typing import cast
 
 from django.contrib import messages
@@ -25,6 +27,20 @@ from . import forms
 from .access import error_page, org_page, render_page, request_ip, throttled_page
 from .signin import sign_in_providers
 from .views_mfa import start_second_step, totp_of
+
+
+def no_referrer(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """For a page whose URL holds a secret (an email link's token): no ``Referer`` leaves it."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        response = view(request)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
 
 
 class SignInView(auth_views.LoginView):
@@ -87,6 +103,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     return render_page(request, "web/password_reset.html", {"form": form})
 
 
+@no_referrer
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     """The link from the email (/password-reset/confirm/?uid=…&token=…)."""
@@ -113,6 +130,7 @@ def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     return render_page(request, "web/password_reset_confirm.html", context, status=status)
 
 
+@no_referrer
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest) -> HttpResponse:
     """The link from an invitation email (/invitations/accept/?token=…)."""

@@ -4,6 +4,7 @@ import secrets
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import psutil
@@ -67,3 +68,53 @@ def test_preloaded_workers_serve_after_the_fork():
     finally:
         master.terminate()
         master.wait(timeout=30)
+
+
+def test_access_log_lines_carry_no_email_link_secret(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="False",
+        DATABASE_URL="postgres://kore:kore@127.0.0.1:1/kore",  # the link pages read no table
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+    )
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        master = subprocess.Popen(
+            [tool("gunicorn"), "-c", str(CONF), "config.wsgi:application"],
+            env=env,
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    links = (
+        "/password-reset/confirm/?uid=MQ&token=c8x-reset0secret0value",
+        "/invitations/accept/?token=inv-invite0secret0value",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        for link in links:
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{link}", timeout=5):
+                        break
+                except urllib.error.HTTPError:
+                    break  # an answer: its line is what this test reads
+                except OSError:
+                    assert master.poll() is None, "gunicorn exited"
+                    assert time.monotonic() < deadline, "no answer in 60 s"
+                    time.sleep(0.2)
+        while '"path": "/invitations/accept/"' not in out.read_text() + err.read_text():
+            assert time.monotonic() < deadline, "no access line in 60 s"
+            time.sleep(0.2)
+    finally:
+        master.terminate()
+        master.wait(timeout=30)
+    logged = out.read_text() + err.read_text()
+    assert '"path": "/password-reset/confirm/"' in logged
+    assert "secret0value" not in logged

@@ -93,7 +93,7 @@ def test_plain_config_has_the_issue_features(tmp_path, nginx):
         "internal;",
         'add_header X-Frame-Options "DENY" always;',
         'add_header X-Content-Type-Options "nosniff" always;',
-        'add_header Referrer-Policy "same-origin" always;',
+        "add_header Referrer-Policy $kore_referrer_policy always;",
         "add_header Permissions-Policy",
         "server_tokens off;",
         "rate=200r/s;",
@@ -185,8 +185,8 @@ class _FlakyInstance(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, drops: int) -> None:
-        self.drops, self.seen = drops, Counter[str]()
+    def __init__(self, port: int, drops: int, headers: bytes = b"") -> None:
+        self.drops, self.seen, self.headers = drops, Counter[str](), headers
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _FlakyHandler)
 
@@ -209,7 +209,9 @@ class _FlakyHandler(socketserver.StreamRequestHandler):
                 return  # closed without a response
             self.wfile.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 12\r\n\r\n" + b'{"ok": true}'
+                + self.server.headers
+                + b"Content-Length: 12\r\n\r\n"
+                + b'{"ok": true}'
             )
 
 
@@ -255,3 +257,127 @@ def test_a_get_no_instance_answered_is_tried_once_more_and_a_post_never(nginx, t
         proc.wait(timeout=10)
         instance.shutdown()
         instance.server_close()
+
+
+AUTH_PATHS = (
+    "/sign-in/",
+    "/sign-in/code/",
+    "/password-reset/",
+    "/password-reset/confirm/",
+    "/invitations/accept/",
+    "/api/v1/auth/token/",
+    "/api/v1/auth/password-reset/",
+    "/api/v1/auth/password-reset/confirm/",
+)
+
+
+def test_every_credential_location_is_in_the_auth_zone(tmp_path):
+    out = tmp_path / "zones"
+    render(out)
+    locations = (out / "kore/locations.conf").read_text()
+    blocks = re.findall(r"location ~ (\S+) \{(.*?)\n\}", locations, re.S)
+    for path in AUTH_PATHS:
+        matching = [body for regex, body in blocks if re.search(regex, path)]
+        assert matching, path
+        assert "zone=kore_auth" in matching[0], path
+
+
+@pytest.fixture
+def upstream_headers() -> bytes:
+    return b""
+
+
+@pytest.fixture
+def live_nginx(nginx, tmp_path, upstream_headers):
+    """Nginx with the default limits in front of an instance that answers 200 to everything."""
+    port, listen = _free_port(), _free_port()
+    out = tmp_path / "live"
+    render(
+        out,
+        NGINX_HTTP_PORT=str(listen),
+        NGINX_SERVER_NAME="localhost",
+        NGINX_UPSTREAM_SERVERS=f"127.0.0.1:{port}",
+        NGINX_ERROR_LOG=str(out / "error.log"),
+    )
+    instance = _FlakyInstance(port, drops=0, headers=upstream_headers)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    proc = subprocess.Popen(
+        [nginx, "-p", str(out), "-c", str(out / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{listen}"
+    try:
+        for _ in range(50):
+            try:
+                if requests.get(base + "/health", headers={"Host": "localhost"}, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base, out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        instance.shutdown()
+        instance.server_close()
+
+
+def _statuses(base: str, method: str, path: str, n: int) -> list[int]:
+    host = {"Host": "localhost"}
+    return [
+        requests.request(method, base + path, headers=host, timeout=5).status_code for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("path", ["/sign-in/", "/password-reset/", "/api/v1/auth/password-reset/"])
+def test_credential_posts_beyond_the_burst_are_refused(live_nginx, path):
+    base, _ = live_nginx
+    codes = _statuses(base, "POST", path, 13)
+    assert codes[:11] == [200] * 11  # the burst of 10, and the first of the 10/min rate
+    assert codes[11:] == [429, 429]
+
+
+def test_opening_the_sign_in_page_is_not_a_credential_attempt(live_nginx):
+    base, _ = live_nginx
+    assert _statuses(base, "GET", "/sign-in/", 30) == [200] * 30
+    assert _statuses(base, "POST", "/sign-in/", 1) == [200]
+
+
+def test_email_link_secrets_stay_out_of_the_access_and_error_logs(live_nginx):
+    base, out = live_nginx
+    links = [
+        "/password-reset/confirm/?uid=MQ&token=reset-secret-1",
+        "/invitations/accept/?token=invite-secret-2",
+        "/accounts/google/login/callback/?state=state-secret-3&code=code-secret-4",
+    ]
+    for link in links:
+        assert _statuses(base, "GET", link, 1) == [200]
+    # Refused and failed requests are where Nginx writes the request line to its error log.
+    _statuses(base, "POST", "/password-reset/confirm/?uid=MQ&token=reset-secret-5", 13)
+    _statuses(base, "POST", "/sign-in/", 13)
+    _statuses(base, "GET", "/api/v1/transactions/?q=lunch&ordering=-date", 1)
+
+    access = (out / "access.log").read_text()
+    errors = (out / "error.log").read_text()
+    assert "secret" not in access
+    assert "secret" not in errors
+    assert '"uri":"/password-reset/confirm/?[REDACTED]"' in access
+    assert '"uri":"/invitations/accept/?[REDACTED]"' in access
+    assert '"uri":"/api/v1/transactions/?q=lunch&ordering=-date"' in access  # other queries stay
+    assert "limiting requests" in errors  # the error log still works elsewhere
+
+
+def test_nginx_answers_carry_its_default_referrer_policy(live_nginx):
+    base, _ = live_nginx
+    for path in ("/health", "/api/v1/anything/"):
+        response = requests.get(base + path, headers={"Host": "localhost"}, timeout=5)
+        assert response.headers["Referrer-Policy"] == "same-origin", path
+
+
+@pytest.mark.parametrize("upstream_headers", [b"Referrer-Policy: no-referrer\r\n"])
+def test_the_applications_referrer_policy_is_the_only_one(live_nginx):
+    base, _ = live_nginx
+    response = requests.get(
+        base + "/invitations/accept/?token=x", headers={"Host": "localhost"}, timeout=5
+    )
+    assert response.raw.headers.getlist("Referrer-Policy") == ["no-referrer"]

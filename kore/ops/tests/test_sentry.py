@@ -95,3 +95,84 @@ def test_event_carries_release_and_environment_and_no_secret(sentry_events):
     assert "s" * 40 not in text
     assert "[REDACTED]" in text
     assert "user" not in event or "ip_address" not in event.get("user", {})
+
+
+RESET_QUERY = "uid=MQ&token=c8x-0123456789abcdef0123"
+INVITE_LINK = "https://kore.test/invitations/accept/?token=inv-fedcba9876543210fedc"
+
+
+def _request_event() -> dict[str, Any]:
+    """An error event as the Django integration builds it for a reset link's page."""
+    return {
+        "level": "error",
+        "request": {
+            "url": "https://kore.test/password-reset/confirm/",
+            "method": "GET",
+            "query_string": RESET_QUERY,
+            "headers": {"Referer": INVITE_LINK, "Host": "kore.test"},
+        },
+        "breadcrumbs": {"values": [{"category": "httplib", "data": {"url": INVITE_LINK}}]},
+        "exception": {
+            "values": [
+                {
+                    "type": "RuntimeError",
+                    "stacktrace": {
+                        "frames": [
+                            {
+                                "function": "password_reset_confirm",
+                                "vars": {
+                                    "token": "'c8x-0123456789abcdef0123'",
+                                    "request": "<WSGIRequest: GET '/password-reset/confirm/?"
+                                    + RESET_QUERY
+                                    + "'>",
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+
+
+def test_before_send_keeps_email_link_tokens_out_of_an_event():
+    options = sentry_options(dsn=DSN, environment="test", release="1", traces_sample_rate=0)
+    event = options["before_send"](_request_event(), {})
+    text = str(event)
+    assert "0123456789abcdef0123" not in text
+    assert "fedcba9876543210fedc" not in text
+    assert event["request"]["url"] == "https://kore.test/password-reset/confirm/"
+
+
+def test_before_send_transaction_keeps_email_link_tokens_out_of_a_transaction():
+    options = sentry_options(dsn=DSN, environment="test", release="1", traces_sample_rate=1.0)
+    event = {**_request_event(), "type": "transaction", "transaction": "/password-reset/confirm/"}
+    scrubbed = options["before_send_transaction"](event, {})
+    assert "0123456789abcdef0123" not in str(scrubbed)
+
+
+@pytest.mark.django_db
+def test_a_reset_link_request_sends_no_token_to_sentry():
+    """Through Django's WSGI handler, which the integration traces (the test client is not)."""
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    options = sentry_options(dsn=DSN, environment="test", release="1", traces_sample_rate=1.0)
+    transport = MemoryTransport(options)
+    sentry_sdk.init(**options, transport=transport)
+    environ = {"PATH_INFO": "/password-reset/confirm/", "QUERY_STRING": RESET_QUERY}
+    environ["HTTP_HOST"] = "testserver"
+    setup_testing_defaults(environ)
+    statuses: list[str] = []
+    try:
+        body = WSGIHandler()(environ, lambda status, headers: statuses.append(status))
+        b"".join(body)
+        body.close()
+        sentry_sdk.flush(timeout=2)
+    finally:
+        sentry_sdk.init(dsn=None)
+    assert statuses == ["200 OK"]
+    payloads = [i.payload.json for e in transport.envelopes for i in e.items]
+    assert any(p.get("type") == "transaction" for p in payloads)
+    assert "0123456789abcdef0123" not in str(payloads)
