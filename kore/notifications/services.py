@@ -1,12 +1,16 @@
-"""Email: a template pair rendered to HTML and text parts, sent by the worker with retries.
+"""Email: a template pair rendered to HTML and text parts, built and sent by the worker.
 
-Callers use the ``*_email_enqueue`` helpers: each builds a JSON-serialisable context and hands it
-to ``send_email`` once the surrounding transaction commits. Without a broker (the embedded
-runtime) the task runs in-process; a failure there is logged, never raised into the request.
+Callers use the ``*_email_enqueue`` helpers, which hand the worker only a kind and a row id once
+the surrounding transaction commits. The worker reads the row, builds the recipient, subject and
+context (a password-reset link or invitation link included) and sends: no address, body, link or
+token ever passes through the broker. Without a broker (the embedded runtime) the task runs
+in-process; a failure there is logged, never raised into the request.
 """
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -14,14 +18,21 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-if TYPE_CHECKING:
-    from kore.orgs.models import Invitation, User
-
 logger = logging.getLogger(__name__)
 
 TEMPLATES = frozenset(
     {"invitation", "import_finished", "import_failed", "password_reset", "export_ready"}
 )
+
+
+@dataclass(frozen=True)
+class Email:
+    """One message as the worker builds it from a row."""
+
+    to: str
+    subject: str
+    template: str
+    context: dict[str, Any]
 
 
 def _public_url(path: str) -> str:
@@ -52,29 +63,65 @@ def email_send(*, to: list[str] | str, subject: str, template: str, context: dic
     return message.send()
 
 
-def email_enqueue(
-    *, to: list[str] | str, subject: str, template: str, context: dict[str, Any]
-) -> None:
-    """Send through the worker once the current transaction commits (at once outside one)."""
+def email_enqueue(*, kind: str, object_id: int) -> None:
+    """Have the worker build and send a ``kind`` email about one row, once the transaction commits
+    (at once outside one)."""
     from .tasks import send_email
 
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown email template {template!r}")
-    kwargs: dict[str, Any] = {
-        "to": [to] if isinstance(to, str) else list(to),
-        "subject": subject,
-        "template": template,
-        "context": context,
-    }
+    if kind not in EMAILS:
+        raise ValueError(f"unknown email kind {kind!r}")
     # robust: a broker outage or (eager) an SMTP failure must not fail the caller's request.
-    transaction.on_commit(lambda: send_email.delay(**kwargs), robust=True)
+    transaction.on_commit(lambda: send_email.delay(kind=kind, object_id=object_id), robust=True)
+
+
+def email_deliver(*, kind: str, object_id: int) -> int:
+    """Build the ``kind`` email from its row and send it (in the worker); 0 when there is nothing
+    to send any more (the row is gone, used or no longer in that state). SMTP errors propagate."""
+    email = EMAILS[kind](object_id)
+    if email is None:
+        return 0
+    return email_send(
+        to=email.to, subject=email.subject, template=email.template, context=email.context
+    )
 
 
 # --- what Kore sends ------------------------------------------------------------------------------
-def invitation_email_enqueue(*, invitation: "Invitation", accept_url: str) -> None:
+def invitation_email_enqueue(*, invitation_id: int) -> None:
+    email_enqueue(kind="invitation", object_id=invitation_id)
+
+
+def password_reset_email_enqueue(*, user_id: int) -> None:
+    email_enqueue(kind="password_reset", object_id=user_id)
+
+
+def import_job_email_enqueue(*, job_id: int) -> None:
+    """Tell whoever started the import that it finished or failed."""
+    email_enqueue(kind="import_job", object_id=job_id)
+
+
+def export_job_email_enqueue(*, job_id: int) -> None:
+    """Tell whoever started an XLSX export job that its file is ready, with the download link."""
+    email_enqueue(kind="export_job", object_id=job_id)
+
+
+def _invitation_email(invitation_id: int) -> Email | None:
+    from kore.orgs.models import Invitation
+    from kore.orgs.services import invitation_accept_url, invitation_token_find
+
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_id, accepted_at__isnull=True)
+        .first()
+    )
+    if invitation is None:  # revoked or accepted before the worker got to it
+        return None
+    token = invitation_token_find(invitation)
+    if token is None:
+        logger.warning("Invitation %s: its link cannot be derived (SECRET_KEY?)", invitation.pk)
+        return None
     inviter = invitation.invited_by
     org_name = invitation.organization.name
-    email_enqueue(
+    return Email(
         to=invitation.email,
         subject=f"You are invited to {org_name} on Kore",
         template="invitation",
@@ -82,27 +129,33 @@ def invitation_email_enqueue(*, invitation: "Invitation", accept_url: str) -> No
             "organization": org_name,
             "inviter": (inviter.full_name or inviter.email) if inviter else "",
             "role": str(invitation.role),
-            "accept_url": accept_url,
+            "accept_url": invitation_accept_url(token),
             "expires_at": invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         },
     )
 
 
-def password_reset_email_enqueue(*, user: "User", reset_url: str) -> None:
-    email_enqueue(
+def _password_reset_email(user_id: int) -> Email | None:
+    from kore.orgs.models import User
+    from kore.orgs.services import password_reset_url
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    return Email(
         to=user.email,
         subject="Reset your Kore password",
         template="password_reset",
         context={
             "name": user.full_name or user.email,
-            "reset_url": reset_url,
+            # Made here, in the worker, with default_token_generator.
+            "reset_url": password_reset_url(user),
             "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
         },
     )
 
 
-def import_job_email_enqueue(*, job_id: int) -> None:
-    """Tell whoever started the import that it finished or failed."""
+def _import_job_email(job_id: int) -> Email | None:
     from kore.imports.models import ImportJob
 
     job = (
@@ -111,12 +164,12 @@ def import_job_email_enqueue(*, job_id: int) -> None:
         .first()
     )
     if job is None or job.created_by is None or not job.created_by.email:
-        return
+        return None
     failed = job.status == ImportJob.Status.FAILED
     if not failed and job.status != ImportJob.Status.DONE:
-        return
+        return None
     what = "Dry run" if job.dry_run else "Import"
-    email_enqueue(
+    return Email(
         to=job.created_by.email,
         subject=f"{what} of {job.original_name} {'failed' if failed else 'finished'}",
         template="import_failed" if failed else "import_finished",
@@ -138,9 +191,7 @@ def import_job_email_enqueue(*, job_id: int) -> None:
     )
 
 
-def export_job_email_enqueue(*, job_id: int) -> None:
-    """Tell whoever started an XLSX export job that its file is ready, with the download link."""
-
+def _export_job_email(job_id: int) -> Email | None:
     from kore.exports.models import ExportJob
 
     job = (
@@ -149,9 +200,9 @@ def export_job_email_enqueue(*, job_id: int) -> None:
         .first()
     )
     if job is None or job.created_by is None or not job.created_by.email:
-        return
+        return None
     kwargs = {"org_slug": job.organization.slug, "job_id": job.pk}
-    email_enqueue(
+    return Email(
         to=job.created_by.email,
         subject=f"Your export {job.filename} is ready",
         template="export_ready",
@@ -164,3 +215,12 @@ def export_job_email_enqueue(*, job_id: int) -> None:
             "download_url": _public_url(reverse("exports:export-download", kwargs=kwargs)),
         },
     )
+
+
+# What the worker can build, by the kind the broker carries.
+EMAILS: dict[str, Callable[[int], Email | None]] = {
+    "invitation": _invitation_email,
+    "password_reset": _password_reset_email,
+    "import_job": _import_job_email,
+    "export_job": _export_job_email,
+}

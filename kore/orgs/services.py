@@ -1,6 +1,8 @@
 """Writes for identity and organisations: the only code that changes these rows."""
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.text import slugify
@@ -193,7 +196,7 @@ def password_reset_request(*, email: str) -> None:
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         return
-    password_reset_email_enqueue(user=user, reset_url=password_reset_url(user))
+    password_reset_email_enqueue(user_id=user.pk)  # the worker makes the link
 
 
 def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
@@ -372,6 +375,28 @@ def invitation_accept_url(raw_token: str) -> str:
     return f"{settings.KORE_PUBLIC_URL.rstrip('/')}/invitations/accept/?token={raw_token}"
 
 
+def invitation_token(invitation: Invitation, *, secret: str | bytes | None = None) -> str:
+    """The invitation's link token: an HMAC-SHA256 (SECRET_KEY) of its id and creation time.
+
+    Derived rather than random so the worker that emails it needs only the id (the token never
+    passes through the broker); the row keeps only its SHA-256, as before.
+    """
+    stamp = invitation.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    mac = salted_hmac(
+        "kore.orgs.invitation", f"{invitation.pk}:{stamp}", secret=secret, algorithm="sha256"
+    )
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def invitation_token_find(invitation: Invitation) -> str | None:
+    """The token whose SHA-256 the row holds, under SECRET_KEY or one of SECRET_KEY_FALLBACKS."""
+    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        token = invitation_token(invitation, secret=secret)
+        if hmac.compare_digest(_sha256(token), invitation.token_hash):
+            return token
+    return None
+
+
 def invitation_create(
     *,
     organization: Organization,
@@ -389,15 +414,17 @@ def invitation_create(
     email = email.strip().lower()
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise Conflict("That person is already a member.", code="already_member")
-    raw = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organization=organization,
         email=email,
         role=role,
-        token_hash=_sha256(raw),
+        token_hash=secrets.token_hex(32),  # nobody's token: replaced once the id is known
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(hours=settings.KORE_INVITATION_TTL_HOURS),
     )
+    raw = invitation_token(invitation)
+    invitation.token_hash = _sha256(raw)
+    invitation.save(update_fields=["token_hash"])
     security_event_record(
         kind=SecurityEvent.Kind.INVITATION_CREATED,
         actor=invited_by,
@@ -406,7 +433,7 @@ def invitation_create(
         ip=ip,
         detail={"role": role},
     )
-    invitation_email_enqueue(invitation=invitation, accept_url=invitation_accept_url(raw))
+    invitation_email_enqueue(invitation_id=invitation.pk)  # the worker derives the link
     return invitation, raw
 
 

@@ -1,22 +1,28 @@
 """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port, and Kore's mail settings pointed at it.
 
-Celery runs eagerly here (as in the embedded runtime): ``send_email.delay`` sends in-process, so
-each test sees the message arrive at the server before it asserts.
+Celery runs eagerly with ``smtp_server`` (as in the embedded runtime): ``send_email.delay`` sends
+in-process, so each test sees the message arrive at the server before it asserts. ``mail_worker``
+is the production path instead: a real worker process reading the broker.
 """
 
 import email
 import logging
+import os
 import socket
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 
 from config.celery_app import app as celery_app
+
+PUBLIC_URL = "https://kore.test"
 
 
 class Collector:
@@ -84,7 +90,7 @@ def smtp_server(settings, monkeypatch) -> Iterator[SmtpServer]:
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    settings.KORE_PUBLIC_URL = "https://kore.test"
+    settings.KORE_PUBLIC_URL = PUBLIC_URL
     monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
     monkeypatch.setattr(celery_app.conf, "task_eager_propagates", True)
     yield server
@@ -99,3 +105,46 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     assert text is not None
     assert html is not None
     return str(text.get_content()), str(html.get_content())
+
+
+def email_broker_url() -> str:
+    """The broker the email tests publish to and their worker reads: CELERY_BROKER_URL (each
+    test run its own), else Redis db 12 of REDIS_URL's server; emptied before use."""
+    if own := os.environ.get("CELERY_BROKER_URL"):
+        return own
+    parts = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
+    return urlunsplit(parts._replace(path="/12"))
+
+
+@pytest.fixture(scope="module")
+def mail_worker(django_db_setup, django_db_blocker) -> Iterator[SmtpServer]:
+    """A real Celery worker process on the test database, sending to a real SMTP server.
+
+    Yields the SMTP server; the worker builds every message itself from the ids it receives.
+    """
+    from kore.imports.tests.conftest import Worker, _test_database_url, _use_broker
+
+    server = SmtpServer(free_port())
+    server.start()
+    broker = email_broker_url()
+    redis.Redis.from_url(broker).flushdb()
+    previous = os.environ.get("CELERY_BROKER_URL")
+    _use_broker(broker)
+    worker = Worker(
+        {
+            **os.environ,
+            "DATABASE_URL": _test_database_url(),
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "EMAIL_URL": f"smtp://{server.host}:{server.port}",
+            "KORE_PUBLIC_URL": PUBLIC_URL,
+        }
+    )
+    worker.start()
+    try:
+        yield server
+    finally:
+        worker.stop()
+        _use_broker(previous)
+        server.stop()

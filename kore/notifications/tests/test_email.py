@@ -10,7 +10,8 @@ from django.template import TemplateDoesNotExist
 from config.celery_app import app as celery_app
 from kore.notifications import services, tasks
 from kore.notifications.services import email_enqueue, email_send
-from kore.notifications.tasks import send_email
+from kore.notifications.tasks import send_email, send_rendered_email
+from kore.orgs.tests.factories import UserFactory
 
 from .conftest import parts
 
@@ -27,6 +28,13 @@ KWARGS = {
     "template": "invitation",
     "context": INVITE,
 }
+
+
+@pytest.fixture
+def reset_kwargs(db) -> dict[str, object]:
+    """What the task carries for a password reset: a kind and a user id."""
+    user = UserFactory(email="bob@example.test")
+    return {"kind": "password_reset", "object_id": user.pk}
 
 
 def test_a_message_has_text_and_html_parts_and_the_link(smtp_server):
@@ -73,27 +81,49 @@ def test_an_unknown_template_is_refused():
         email_send(to="a@example.test", subject="x", template="nope", context={})
 
 
-def test_the_task_sends_through_smtp(smtp_server):
-    result = send_email.apply(kwargs=KWARGS)
+def test_the_task_builds_and_sends_the_message_from_the_row(smtp_server, reset_kwargs):
+    result = send_email.apply(kwargs=reset_kwargs)
     assert result.state == "SUCCESS"
     assert result.result == 1
-    assert len(smtp_server.messages) == 1
+    (message,) = smtp_server.messages
+    assert message["To"] == "bob@example.test"
+    assert message["Subject"] == "Reset your Kore password"
 
 
-@pytest.mark.django_db
-def test_enqueue_waits_for_the_commit(smtp_server, django_capture_on_commit_callbacks):
+def test_the_task_sends_nothing_for_a_row_that_is_gone(smtp_server, reset_kwargs):
+    UserFactory._meta.model.objects.filter(pk=reset_kwargs["object_id"]).delete()
+    result = send_email.apply(kwargs=reset_kwargs)
+    assert result.result == 0
+    assert smtp_server.envelopes == []
+
+
+def test_a_message_queued_by_the_previous_release_is_still_sent(smtp_server):
+    result = send_rendered_email.apply(kwargs=KWARGS)
+    assert result.result == 1
+    assert smtp_server.messages[0]["Subject"] == "You are invited"
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown email kind"):
+        email_enqueue(kind="nope", object_id=1)
+
+
+def test_enqueue_waits_for_the_commit(
+    smtp_server, reset_kwargs, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        email_enqueue(**KWARGS)
+        email_enqueue(**reset_kwargs)
         assert smtp_server.envelopes == []  # nothing before the commit
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["bob@example.test"]
 
 
-@pytest.mark.django_db
-def test_a_rolled_back_transaction_sends_nothing(smtp_server, django_capture_on_commit_callbacks):
+def test_a_rolled_back_transaction_sends_nothing(
+    smtp_server, reset_kwargs, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                email_enqueue(**KWARGS)
+                email_enqueue(**reset_kwargs)
                 raise RuntimeError("rollback")
         except RuntimeError:
             pass
@@ -112,7 +142,7 @@ def test_retry_policy():
 def _count_attempts(monkeypatch, before=None):
     """Record ``request.retries`` of every attempt; ``before(n)`` runs ahead of attempt n."""
     attempts: list[int] = []
-    real = tasks.email_send
+    real = tasks.email_deliver
 
     def counting(**kwargs):
         attempts.append(send_email.request.retries)
@@ -120,34 +150,34 @@ def _count_attempts(monkeypatch, before=None):
             before(len(attempts))
         return real(**kwargs)
 
-    monkeypatch.setattr(tasks, "email_send", counting)
+    monkeypatch.setattr(tasks, "email_deliver", counting)
     return attempts
 
 
-def test_smtp_down_raises_retry_under_eager_propagation(smtp_server, monkeypatch):
+def test_smtp_down_raises_retry_under_eager_propagation(smtp_server, reset_kwargs, monkeypatch):
     smtp_server.stop()
     attempts = _count_attempts(monkeypatch)
     with pytest.raises(Retry) as info:
-        send_email.apply(kwargs=KWARGS)
+        send_email.apply(kwargs=reset_kwargs)
     assert isinstance(info.value.exc, ConnectionRefusedError)
     assert info.value.sig is not None  # the retry, with the same arguments
-    assert info.value.sig.kwargs == KWARGS
+    assert info.value.sig.kwargs == reset_kwargs
     assert attempts == [0]
     with pytest.raises(ConnectionRefusedError):  # the last retry gives up with the real error
-        send_email.apply(kwargs=KWARGS, retries=5)
+        send_email.apply(kwargs=reset_kwargs, retries=5)
 
 
-def test_smtp_down_is_retried_five_times_then_fails(smtp_server, monkeypatch):
+def test_smtp_down_is_retried_five_times_then_fails(smtp_server, reset_kwargs, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "task_eager_propagates", False)  # follow the retries
     smtp_server.stop()
     attempts = _count_attempts(monkeypatch)
-    result = send_email.apply(kwargs=KWARGS)
+    result = send_email.apply(kwargs=reset_kwargs)
     assert attempts == [0, 1, 2, 3, 4, 5]
     assert result.state == "FAILURE"
     assert isinstance(result.result, ConnectionRefusedError)
 
 
-def test_a_retry_succeeds_once_smtp_is_back(smtp_server, monkeypatch):
+def test_a_retry_succeeds_once_smtp_is_back(smtp_server, reset_kwargs, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "task_eager_propagates", False)
     smtp_server.stop()
 
@@ -156,18 +186,20 @@ def test_a_retry_succeeds_once_smtp_is_back(smtp_server, monkeypatch):
             smtp_server.start()
 
     attempts = _count_attempts(monkeypatch, back_on_third)
-    result = send_email.apply(kwargs=KWARGS)
+    result = send_email.apply(kwargs=reset_kwargs)
     assert attempts == [0, 1, 2]
     assert result.state == "SUCCESS"
     (message,) = smtp_server.wait_for(1)
-    assert message["Subject"] == "You are invited"
+    assert message["Subject"] == "Reset your Kore password"
     assert message["To"] == "bob@example.test"
 
 
-def test_a_template_error_is_not_retried(smtp_server, monkeypatch):
+def test_a_template_error_is_not_retried(smtp_server, reset_kwargs, monkeypatch):
     monkeypatch.setattr(services, "TEMPLATES", services.TEMPLATES | {"missing"})
+    broken = services.Email(to="bob@example.test", subject="x", template="missing", context={})
+    monkeypatch.setitem(services.EMAILS, "password_reset", lambda object_id: broken)
     attempts = _count_attempts(monkeypatch)
-    result = send_email.apply(kwargs={**KWARGS, "template": "missing"}, throw=False)
+    result = send_email.apply(kwargs=reset_kwargs, throw=False)
     assert attempts == [0]
     assert result.state == "FAILURE"
     assert isinstance(result.result, TemplateDoesNotExist)
