@@ -3,6 +3,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kore.orgs.urls import auth_urlpatterns
+from kore.web.signin import admin_sign_in
+
+# The admin signs people in through Kore's own sign-in, two-factor step included.
+admin.site.login = admin_sign_in  # type: ignore[method-assign]
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("kore.ops.urls")),
@@ -27,7 +31,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("ops/", include("kore.ops.operator_urls")),
-    path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     # "Sign in with Google": the provider round trip only (allauth's other pages are not used).
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     # The web app owns the rest of the site (its links in emails: /password-reset/confirm/, …).

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env, env_secret
@@ -210,8 +211,31 @@ LOGOUT_REDIRECT_URL = "web:login"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-MFA_SUPPORTED_TYPES = ["totp"]
+# Two-factor sign-in: a TOTP app, and ten single-use recovery codes made when it is turned on.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Kore"
+# Encrypts the TOTP secrets and recovery-code seeds at rest (kore.orgs.mfa).
+MFA_ADAPTER = "kore.orgs.mfa.MFAAdapter"
+
+
+def mfa_keys(value: str) -> list[str]:
+    """``KORE_MFA_KEYS``: Fernet keys, comma-separated, newest first. A bad key stops start-up."""
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"KORE_MFA_KEYS: key {number} is not a Fernet key (32 url-safe base64 bytes: "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')."
+            ) from exc
+    return keys
+
+
+# Rotate: put a new key first, run `manage.py kore_mfa_rekey`, then drop the old keys.
+# Unset: one key derived from SECRET_KEY.
+KORE_MFA_KEYS = mfa_keys(env_secret("KORE_MFA_KEYS", default=""))
 # Kore's own sign-in page and code step run the login; allauth only links outside accounts.
 ACCOUNT_ADAPTER = "kore.web.signin.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"

@@ -26,3 +26,6 @@ STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="/tmp/kore-test-media"))  # noqa: S108
 # The status page's recorder writes only when a test asks (kore.ops.recorder.flush).
 KORE_OPS_FLUSH_SECONDS = 0
+# One time step either side: a test turns two-factor sign-in on with one step's code and signs in
+# with the next step's, without waiting 30 s (each code is still accepted once only).
+MFA_TOTP_TOLERANCE = 1

@@ -139,7 +139,17 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "authentication_failed": (401, "Wrong email or password."),
     "token_invalid": (401, "The token is malformed or its signature does not match."),
     "token_expired": (401, "The token has expired."),
-    "token_revoked": (401, "The token was revoked (logout or API token revocation)."),
+    "token_revoked": (
+        401,
+        "The token was revoked (logout, API token revocation, or a password change or "
+        "two-factor sign-in turned on after it was issued).",
+    ),
+    "mfa_required": (
+        401,
+        "Two-factor sign-in is on: post the returned challenge with the code (token endpoint).",
+    ),
+    "mfa_code_invalid": (401, "The two-factor code is wrong or was already used."),
+    "mfa_challenge_invalid": (401, "The two-factor challenge is invalid or expired."),
     "token_blacklisted": (401, "The refresh token was already used or revoked."),
     "permission_denied": (403, "Your role does not allow this action."),
     "human_only": (
@@ -187,6 +197,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invitation_invalid": (422, "The invitation token is not valid."),
     "password_required": (422, "A new account needs a password."),
     "password_too_weak": (422, "The password fails the password rules (see fields)."),
+    "mfa_setup_code_invalid": (422, "The code does not match the new two-factor secret."),
     "password_reset_invalid": (422, "The password reset link is invalid, used or expired."),
     "expiry_in_past": (422, "The expiry date is in the past."),
     "batch_too_large": (422, "Too many items in one call."),
@@ -216,6 +227,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_range": (422, "The date range is inverted or too long."),
     "cursor_expired": (410, "The change-feed cursor is older than the tombstone retention."),
     "throttled": (429, "Too many requests; retry after Retry-After seconds."),
+    "mfa_locked": (429, "Too many wrong two-factor codes; retry after Retry-After seconds."),
     "server_error": (500, "An unexpected error; quote the request id."),
     "service_unavailable": (503, "Kore is not reachable behind the proxy right now; retry."),
     "gateway_timeout": (504, "Kore did not answer the proxy in time."),

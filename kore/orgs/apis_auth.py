@@ -1,9 +1,12 @@
 """Sign-in, token refresh and logout, registration, and the caller's own profile."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,13 +14,14 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
 from kore.core.client_ip import client_ip
-from kore.core.exceptions import KoreError, Unauthenticated
+from kore.core.exceptions import KoreError, Unauthenticated, error_body
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.core.throttling import LoginEmailThrottle, LoginIPThrottle
 
 from . import services
-from .authentication import PeopleOnlyForWrites
+from .authentication import BEARER_REALM, PeopleOnlyForWrites
 from .models import SecurityEvent, User
+from .selectors import second_factor_enabled
 
 TokenPair = inline_serializer(
     "TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()}
@@ -31,32 +35,87 @@ class UserOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class TokenObtainApi(APIView):
-    """Exchange email and password for a JWT pair (access 60 min, refresh 1 day)."""
+    """Exchange email and password for a JWT pair (access 60 min, refresh 1 day).
+
+    With two-factor sign-in on, the password alone gets no tokens: send ``code`` (the
+    authenticator app's, or a recovery code) with the password, or answer the 401
+    ``mfa_required`` by posting its ``challenge`` with the ``code``.
+    """
 
     permission_classes = (AllowAny,)
     authentication_classes = ()
     throttle_classes = (LoginIPThrottle, LoginEmailThrottle)
 
     class Input(StrictSerializer):
-        email = serializers.EmailField()
-        password = StrictCharField(trim_whitespace=False)
+        email = serializers.EmailField(required=False)
+        password = StrictCharField(trim_whitespace=False, required=False)
+        challenge = StrictCharField(required=False, max_length=512)
+        code = StrictCharField(required=False, max_length=32)
 
-    @extend_schema(request=Input, responses={200: TokenPair}, tags=["auth"])
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            needed = ("challenge", "code") if "challenge" in attrs else ("email", "password")
+            missing = [name for name in needed if name not in attrs]
+            if missing:
+                raise serializers.ValidationError(
+                    {n: [ErrorDetail("This field is required.", code="required")] for n in missing}
+                )
+            return attrs
+
+    @extend_schema(
+        request=Input,
+        responses={200: TokenPair},
+        tags=["auth"],
+        description=(
+            "Send `email` and `password`. With two-factor sign-in on, the answer is a 401 "
+            "`mfa_required` whose body also carries `challenge` (valid `challenge_expires_in` "
+            "seconds): post `{challenge, code}` with the authenticator app's six-digit code or "
+            "an unused eight-digit recovery code. `code` may also come with the password in the "
+            "first call. Each code is accepted once; five wrong codes lock the second step "
+            "for 15 minutes (429 `mfa_locked`)."
+        ),
+    )
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        email = data.validated_data["email"].strip().lower()
-        user = authenticate(request, email=email, password=data.validated_data["password"])
+        values = data.validated_data
         ip = client_ip(request)
-        if user is None:
-            services.security_event_record(kind=SecurityEvent.Kind.LOGIN_FAILED, email=email, ip=ip)
-            raise Unauthenticated("Wrong email or password.", code="authentication_failed")
-        services.security_event_record(
-            kind=SecurityEvent.Kind.LOGIN_SUCCEEDED,
-            actor=user,
-            ip=ip,
-        )
+        user: User | None
+        if "challenge" in values:
+            user = services.mfa_challenge_user(challenge=values["challenge"])
+        else:
+            email = values["email"].strip().lower()
+            user = authenticate(request, email=email, password=values["password"])
+            if user is None:
+                services.security_event_record(
+                    kind=SecurityEvent.Kind.LOGIN_FAILED, email=email, ip=ip
+                )
+                raise Unauthenticated("Wrong email or password.", code="authentication_failed")
+        if second_factor_enabled(user=user):
+            if "code" not in values:
+                return _mfa_required(user)
+            try:
+                services.second_factor_verify(user=user, code=values["code"])
+            except KoreError:
+                services.security_event_record(
+                    kind=SecurityEvent.Kind.LOGIN_FAILED, actor=user, ip=ip, detail={"mfa": True}
+                )
+                raise
+        services.security_event_record(kind=SecurityEvent.Kind.LOGIN_SUCCEEDED, actor=user, ip=ip)
         return Response(services.token_pair_issue(user=user))
+
+
+def _mfa_required(user: User) -> Response:
+    """401 ``mfa_required`` in the one error shape, with the challenge for the second step."""
+    body: dict[str, Any] = error_body(
+        "mfa_required",
+        "Two-factor sign-in is on: post the challenge with the code from your authenticator "
+        "app (or a recovery code).",
+    )
+    body["challenge"] = services.mfa_challenge_issue(user=user)
+    body["challenge_expires_in"] = services.MFA_CHALLENGE_SECONDS
+    response = Response(body, status=status.HTTP_401_UNAUTHORIZED)
+    response["WWW-Authenticate"] = BEARER_REALM
+    return response
 
 
 class TokenRefreshApi(APIView):

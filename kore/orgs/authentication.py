@@ -15,7 +15,11 @@ from kore.core.exceptions import Unauthenticated
 
 from .models import ApiToken, User
 from .selectors import user_for_access_token
-from .services import API_TOKEN_PREFIX, api_token_authenticate
+from .services import (
+    API_TOKEN_PREFIX,
+    api_token_authenticate,
+    token_issued_before_credentials_changed,
+)
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
@@ -42,7 +46,8 @@ class ApiTokenAuthentication(BaseAuthentication):
 
 
 class JWTAuthentication(BaseJWTAuthentication):
-    """simplejwt's access tokens, refused once their ``jti`` was revoked by a logout."""
+    """simplejwt's access tokens, refused once their ``jti`` was revoked by a logout or when
+    issued before the person's last credential change (both read with the user, one query)."""
 
     def get_raw_token(self, header: bytes) -> bytes | None:
         parts = header.split()
@@ -80,6 +85,12 @@ class JWTAuthentication(BaseJWTAuthentication):
             raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")
         if getattr(user, "token_revoked", False):
             raise Unauthenticated("The access token was revoked.", code="token_revoked")
+        if token_issued_before_credentials_changed(user=user, issued_at=validated_token.get("iat")):
+            # The password changed or two-factor sign-in was turned on after this token was made.
+            raise Unauthenticated(
+                "The access token was issued before the password or two-factor sign-in changed.",
+                code="token_revoked",
+            )
         return user
 
     def authenticate_header(self, request: Request) -> str:

@@ -4,11 +4,13 @@ import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
 from kore.core.audit import AuditFields
@@ -39,6 +41,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the password changed or two-factor sign-in was turned on: JWTs issued before it are
+    # refused, and (folded into the session hash) sessions opened before it end.
+    credentials_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -53,6 +58,35 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Set the password and stamp ``credentials_changed_at`` (save both)."""
+        super().set_password(raw_password)
+        self.credentials_changed_at = timezone.now()
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check; upgrading the hash of the same password is not a credential change."""
+
+        def rehash(raw: str) -> None:
+            stamp = self.credentials_changed_at
+            super(User, self).set_password(raw)
+            self.credentials_changed_at = stamp
+            self._password = None
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, rehash)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's HMAC of the password hash, with ``credentials_changed_at`` folded in, so
+        turning two-factor sign-in on also ends the person's other sessions."""
+        if self.credentials_changed_at is None:  # never changed since: Django's own hash
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc,no-any-return]
+        return salted_hmac(
+            "kore.orgs.User.get_session_auth_hash",
+            f"{self.password}|{self.credentials_changed_at.isoformat()}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Role(models.TextChoices):

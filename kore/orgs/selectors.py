@@ -3,6 +3,7 @@
 from functools import cache
 from typing import Any
 
+from allauth.mfa.models import Authenticator
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, F, Model, QuerySet
 from django.utils import timezone
@@ -171,3 +172,8 @@ def security_event_list(*, organization: Organization) -> QuerySet[SecurityEvent
         .select_related("actor", "actor_token")
         .order_by("-created_at", "-id")
     )
+
+
+def second_factor_enabled(*, user: User) -> bool:
+    """Whether the person turned two-factor sign-in (TOTP) on."""
+    return bool(Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists())

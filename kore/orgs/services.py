@@ -5,12 +5,22 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +33,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from kore.core.exceptions import (
     Conflict,
+    KoreError,
     NotFound,
     PermissionDenied,
     RuleViolation,
@@ -31,6 +42,7 @@ from kore.core.exceptions import (
 from kore.core.request_id import get_request_id
 from kore.notifications.services import invitation_email_enqueue, password_reset_email_enqueue
 
+from .mfa import decrypt
 from .models import (
     ApiToken,
     Invitation,
@@ -110,10 +122,32 @@ def user_update(*, user: User, full_name: str) -> User:
 
 
 # --- Sessions: JWT pair, refresh, logout -------------------------------------------------------
-def token_pair_issue(*, user: User) -> dict[str, str]:
+def _token_pair(user: User) -> dict[str, str]:
+    """A fresh pair whose ``iat`` keeps the microseconds (a JWT NumericDate may be fractional),
+    so a credential change in the same second as the issue still tells before from after."""
     refresh = RefreshToken.for_user(user)
+    issued_at = refresh.current_time.timestamp()
+    refresh["iat"] = issued_at
+    access = refresh.access_token
+    access["iat"] = issued_at
+    return {"access": str(access), "refresh": str(refresh)}
+
+
+def token_issued_before_credentials_changed(*, user: User, issued_at: object) -> bool:
+    """True when a JWT issued at ``issued_at`` predates the person's last credential change
+    (password set or reset, two-factor sign-in turned on): such tokens are refused."""
+    changed = user.credentials_changed_at
+    if changed is None:
+        return False
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        return True
+    return issued_at < changed.timestamp()
+
+
+def token_pair_issue(*, user: User) -> dict[str, str]:
+    pair = _token_pair(user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+    return pair
 
 
 def _refresh_token_load(raw: str) -> RefreshToken:
@@ -135,6 +169,11 @@ def token_pair_refresh(*, raw_refresh: str) -> dict[str, str]:
     user = User.objects.filter(pk=old.get("user_id"), is_active=True).first()
     if user is None:
         raise Unauthenticated("The token's user is unknown or inactive.", code="token_invalid")
+    if token_issued_before_credentials_changed(user=user, issued_at=old.get("iat")):
+        raise Unauthenticated(
+            "The refresh token was issued before the password or two-factor sign-in changed.",
+            code="token_revoked",
+        )
     with transaction.atomic():
         # The blacklist row is unique per token: of two concurrent rotations that both passed
         # the blacklist check, only the one that creates the row gets a new pair.
@@ -144,8 +183,7 @@ def token_pair_refresh(*, raw_refresh: str) -> dict[str, str]:
             raise Unauthenticated(
                 "The refresh token was already used or revoked.", code="token_blacklisted"
             )
-        new = RefreshToken.for_user(user)
-    return {"access": str(new.access_token), "refresh": str(new)}
+        return _token_pair(user)
 
 
 def session_logout(
@@ -200,9 +238,8 @@ def password_reset_request(*, email: str) -> None:
 
 
 def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
-    """Set a new password from a reset link; the link then stops working (its hash changes)."""
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
+    """Set a new password from a reset link; the link then stops working (its hash changes),
+    and so do the person's sessions and JWTs issued before it (``credentials_changed_at``)."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uid)))
         user: User | None = User.objects.get(pk=pk, is_active=True)
@@ -215,12 +252,158 @@ def password_reset_confirm(*, uid: str, token: str, password: str) -> User:
         )
     _password_errors(password, user)
     with transaction.atomic():
-        user.set_password(password)
-        user.save(update_fields=["password"])
-        # Every refresh token issued before the reset stops working.
-        outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
-        BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True
+        user.set_password(password)  # also stamps credentials_changed_at
+        user.save(update_fields=["password", "credentials_changed_at"])
+        _refresh_tokens_blacklist(user)
+    return user
+
+
+def _refresh_tokens_blacklist(user: User) -> None:
+    """Blacklist every refresh token of the person that has not expired yet."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True
+    )
+
+
+# --- Two-factor sign-in -------------------------------------------------------------------------
+# The one check of a second factor, for every path that turns a password (or a Google account)
+# into a credential: the web sign-in, the token endpoint, the admin (through the web sign-in)
+# and "Sign in with Google". Wrong codes are counted per person in the database, so starting
+# the sign-in over does not reset the count.
+MFA_MAX_FAILURES = 5
+MFA_LOCK_SECONDS = 15 * 60
+MFA_CHALLENGE_SECONDS = 5 * 60
+_CHALLENGE_SALT = "kore.orgs.mfa-challenge"
+
+
+def _totp_counter(secret: str, code: str) -> int | None:
+    """The time step whose TOTP value ``code`` is (within allauth's tolerance), or None."""
+    for counter in yield_hotp_counters_from_time():
+        if hmac.compare_digest(format_hotp_value(hotp_value(secret, counter)), code):
+            return int(counter)
+    return None
+
+
+def _second_factor_accept(totp: Authenticator, code: str) -> bool:
+    """A TOTP code of a time step later than the last one accepted, or an unused recovery code
+    (then spent). Runs with ``totp`` locked, so two requests cannot both use one code."""
+    counter = _totp_counter(decrypt(totp.data["secret"]), code) if len(code) == 6 else None
+    if counter is not None and counter > int(totp.data.get("last_counter", -1)):
+        totp.data["last_counter"] = counter
+        return True
+    recovery = Authenticator.objects.filter(
+        user_id=totp.user_id, type=Authenticator.Type.RECOVERY_CODES
+    ).first()
+    return recovery is not None and RecoveryCodes(recovery).validate_code(code)
+
+
+def second_factor_verify(*, user: User, code: str) -> None:
+    """Accept the person's current TOTP code (each once) or one of their unused recovery codes.
+
+    Raises ``mfa_code_invalid`` for a wrong or used code, and ``mfa_locked`` after
+    ``MFA_MAX_FAILURES`` wrong codes, until ``MFA_LOCK_SECONDS`` after the last one.
+    """
+    code = "".join(ch for ch in code if ch not in " -")
+    now = time.time()
+    with transaction.atomic():
+        totp = (
+            Authenticator.objects.select_for_update()
+            .filter(user=user, type=Authenticator.Type.TOTP)
+            .first()
+        )
+        if totp is None:
+            return  # two-factor sign-in is off: nothing to check
+        failures = int(totp.data.get("failures", 0))
+        wait = int(totp.data.get("failed_at", 0) + MFA_LOCK_SECONDS - now)
+        if wait <= 0:
+            failures = 0
+        elif failures >= MFA_MAX_FAILURES:
+            raise _mfa_locked(wait)
+        accepted = code.isdigit() and _second_factor_accept(totp, code)
+        if accepted:
+            totp.data["failures"] = 0
+            totp.last_used_at = timezone.now()
+        else:
+            totp.data["failures"] = failures + 1
+            totp.data["failed_at"] = now
+        totp.save(update_fields=["data", "last_used_at"])
+    if accepted:
+        return
+    # Raised after the commit: the count must be kept.
+    if failures + 1 >= MFA_MAX_FAILURES:
+        raise _mfa_locked(MFA_LOCK_SECONDS)
+    raise Unauthenticated("The code is wrong or was already used.", code="mfa_code_invalid")
+
+
+def _mfa_locked(wait: int) -> KoreError:
+    return KoreError(
+        f"Too many wrong codes. Try again in {(wait + 59) // 60} minutes.",
+        code="mfa_locked",
+        status_code=429,
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def totp_activate(*, user: User, secret: str, code: str) -> list[str]:
+    """Turn two-factor sign-in on with a code of ``secret``; returns the new recovery codes.
+
+    Every other session and JWT of the person ends (``credentials_changed_at``): whoever held
+    one signed in with the password alone.
+    """
+    counter = _totp_counter(secret, "".join(code.split())) if secret else None
+    if counter is None:
+        raise RuleViolation(
+            "That code is not right. Try the next one.", code="mfa_setup_code_invalid"
+        )
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            raise Conflict("Two-factor sign-in is already on.", code="conflict")
+        totp = TOTP.activate(user, secret).instance
+        totp.data["last_counter"] = counter  # the activation code cannot sign in
+        totp.save(update_fields=["data"])
+        Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).delete()
+        codes: list[str] = RecoveryCodes.activate(user).generate_codes()
+        user.credentials_changed_at = timezone.now()
+        user.save(update_fields=["credentials_changed_at"])
+        _refresh_tokens_blacklist(user)
+    return codes
+
+
+def totp_deactivate(*, user: User, code: str) -> None:
+    """Turn two-factor sign-in off; a current code (or a recovery code) is required."""
+    second_factor_verify(user=user, code=code)
+    Authenticator.objects.filter(
+        user=user, type__in=(Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+    ).delete()
+
+
+def mfa_challenge_issue(*, user: User) -> str:
+    """A signed token naming the person whose password was right, for the second step."""
+    return signing.dumps(
+        {"user": user.pk, "hash": user.get_session_auth_hash()[:16]}, salt=_CHALLENGE_SALT
+    )
+
+
+def mfa_challenge_user(*, challenge: str) -> User:
+    """The person a challenge names, while it is fresh and their credentials unchanged."""
+    try:
+        payload = signing.loads(challenge, salt=_CHALLENGE_SALT, max_age=MFA_CHALLENGE_SECONDS)
+    except signing.BadSignature:
+        payload = None
+    user = None
+    if isinstance(payload, dict) and isinstance(payload.get("user"), int):
+        user = User.objects.filter(pk=payload["user"], is_active=True).first()
+    if user is None or not hmac.compare_digest(
+        user.get_session_auth_hash()[:16],
+        str(payload.get("hash", "")) if isinstance(payload, dict) else "",
+    ):
+        raise Unauthenticated(
+            "The two-factor challenge is invalid or expired; sign in again.",
+            code="mfa_challenge_invalid",
         )
     return user
 

@@ -5,6 +5,9 @@ allauth runs the provider round trip; Kore decides who that is. A Google account
 the Kore user with the same email only when Google says the address is verified; otherwise, or
 with no email at all, it is refused with a page that says why (never allauth's sign-up form).
 A person with two-factor sign-in on still gives their code on Kore's code page.
+
+The admin has no login page of its own: ``admin_sign_in`` sends people to Kore's sign-in (and
+its two-factor step) and back.
 """
 
 from typing import Any
@@ -16,6 +19,9 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from kore.orgs.models import User
 
@@ -81,3 +87,15 @@ def sign_in_providers() -> list[dict[str, str]]:
     GOOGLE_CLIENT_SECRET are set; none otherwise), as ``{"id", "name"}``."""
     apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
     return [{"id": app["provider_id"], "name": app["name"]} for app in apps]
+
+
+def admin_sign_in(request: HttpRequest, extra_context: object = None) -> HttpResponse:
+    """``admin.site.login``: Kore's sign-in page, so staff give their two-factor code too."""
+    target = request.GET.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        if request.user.is_staff:
+            return redirect(target)
+        return error_page(request, 403, "This account cannot use the admin.")
+    return redirect(f"{reverse('web:login')}?{urlencode({'next': target})}")

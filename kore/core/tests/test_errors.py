@@ -280,13 +280,13 @@ def test_session_write_with_csrf_token_works(db):
     user = UserFactory()
     client = APIClient(enforce_csrf_checks=True)
     assert client.login(username=user.email, password=PASSWORD)
-    token = client.get("/api-auth/login/").cookies["csrftoken"].value
+    token = client.get("/account/security/").cookies["csrftoken"].value
     response = client.patch(ME, {"full_name": "With Token"}, format="json", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200, response.content
 
 
 def test_django_csrf_failure_view_is_json(db):
-    # Non-DRF views (the DRF login form) fail CSRF through CSRF_FAILURE_VIEW.
+    # Non-DRF views (the sign-in form) fail CSRF through CSRF_FAILURE_VIEW.
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/api-auth/login/", {"username": "a", "password": "b"})
+    response = client.post("/sign-in/", {"username": "a", "password": "b"})
     assert_error(response, 403, "csrf_failed")

@@ -59,7 +59,7 @@ def test_jwt_api_works_without_redis(world, redis_down):
 def test_session_login_and_api_work_without_redis(world, redis_down):
     client = APIClient()
     login = client.post(
-        "/api-auth/login/",
+        "/sign-in/",
         {"username": world.member.email, "password": PASSWORD, "next": "/api/v1/me/"},
         format="multipart",
     )

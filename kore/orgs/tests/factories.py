@@ -38,3 +38,27 @@ class MembershipFactory(DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.MEMBER
+
+
+def totp_code(secret: str, step: int = 0) -> str:
+    """The TOTP code of the current time step (``step`` steps later or earlier)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step)))
+
+
+def totp_turn_on(user: User) -> tuple[str, list[str]]:
+    """Turn two-factor sign-in on for ``user``: the secret and the recovery codes.
+
+    Turned on with the previous time step's code (the test settings accept one step either
+    side), so the current step's code is still unused for the sign-in under test.
+    """
+    from allauth.mfa.totp.internal.auth import generate_totp_secret
+
+    from kore.orgs.services import totp_activate
+
+    secret = generate_totp_secret()
+    codes = totp_activate(user=user, secret=secret, code=totp_code(secret, -1))
+    return secret, codes
