@@ -127,3 +127,15 @@ def test_rehashing_the_same_password_on_sign_in_keeps_tokens(person, settings):
     person.refresh_from_db()
     assert person.password != old_hash
     assert _bearer(pair["access"]).get(ME).status_code == 200
+
+
+def test_the_check_adds_no_query_to_an_authenticated_request(person):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _reset(person)  # credentials_changed_at is set
+    client = _bearer(token_pair_issue(user=person)["access"])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    # The one statement that loads the user also brings the revocation and the timestamp.
+    assert len(queries) == 1, [q["sql"] for q in queries]

@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from config.settings.base import google_sign_in
 from kore.core.testing import OrgWorld
 from kore.orgs.models import User
+from kore.orgs.tests.factories import totp_turn_on
 
 from .conftest import shot
 from .helpers import browser
@@ -148,6 +149,24 @@ def test_two_factor_still_asks_for_the_code(web_page: Any, world: OrgWorld, goog
     page.fill("#id_code", code_for(secret))
     page.click("button[type=submit]")
     page.wait_for_url(f"**/o/{world.org.slug}/reports/")
+
+
+def test_a_recovery_code_finishes_a_google_sign_in_once(
+    web_page: Any, world: OrgWorld, google
+) -> None:
+    page = web_page
+    _, recovery = totp_turn_on(world.member)
+    google_round_trip(page, world.member.email)
+    assert page.url.endswith("/sign-in/code/")  # a verified Google account still needs a code
+    page.fill("#id_code", recovery[0])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#tx-table, .empty")
+    page.context.clear_cookies()
+    google_round_trip(page, world.member.email)
+    page.fill("#id_code", recovery[0])
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=wrong or was already used")
+    assert page.url.endswith("/sign-in/code/")
 
 
 def test_off_and_invisible_without_google_settings(client, world: OrgWorld) -> None:
