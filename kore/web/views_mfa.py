@@ -24,10 +24,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from kore.core.exceptions import KoreError
+from kore.core.throttling import credential_attempt_throttle
 from kore.orgs import services as org_services
 from kore.orgs.models import User
 
-from .access import render_page
+from .access import render_page, throttled_page
 
 PENDING = "kore.web.mfa.pending"
 SECRET = "kore.web.mfa.secret"  # noqa: S105 - a session key name
@@ -69,6 +70,11 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
     if user is None:
         request.session.pop(PENDING, None)
         return redirect("web:login")
+    if request.method == "POST":
+        # Counted with the password attempts (per address and per email), before the check.
+        wait = credential_attempt_throttle(request, email=user.email)
+        if wait is not None:
+            return throttled_page(request, wait)
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

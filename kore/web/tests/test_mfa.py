@@ -7,6 +7,7 @@ import time
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.core.cache import cache
 
 from kore.core.testing import OrgWorld
 from kore.orgs.tests.factories import PASSWORD
@@ -91,6 +92,7 @@ def test_restarting_the_sign_in_does_not_reset_the_attempt_count(world: OrgWorld
         assert client.post("/sign-in/code/", {"code": "999999"}).status_code == 422
     _password_step(client, world.member)
     assert client.post("/sign-in/code/", {"code": "999999"})["Location"] == "/sign-in/"
+    cache.clear()  # the sign-in rate limits are spent too; the code count is not kept there
     _password_step(client, world.member)
     response = client.post("/sign-in/code/", {"code": code_for(secret)})
     assert response["Location"] == "/sign-in/"  # locked for a while, even with the right code
@@ -197,3 +199,16 @@ def test_the_browsable_api_login_is_gone(world: OrgWorld) -> None:
     )
     assert response.status_code in (403, 404)
     assert "sessionid" not in response.cookies
+
+
+@pytest.mark.django_db
+def test_code_guesses_count_against_the_sign_in_rate_limit(world: OrgWorld) -> None:
+    secret = turn_on(browser(world.member), world.member)
+    client = browser(None)
+    _password_step(client, world.member)
+    for _ in range(9):  # the address's other sign-in attempts spend the login_ip limit
+        browser(None).post("/sign-in/", {"username": "nobody@example.com", "password": "x"})
+    response = client.post("/sign-in/code/", {"code": code_for(secret)})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert client.get(page(world, "transactions/")).status_code == 302
