@@ -36,6 +36,8 @@ SHAPE_CODES = frozenset(
         "max_string_length",
         "make_aware",
         "overflow",
+        "invalid_id",
+        "invalid_unicode",
     }
 )
 
@@ -132,6 +134,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "parse_error": (400, "The body is not valid JSON."),
     "unknown_field": (400, "The body has a field the endpoint does not accept (see fields)."),
     "invalid_type": (400, "A value has the wrong JSON type, e.g. a number for a string."),
+    "invalid_unicode": (400, "A string or key holds a lone UTF-16 surrogate (\\ud800-\\udfff)."),
+    "invalid_id": (400, "An id is not a whole number from 1 to 2^63-1 (see fields)."),
     "invalid_cursor": (400, "The pagination cursor is not valid for this list."),
     "invalid_idempotency_key": (400, "The Idempotency-Key header is too long or not printable."),
     "bad_request": (400, "The request could not be processed."),

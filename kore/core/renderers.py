@@ -4,6 +4,7 @@ Types orjson does not handle itself (Decimal, lazy strings, querysets…) and da
 keep DRF's ``Z`` form) go through DRF's own encoder.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,22 @@ from rest_framework.utils.encoders import JSONEncoder
 
 _fallback = JSONEncoder().default
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate in its strings and keys replaced by U+FFFD.
+
+    Input never lets one in (the parser refuses it), but a row stored before that rule, e.g. a
+    metadata key on SQLite, must not turn every page that shows it into a 500.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_surrogates(item) for item in value]
+    return value
 
 
 class ORJSONRenderer(JSONRenderer):
@@ -25,7 +42,12 @@ class ORJSONRenderer(JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_fallback, option=_OPTIONS)
+        try:
+            return orjson.dumps(data, default=_fallback, option=_OPTIONS)
+        except orjson.JSONEncodeError:
+            # orjson refuses a str that is not valid UTF-8 (a lone surrogate); the walk is paid
+            # only by the rare answer that needs it.
+            return orjson.dumps(scrub_surrogates(data), default=_fallback, option=_OPTIONS)
 
 
 def wants_browsable(request: Request) -> bool:

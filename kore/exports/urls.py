@@ -8,9 +8,9 @@ urlpatterns = [
     path(
         f"{P}transactions/export/", apis.TransactionExportApi.as_view(), name="transaction-export"
     ),
-    path(f"{P}exports/<int:job_id>/", apis.ExportDetailApi.as_view(), name="export-detail"),
+    path(f"{P}exports/<id:job_id>/", apis.ExportDetailApi.as_view(), name="export-detail"),
     path(
-        f"{P}exports/<int:job_id>/download/",
+        f"{P}exports/<id:job_id>/download/",
         apis.ExportDownloadApi.as_view(),
         name="export-download",
     ),

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import InvalidRequest, NotFound
+from kore.core.fields import IdField, JSONTextField
 from kore.core.pagination import parse_limit
 from kore.core.parsers import StrictJSONParser
 from kore.core.serializers import StrictSerializer
@@ -35,6 +36,11 @@ from .selectors import import_job_get, import_job_page
 class ImportUploadHandler(SizeLimitedUploadHandler):
     limit_setting = "KORE_IMPORT_MAX_BYTES"
     too_large = staticmethod(services.too_large)
+
+
+# A mapping is a flat object of a dozen short strings: 16 KB and one level are plenty.
+MAPPING_MAX_BYTES = 16 * 1024
+MAPPING_MAX_DEPTH = 1
 
 
 class MappingInput(StrictSerializer):
@@ -61,12 +67,15 @@ class ImportUpload(StrictSerializer):
         use_url=False,
         help_text="CSV, OFX, QFX or CAMT.053; at most KORE_IMPORT_MAX_BYTES (500 MB default).",
     )
-    account = serializers.IntegerField(help_text="An account of this organisation.")
+    account = IdField(help_text="An account of this organisation.")
     format = serializers.ChoiceField(
         choices=ImportJob.Format.choices, required=False, help_text="Detected when omitted."
     )
-    mapping = serializers.JSONField(
-        binary=True, required=False, help_text="CSV only: a JSON object (see MappingInput)."
+    mapping = JSONTextField(
+        max_bytes=MAPPING_MAX_BYTES,
+        max_depth=MAPPING_MAX_DEPTH,
+        required=False,
+        help_text="CSV only: a JSON object of strings (see MappingInput), at most 16 KB.",
     )
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, required=False)
     dry_run = serializers.BooleanField(required=False, default=False)

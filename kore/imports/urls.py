@@ -6,8 +6,8 @@ P = "orgs/<slug:org_slug>/imports/"
 
 urlpatterns = [
     path(P, apis.ImportListCreateApi.as_view(), name="import-list"),
-    path(f"{P}<int:job_id>/", apis.ImportDetailApi.as_view(), name="import-detail"),
-    path(f"{P}<int:job_id>/cancel/", apis.ImportCancelApi.as_view(), name="import-cancel"),
-    path(f"{P}<int:job_id>/force/", apis.ImportForceApi.as_view(), name="import-force"),
-    path(f"{P}<int:job_id>/promote/", apis.ImportPromoteApi.as_view(), name="import-promote"),
+    path(f"{P}<id:job_id>/", apis.ImportDetailApi.as_view(), name="import-detail"),
+    path(f"{P}<id:job_id>/cancel/", apis.ImportCancelApi.as_view(), name="import-cancel"),
+    path(f"{P}<id:job_id>/force/", apis.ImportForceApi.as_view(), name="import-force"),
+    path(f"{P}<id:job_id>/promote/", apis.ImportPromoteApi.as_view(), name="import-promote"),
 ]

@@ -13,7 +13,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kore.core.exceptions import InvalidRequest, NotFound
+from kore.core.exceptions import NotFound
+from kore.core.fields import IdField, id_parse, id_query_param
 from kore.core.pagination import parse_limit
 from kore.core.renderers import wants_browsable
 from kore.core.serializers import StrictSerializer
@@ -39,17 +40,6 @@ def _if_match(request: Request) -> str | None:
 def _with_etag(response: Response, obj: Any) -> Response:
     response["ETag"] = etag_for(obj)
     return response
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise InvalidRequest(
-            f"{name} is an id.", fields={name: [{"code": "invalid", "message": "An id."}]}
-        )
-    return int(raw)
 
 
 # --- Accounts -------------------------------------------------------------------------------------
@@ -148,7 +138,8 @@ class CategoryDetailApi(OrgAPIView):
     def delete(self, request: Request, org_slug: str, category_id: int) -> Response:
         categories.category_delete(
             ctx=self.org, category=self._get(category_id),
-            reassign_to=_int_param(request, "reassign_to"), if_match=_if_match(request),
+            reassign_to=id_query_param(request.query_params, "reassign_to"),
+            if_match=_if_match(request),
         )  # fmt: skip
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -159,8 +150,8 @@ class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
     date_to = serializers.DateField(required=False)
     amount_min = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
     amount_max = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
-    account = serializers.IntegerField(required=False)
-    category = serializers.IntegerField(required=False, help_text="Includes its descendants.")
+    account = IdField(required=False)
+    category = IdField(required=False, help_text="Includes its descendants.")
     status = serializers.ChoiceField(choices=Transaction.Status.values, required=False)
     tag = serializers.CharField(required=False)
     q = serializers.CharField(
@@ -187,18 +178,14 @@ def _plain_date(raw: str) -> date | None:
         return None
 
 
-def _plain_id(raw: str) -> int | None:
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-
-
 # The filters the list is mostly called with, in the one spelling each that needs no serializer;
 # they parse to what TransactionQuery would give. Anything else (another filter, another
 # spelling, a bad value) goes through TransactionQuery, which also words every error.
 _PLAIN_FILTERS: dict[str, Any] = {
     "date_from": _plain_date,
     "date_to": _plain_date,
-    "account": _plain_id,
-    "category": _plain_id,
+    "account": id_parse,
+    "category": id_parse,
     "status": lambda raw: raw if raw in _STATUSES else None,
 }
 

@@ -36,6 +36,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import InvalidRequest, NotFound
+from kore.core.fields import IdField, id_query_param
 from kore.core.pagination import parse_limit
 from kore.core.serializers import StrictSerializer
 from kore.core.uploads import SizeLimitedUploadHandler
@@ -76,7 +77,7 @@ class AttachmentUpload(StrictSerializer):
         help_text="PDF, PNG, JPEG, WebP, HEIC or CSV, judged by content; at most "
         "KORE_ATTACHMENT_MAX_BYTES (50 MB by default).",
     )
-    transaction = serializers.IntegerField(
+    transaction = IdField(
         required=False, allow_null=True, help_text="A transaction of this organisation."
     )
 
@@ -91,15 +92,7 @@ AttachmentPage = inline_serializer(
 
 
 def _transaction_param(request: Request) -> int | None:
-    raw = request.query_params.get("transaction")
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise InvalidRequest(
-            "transaction is an id.",
-            fields={"transaction": [{"code": "invalid", "message": "An id."}]},
-        )
-    return int(raw)
+    return id_query_param(request.query_params, "transaction")
 
 
 class AttachmentDetailMixin:

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import InvalidRequest
+from kore.core.fields import IdField
 from kore.core.pagination import parse_limit
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
@@ -15,9 +16,7 @@ from .audit_selectors import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
 
 class AuditQuery(serializers.Serializer):  # type: ignore[type-arg]
     object_type = serializers.ChoiceField(choices=OBJECT_TYPES, required=False)
-    object_id = serializers.IntegerField(
-        required=False, min_value=1, help_text="One object's entries; needs object_type."
-    )
+    object_id = IdField(required=False, help_text="One object's entries; needs object_type.")
     cursor = serializers.CharField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kore.core.fields import IdField
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.orgs.scoping import OrgAPIView
 
@@ -21,14 +22,12 @@ class BulkFilter(TransactionQuery):
 
 
 class BulkTarget(StrictSerializer):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(), required=False, max_length=1000, allow_empty=False
-    )
+    ids = serializers.ListField(child=IdField(), required=False, max_length=1000, allow_empty=False)
     filter = BulkFilter(required=False)
 
 
 class BulkSet(StrictSerializer):
-    category = serializers.IntegerField(required=False, allow_null=True)
+    category = IdField(required=False, allow_null=True)
     status = serializers.ChoiceField(
         choices=[Transaction.Status.PENDING, Transaction.Status.CLEARED], required=False
     )

@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from kore.core.fields import CurrencyField, MoneyField
+from kore.core.fields import CurrencyField, IdField, MoneyField
 from kore.core.money import format_amount
 from kore.core.serializers import StrictCharField, StrictSerializer
 
@@ -51,16 +51,16 @@ class CategoryOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 class CategoryInput(StrictSerializer):
     name = StrictCharField(max_length=80)
     kind = serializers.ChoiceField(choices=Category.Kind.choices, default=Category.Kind.EXPENSE)
-    parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
+    parent = IdField(required=False, allow_null=True)  # type: ignore[assignment]
 
 
 class CategoryPatch(StrictSerializer):
     name = StrictCharField(max_length=80, required=False)
-    parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
+    parent = IdField(required=False, allow_null=True)  # type: ignore[assignment]
 
 
 class SplitInput(StrictSerializer):
-    category = serializers.IntegerField(required=False, allow_null=True)
+    category = IdField(required=False, allow_null=True)
     amount = MoneyField()
     memo = StrictCharField(max_length=200, required=False, allow_blank=True)
 
@@ -72,12 +72,12 @@ class SplitOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class TransactionInput(StrictSerializer):
-    account = serializers.IntegerField()
+    account = IdField()
     occurred_on = serializers.DateField()
     amount = MoneyField()
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
     counterparty = StrictCharField(max_length=200, required=False, allow_blank=True)
-    category = serializers.IntegerField(required=False, allow_null=True)
+    category = IdField(required=False, allow_null=True)
     tags = serializers.ListField(
         child=StrictCharField(max_length=50), required=False, max_length=50
     )
@@ -177,8 +177,8 @@ def transaction_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class TransferInput(StrictSerializer):
-    from_account = serializers.IntegerField()
-    to_account = serializers.IntegerField()
+    from_account = IdField()
+    to_account = IdField()
     amount = MoneyField(help_text="Positive amount leaving from_account, in its currency.")
     to_amount = MoneyField(required=False, help_text="Amount arriving; required across currencies.")
     occurred_on = serializers.DateField()
@@ -206,6 +206,6 @@ class StatementOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class StatementInput(StrictSerializer):
-    account = serializers.IntegerField()
+    account = IdField()
     end_date = serializers.DateField()
     closing_balance = MoneyField()

@@ -8,10 +8,10 @@ P = "orgs/<slug:org_slug>/"
 urlpatterns = [
     path(f"{P}audit/", AuditListApi.as_view(), name="audit-list"),
     path(f"{P}accounts/", apis.AccountListCreateApi.as_view(), name="account-list"),
-    path(f"{P}accounts/<int:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
+    path(f"{P}accounts/<id:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
     path(f"{P}categories/", apis.CategoryListCreateApi.as_view(), name="category-list"),
     path(
-        f"{P}categories/<int:category_id>/",
+        f"{P}categories/<id:category_id>/",
         apis.CategoryDetailApi.as_view(),
         name="category-detail",
     ),
@@ -35,29 +35,29 @@ urlpatterns = [
         f"{P}transactions/bulk/", apis.TransactionBulkCreateApi.as_view(), name="transaction-bulk"
     ),
     path(
-        f"{P}transactions/<int:tx_id>/",
+        f"{P}transactions/<id:tx_id>/",
         apis.TransactionDetailApi.as_view(),
         name="transaction-detail",
     ),
     path(
-        f"{P}transactions/<int:tx_id>/restore/",
+        f"{P}transactions/<id:tx_id>/restore/",
         apis.TransactionRestoreApi.as_view(),
         name="transaction-restore",
     ),
     path(f"{P}transfers/", apis.TransferCreateApi.as_view(), name="transfer-create"),
     path(f"{P}statements/", apis.StatementListCreateApi.as_view(), name="statement-list"),
     path(
-        f"{P}statements/<int:statement_id>/",
+        f"{P}statements/<id:statement_id>/",
         apis.StatementDetailApi.as_view(),
         name="statement-detail",
     ),
     path(
-        f"{P}statements/<int:statement_id>/reconcile/",
+        f"{P}statements/<id:statement_id>/reconcile/",
         apis.StatementReconcileApi.as_view(),
         name="statement-reconcile",
     ),
     path(
-        f"{P}statements/<int:statement_id>/reopen/",
+        f"{P}statements/<id:statement_id>/reopen/",
         apis.StatementReopenApi.as_view(),
         name="statement-reopen",
     ),
@@ -67,12 +67,12 @@ urlpatterns = [
         name="attachment-list",
     ),
     path(
-        f"{P}attachments/<int:attachment_id>/",
+        f"{P}attachments/<id:attachment_id>/",
         apis_attachments.AttachmentDetailApi.as_view(),
         name="attachment-detail",
     ),
     path(
-        f"{P}attachments/<int:attachment_id>/download/",
+        f"{P}attachments/<id:attachment_id>/download/",
         apis_attachments.AttachmentDownloadApi.as_view(),
         name="attachment-download",
     ),

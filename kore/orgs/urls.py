@@ -22,7 +22,7 @@ urlpatterns = [
     path("orgs/<slug:org_slug>/", apis.OrganizationDetailApi.as_view(), name="org-detail"),
     path("orgs/<slug:org_slug>/members/", apis.MemberListApi.as_view(), name="member-list"),
     path(
-        "orgs/<slug:org_slug>/members/<int:membership_id>/",
+        "orgs/<slug:org_slug>/members/<id:membership_id>/",
         apis.MemberDetailApi.as_view(),
         name="member-detail",
     ),
@@ -32,7 +32,7 @@ urlpatterns = [
         name="invitation-list",
     ),
     path(
-        "orgs/<slug:org_slug>/invitations/<int:invitation_id>/",
+        "orgs/<slug:org_slug>/invitations/<id:invitation_id>/",
         apis.InvitationDetailApi.as_view(),
         name="invitation-detail",
     ),
@@ -42,7 +42,7 @@ urlpatterns = [
         name="api-token-list",
     ),
     path(
-        "orgs/<slug:org_slug>/api-tokens/<int:token_id>/",
+        "orgs/<slug:org_slug>/api-tokens/<id:token_id>/",
         apis.ApiTokenDetailApi.as_view(),
         name="api-token-detail",
     ),

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import QueryDict
 
 from kore.core.exceptions import KoreError
+from kore.core.fields import id_coerce, id_parse
 from kore.ledger import selectors
 from kore.ledger.models import Account, Category
 from kore.orgs.models import Organization, Role
@@ -76,8 +77,8 @@ class TransactionFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    account = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
+    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
     status = forms.ChoiceField(required=False, choices=STATUS_ALL)
     tag = forms.CharField(required=False, max_length=50)
     amount_min = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
@@ -104,7 +105,7 @@ def parse_tags(text: str) -> list[str]:
 
 
 class InlineEditForm(forms.Form):
-    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
     status = forms.ChoiceField(choices=STATUS_EDITABLE)
     tags = forms.CharField(required=False, max_length=500)
     etag = forms.CharField(max_length=50)
@@ -121,7 +122,7 @@ class InlineEditForm(forms.Form):
 
 
 class TransactionForm(forms.Form):
-    account = forms.TypedChoiceField(coerce=int)
+    account = forms.TypedChoiceField(coerce=id_coerce)
     occurred_on = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -130,7 +131,7 @@ class TransactionForm(forms.Form):
     )
     description = forms.CharField(required=False, max_length=500)
     counterparty = forms.CharField(required=False, max_length=200)
-    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
     status = forms.ChoiceField(choices=STATUS_EDITABLE, initial="pending")
     tags = forms.CharField(required=False, max_length=500, help_text="Comma separated")
     reference = forms.CharField(required=False, max_length=200)
@@ -168,7 +169,7 @@ class TransactionForm(forms.Form):
                 raise forms.ValidationError(f"{amount!r} is not an amount.") from exc
             lines.append(
                 {
-                    "category": int(cat) if cat.isdigit() else None,
+                    "category": id_parse(cat),
                     "amount": value,
                     "memo": memo[:200],
                 }
@@ -187,9 +188,9 @@ class BulkForm(forms.Form):
         ("status", "Set status"),
         ("delete", "Delete"),
     ]
-    ids = forms.TypedMultipleChoiceField(coerce=int)
+    ids = forms.TypedMultipleChoiceField(coerce=id_coerce)
     action = forms.ChoiceField(choices=ACTIONS)
-    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
     tag = forms.CharField(required=False, max_length=50)
     status = forms.ChoiceField(required=False, choices=STATUS_EDITABLE)
 
@@ -213,7 +214,7 @@ class AccountForm(forms.Form):
 class CategoryForm(forms.Form):
     name = forms.CharField(max_length=80)
     kind = forms.ChoiceField(choices=Category.Kind.choices)
-    parent = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    parent = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
 
     def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,7 +223,7 @@ class CategoryForm(forms.Form):
 
 
 class ReconcileForm(forms.Form):
-    account = forms.TypedChoiceField(coerce=int)
+    account = forms.TypedChoiceField(coerce=id_coerce)
     end_date = forms.DateField(
         label="Statement date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )

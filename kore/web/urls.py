@@ -27,43 +27,41 @@ urlpatterns = [
         name="transaction-restore",
     ),
     path(
-        f"{ORG}transactions/<int:tx_id>/", views_transactions.transaction_detail, name="transaction"
+        f"{ORG}transactions/<id:tx_id>/", views_transactions.transaction_detail, name="transaction"
     ),
     path(
-        f"{ORG}transactions/<int:tx_id>/inline/",
+        f"{ORG}transactions/<id:tx_id>/inline/",
         views_transactions.transaction_inline,
         name="transaction-inline",
     ),
     path(
-        f"{ORG}transactions/<int:tx_id>/delete/",
+        f"{ORG}transactions/<id:tx_id>/delete/",
         views_transactions.transaction_delete,
         name="transaction-delete",
     ),
     path(
-        f"{ORG}transactions/<int:tx_id>/attachments/",
+        f"{ORG}transactions/<id:tx_id>/attachments/",
         views_transactions.attachment_upload,
         name="attachment-upload",
     ),
     path(f"{ORG}accounts/", views_ledger.accounts, name="accounts"),
-    path(f"{ORG}accounts/<int:account_id>/", views_ledger.account_edit, name="account"),
+    path(f"{ORG}accounts/<id:account_id>/", views_ledger.account_edit, name="account"),
     path(f"{ORG}categories/", views_ledger.categories, name="categories"),
-    path(f"{ORG}categories/<int:category_id>/", views_ledger.category_edit, name="category"),
+    path(f"{ORG}categories/<id:category_id>/", views_ledger.category_edit, name="category"),
     path(f"{ORG}reconcile/", views_ledger.reconcile, name="reconcile"),
     path(
-        f"{ORG}statements/<int:statement_id>/reconcile/",
+        f"{ORG}statements/<id:statement_id>/reconcile/",
         views_ledger.statement_reconcile,
         name="statement-reconcile",
     ),
     path(f"{ORG}reports/", views_reports.reports, name="reports"),
     path(f"{ORG}imports/", views_reports.imports, name="imports"),
-    path(f"{ORG}imports/<int:job_id>/", views_reports.import_detail, name="import"),
-    path(f"{ORG}imports/<int:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
-    path(
-        f"{ORG}imports/<int:job_id>/promote/", views_reports.import_promote, name="import-promote"
-    ),
+    path(f"{ORG}imports/<id:job_id>/", views_reports.import_detail, name="import"),
+    path(f"{ORG}imports/<id:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
+    path(f"{ORG}imports/<id:job_id>/promote/", views_reports.import_promote, name="import-promote"),
     path(f"{ORG}settings/", views.settings_page, name="settings"),
     path(f"{ORG}settings/invite/", views.invite, name="invite"),
-    path(f"{ORG}settings/members/<int:membership_id>/", views.member_change, name="member"),
+    path(f"{ORG}settings/members/<id:membership_id>/", views.member_change, name="member"),
     path(f"{ORG}settings/tokens/", views.token_create, name="token-create"),
-    path(f"{ORG}settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path(f"{ORG}settings/tokens/<id:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

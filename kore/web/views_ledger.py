@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kore.core.exceptions import KoreError
+from kore.core.fields import id_parse
 from kore.ledger import selectors
 from kore.ledger.models import Transaction
 from kore.ledger.services import accounts as account_services
@@ -107,10 +108,6 @@ def categories(request: HttpRequest, org: OrgContext) -> HttpResponse:
     return render_page(request, "web/categories.html", context, status=status)
 
 
-def _int_or_none(raw: str) -> int | None:
-    return int(raw) if raw.isascii() and raw.isdigit() else None
-
-
 @org_page()
 @require_POST
 def category_edit(request: HttpRequest, org: OrgContext, category_id: int) -> HttpResponse:
@@ -125,11 +122,11 @@ def category_edit(request: HttpRequest, org: OrgContext, category_id: int) -> Ht
                 ctx=org,
                 category=category,
                 if_match=etag,
-                reassign_to=_int_or_none(request.POST.get("reassign_to", "")),
+                reassign_to=id_parse(request.POST.get("reassign_to", "")),
             )
             messages.success(request, f"Category {category.name!r} deleted.")
         else:
-            changes: dict[str, Any] = {"parent": _int_or_none(request.POST.get("parent", ""))}
+            changes: dict[str, Any] = {"parent": id_parse(request.POST.get("parent", ""))}
             if request.POST.get("name", "").strip():
                 changes["name"] = request.POST["name"].strip()[:80]
             category_services.category_update(ctx=org, category=category, if_match=etag, **changes)

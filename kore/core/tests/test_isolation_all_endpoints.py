@@ -38,7 +38,7 @@ ENDPOINTS = _org_endpoints()
 
 def _path(route, slug):
     path = route.replace("<slug:org_slug>", slug)
-    return "/" + re.sub(r"<int:\w+>", "1", path).lstrip("^")
+    return "/" + re.sub(r"<(?:int|id):\w+>", "1", path).lstrip("^")
 
 
 def test_walk_finds_the_org_endpoints():
