@@ -137,10 +137,11 @@ def test_kill_9_a_pool_process_mid_task_runs_it_once(stack, counted):
     pid = _started(stack, key)
     os.kill(pid, signal.SIGKILL)  # the pool process running it; the worker lives on
     wait_for(f"task {key} to complete", lambda: counted("e2e_effect", key), 20, 0.1)
+    # The acknowledgement follows the effect's commit a moment later.
+    wait_for(f"task {key} to be acknowledged", lambda: _unacked(stack) == 0, 20, 0.1)
     time.sleep(TASK_SECONDS + 0.5)  # a second run would have finished by now
     assert counted("e2e_attempt", key) == 2  # killed once, redelivered once
     assert counted("e2e_effect", key) == 1
-    assert _unacked(stack) == 0
 
 
 def test_kill_9_the_whole_worker_mid_task_runs_it_once_after_restart(stack, counted):
@@ -156,10 +157,10 @@ def test_kill_9_the_whole_worker_mid_task_runs_it_once_after_restart(stack, coun
     stack.worker_start()
     stack.worker_wait()
     wait_for(f"task {key} to complete after the restart", lambda: counted("e2e_effect", key), 30)
-    time.sleep(TASK_SECONDS + 0.5)
+    wait_for(f"task {key} to be acknowledged", lambda: _unacked(stack) == 0, 20, 0.1)
+    time.sleep(TASK_SECONDS + 0.5)  # a second run would have finished by now
     assert counted("e2e_attempt", key) == 2
     assert counted("e2e_effect", key) == 1
-    assert _unacked(stack) == 0
 
 
 def _poll(stack: Stack, seen: Counter[str], until: str, timeout: float) -> dict[str, Any]:

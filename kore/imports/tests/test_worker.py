@@ -4,9 +4,10 @@ import datetime
 import time
 
 import pytest
+from django.core.files.storage import default_storage
 
 from config.celery_app import app as celery_app
-from kore.core.testing import client_for
+from kore.core.testing import client_for, wait_until
 from kore.imports.models import ImportJob
 from kore.imports.services import import_job_create, import_job_run, import_jobs_reap
 from kore.ledger.models import Transaction
@@ -67,10 +68,11 @@ def test_two_imports_of_one_file_at_once_do_not_double_it(celery_worker, world, 
 def test_sigkill_mid_import_then_reaper_ends_with_every_row_once(celery_worker, world, account):
     rows = 50_000
     job_id = post(world, account, "big.csv", big_csv(rows))
-    deadline = time.monotonic() + 60
-    while ImportJob.objects.get(pk=job_id).cursor < 5000:
-        assert time.monotonic() < deadline, "the import never got going"
-        time.sleep(0.05)
+    wait_until(
+        lambda: ImportJob.objects.get(pk=job_id).cursor >= 5000,
+        timeout=60,
+        what="the import to get going",
+    )
     celery_worker.kill9()
     job = ImportJob.objects.get(pk=job_id)
     assert job.status == "running"
@@ -115,7 +117,13 @@ def test_cancelling_a_running_import_stops_it(celery_worker, world, account):
     wait_for(job_id, statuses=("running",))
     url = f"/api/v1/orgs/{world.org.slug}/imports/{job_id}/cancel/"
     assert client_for(world.member).post(url).status_code == 200
-    time.sleep(1.5)
+    path = ImportJob.objects.get(pk=job_id).file_path
+    # The worker stops at its next chunk and then deletes the file: wait for that, not a nap.
+    wait_until(
+        lambda: not default_storage.exists(path),
+        timeout=60,
+        what="the worker to notice the cancel and drop the file",
+    )
     job = ImportJob.objects.get(pk=job_id)
     assert job.status == "cancelled"
     assert Transaction.objects.filter(import_job_id=job_id).count() == job.created_count < 20_000

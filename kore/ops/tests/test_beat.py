@@ -1,6 +1,7 @@
 """Beat: the default schedule exists after migrate, and only one beat holds the lock."""
 
 import importlib
+from typing import Any
 
 import psycopg
 import pytest
@@ -9,6 +10,7 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery_app import app
+from kore.core.testing import wait_until
 from kore.ops import beat
 from kore.ops.beat import (
     BEAT_LOCK_ID,
@@ -20,6 +22,29 @@ from kore.ops.beat import (
 )
 
 default_schedule = importlib.import_module("kore.ops.migrations.0001_default_schedule")
+
+# PostgreSQL frees a session's advisory locks when its backend exits, a moment after the client
+# closed the connection: a test waits for that, with a deadline, rather than expecting it at once.
+RELEASE_TIMEOUT = 15
+
+
+def _connect() -> psycopg.Connection[Any]:
+    return psycopg.connect(**{k: v for k, v in _conninfo().items() if v is not None})
+
+
+def _takes_the_lock(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()
+    return bool(row and row[0])
+
+
+def _wait_until_the_lock_is_free() -> None:
+    with _connect() as probe:
+        wait_until(
+            lambda: _takes_the_lock(probe),
+            timeout=RELEASE_TIMEOUT,
+            what="the closed connection's beat lock to be released",
+        )
+        probe.execute("SELECT pg_advisory_unlock(%s)", [BEAT_LOCK_ID])
 
 
 def test_default_schedule_is_created_by_migration(db):
@@ -47,13 +72,17 @@ def test_every_scheduled_task_is_registered_with_celery(db):
 def test_a_second_beat_cannot_take_the_lock_while_the_first_holds_it():
     held = beat_lock_acquire()
     assert held is not None
-    params = {k: v for k, v in _conninfo().items() if v is not None}
-    with psycopg.connect(**params) as other:
-        got = other.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()[0]
-        assert got is False
-        held.close()  # the first beat dies: its lock goes with its connection
-        got = other.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()[0]
-        assert got is True
+    try:
+        with _connect() as other:
+            assert _takes_the_lock(other) is False
+            held.close()  # the first beat dies: its lock goes with its connection
+            wait_until(
+                lambda: _takes_the_lock(other),
+                timeout=RELEASE_TIMEOUT,
+                what="the second beat to take the lock the first one's connection held",
+            )
+    finally:
+        held.close()  # a failure above must not leave the next test waiting on the lock
 
 
 @pytest.fixture
@@ -79,16 +108,15 @@ def test_a_beat_whose_lock_connection_broke_takes_the_lock_again(scheduler):
     broken = beat_lock_acquire()
     assert broken is not None
     broken.close()  # as a PostgreSQL restart leaves it: the lock is gone
+    _wait_until_the_lock_is_free()
     SingleBeatScheduler._lock_connection = broken
     assert instance.tick() == 5.0
     held = SingleBeatScheduler._lock_connection
     assert held is not None
     assert held is not broken
     assert beat_lock_held(held)
-    params = {k: v for k, v in _conninfo().items() if v is not None}
-    with psycopg.connect(**params) as other:
-        got = other.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK_ID]).fetchone()[0]
-        assert got is False  # this beat holds it again
+    with _connect() as other:
+        assert _takes_the_lock(other) is False  # this beat holds it again
     assert ticks == [5.0]
 
 
