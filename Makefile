@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench bench-web manage clean \
-	stack-up stack-status stack-down db-backup db-backup-staging db-restore
+	stack-up stack-status stack-down db-backup db-backup-staging db-restore debian-packages test-fresh-machine
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,15 @@ run: install ## Serve the embedded Kore (SQLite, no Redis) at http://127.0.0.1:8
 migrate: install ## Apply migrations to the configured database
 	$(MANAGE) migrate --noinput
 
+# The Debian packages each target runs (scripts/install-debian-packages.sh --list says why): as
+# root they are installed when missing; anyone else is told the apt-get command and stops there.
+DEBIAN_PACKAGES := scripts/install-debian-packages.sh
+
+debian-packages: ## Install the Debian packages make test needs, when missing (names them)
+	$(DEBIAN_PACKAGES)
+
 lint: install ## ruff lint and format check, shellcheck on the scripts
+	$(DEBIAN_PACKAGES) shellcheck git
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	shellcheck --external-sources $$(git ls-files "*.sh") .ci/run
@@ -54,14 +62,19 @@ check: lint typecheck validate ## Lint, types, deployment files, Django's checks
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
 
 validate: install ## Deployment files: hadolint, Compose schema, kustomize, nginx -t, ECS, systemd
+	$(DEBIAN_PACKAGES) shellcheck nginx gettext-base openssl systemd prometheus nodejs npm
 	$(VENV)/bin/pytest -q tests/deploy -m "not django_db"
 	scripts/docker-validate.sh
 
-test: check test-only ## Everything CI runs: lint, types, migrations check, the suite
+# debian-packages first: the set-up, before anything that needs a package.
+test: debian-packages check test-only ## Set-up (Debian packages), lint, types, migrations check, the suite
 
-test-only: install ## The suite on the real PostgreSQL and Redis (started if unreachable)
+test-only: debian-packages install ## The suite on the real PostgreSQL and Redis (started if unreachable)
 	eval "$$(scripts/test-services.sh)" && \
 	  $(VENV)/bin/pytest --create-db --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+test-fresh-machine: ## As root: the set-up on a bare Debian (debootstrap chroot) installs everything
+	scripts/test-fresh-machine.sh
 
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-import pytest
+from kore.core.testing_binaries import debian_binary
 
 from .helpers import ROOT, load_yaml, run
 
@@ -16,10 +16,7 @@ METRICS_SOURCE = (ROOT / "kore/ops/metrics.py").read_text()
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if not found:
-        pytest.fail("promtool is missing: apt-get install -y prometheus (.ci/run does)")
-    return found
+    return debian_binary("promtool", "prometheus")
 
 
 def _exported_metrics() -> set[str]:

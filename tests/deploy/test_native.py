@@ -1,13 +1,12 @@
 """Native host: systemd units pass `systemd-analyze verify` (with /srv/kore pointed at this
 checkout), the supervisord file parses and names every program, the Makefile has the targets."""
 
-import os
 import re
-import shutil
 import subprocess
 
-import pytest
 from supervisor.options import ServerOptions
+
+from kore.core.testing_binaries import debian_binary
 
 from .helpers import ROOT
 
@@ -26,13 +25,10 @@ def test_systemd_units_verify(tmp_path):
     }
     for unit in units:
         (tmp_path / unit.name).write_text(unit.read_text().replace("/srv/kore", str(ROOT)))
-    if not shutil.which("systemd-analyze"):
-        pytest.fail("systemd-analyze is missing: apt-get install -y systemd (.ci/run does this)")
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        pytest.fail("nginx is not installed: apt-get install -y nginx (.ci/run does this)")
+    systemd_analyze = debian_binary("systemd-analyze", "systemd")
+    debian_binary("nginx", "nginx", path="/usr/sbin/nginx")  # the units' ExecStart names it
     proc = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
+        [systemd_analyze, "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -3,7 +3,6 @@
 Debian's nginx is required: .ci/run installs it; without it these tests fail, never skip."""
 
 import re
-import shutil
 import socket
 import socketserver
 import subprocess
@@ -14,6 +13,8 @@ from collections import Counter
 import pytest
 import requests
 
+from kore.core.testing_binaries import debian_binary
+
 from .helpers import ROOT, clean_env, run
 
 TEMPLATES = ROOT / "docker/production/nginx/templates"
@@ -22,10 +23,7 @@ RENDER = ROOT / "scripts/render-nginx.sh"
 
 @pytest.fixture(scope="module")
 def nginx() -> str:
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not shutil.which(binary):
-        pytest.fail("nginx is not installed: apt-get install -y nginx (.ci/run does this)")
-    return binary
+    return debian_binary("nginx", "nginx", path="/usr/sbin/nginx")
 
 
 def render(out, **env: str) -> str:
@@ -118,13 +116,12 @@ def test_plain_config_has_the_issue_features(tmp_path, nginx):
 
 
 def test_tls_config_passes_nginx_t(nginx, tmp_path):
-    if not shutil.which("openssl"):
-        pytest.fail("openssl is not installed (needed for the self-signed test certificate)")
+    openssl = debian_binary("openssl", "openssl")  # the self-signed test certificate
     certs = tmp_path / "certs"
     certs.mkdir()
     subprocess.run(
         [
-            "openssl",
+            openssl,
             "req",
             "-x509",
             "-newkey",

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from .helpers import ROOT, run, tool
+from kore.core.testing_binaries import debian_binary
+
+from .helpers import ROOT, run
 
 SKIP_DIRS = {".git", ".venv", ".tools", "var", "node_modules", ".mypy_cache", ".ruff_cache"}
 
@@ -40,7 +42,7 @@ def test_the_scripts_are_found():
 
 def test_shellcheck_is_clean():
     scripts = [str(p.relative_to(ROOT)) for p in shell_scripts()]
-    run([tool("shellcheck"), "--external-sources", *scripts])
+    run([debian_binary("shellcheck", "shellcheck"), "--external-sources", *scripts])
 
 
 def test_scripts_are_executable():

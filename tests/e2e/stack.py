@@ -87,7 +87,7 @@ def _binaries() -> dict[str, str]:
             "The native end-to-end tests need these Debian packages: "
             + ", ".join(missing)
             + ". Install them with apt-get install -y postgresql redis-server nginx gettext-base "
-            "(.ci/run does this)."
+            "(make test does: scripts/install-debian-packages.sh)."
         )
     return found
 

@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from kore.backups import pg
+from kore.core.testing_binaries import debian_binary
 from kore.ledger.models import Account, Attachment
 from kore.ledger.services.attachments import attachment_create
 from kore.ledger.services.transactions import transaction_create
@@ -42,8 +43,10 @@ def backup_dirs(settings, tmp_path: Path) -> Path:
     settings.KORE_BACKUP_DIR = tmp_path / "backups"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.KORE_BACKUP_ENVIRONMENT = "test"
-    settings.KORE_PG_DUMP = ""
+    settings.KORE_PG_DUMP = ""  # PATH's pg_dump and pg_restore: PostgreSQL's client package
     settings.KORE_PG_RESTORE = ""
+    debian_binary("pg_dump", "postgresql-client")
+    debian_binary("pg_restore", "postgresql-client")
     return tmp_path / "backups"
 
 

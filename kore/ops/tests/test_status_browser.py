@@ -3,7 +3,6 @@ then with Redis down (the test's own redis-server, stopped mid-test). Screenshot
 var/artefacts/ for a person to look at."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from config.settings.base import cache_from_url
+from kore.core.testing_binaries import debian_binary
 from kore.orgs.tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,9 +33,7 @@ class RedisServer:
     """A throwaway redis-server on a spare port (never the shared one on 6379)."""
 
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is missing: apt-get install -y redis-server (.ci/run does)")
+        binary = debian_binary("redis-server", "redis-server")
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -109,7 +107,8 @@ def browser() -> Iterator[Browser]:
 
 def _chromium() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        chromium = debian_binary("chromium", "chromium", path=CHROMIUM)
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
         try:
             yield browser
         finally:

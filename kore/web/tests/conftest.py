@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from kore.core.testing_binaries import debian_binary
+
 ARTEFACTS = Path(settings.BASE_DIR) / "var" / "artefacts" / "web"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -22,7 +24,8 @@ def chromium() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        chromium = debian_binary("chromium", "chromium", path=CHROMIUM)
+        browser = p.chromium.launch(executable_path=chromium, headless=True)
         yield browser
         browser.close()
 

@@ -4,7 +4,6 @@ round trip, real HTTP between Kore and the provider. Off and invisible when unse
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from django.conf import settings as django_settings
 
 from config.settings.base import google_sign_in
 from kore.core.testing import OrgWorld
+from kore.core.testing_binaries import debian_binary
 from kore.orgs.models import User
 from kore.orgs.tests.factories import totp_turn_on
 
@@ -42,9 +42,8 @@ def _free_port() -> int:
 def _install_stand_in() -> None:
     if (STAND_IN / "node_modules" / "oidc-provider" / "package.json").exists():
         return
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail("node and npm are needed for the OIDC stand-in: apt-get install nodejs npm")
+    npm = debian_binary("npm", "npm")  # the OIDC stand-in's packages
+    debian_binary("node", "nodejs")
     subprocess.run(
         [npm, "ci", "--silent", "--no-audit", "--no-fund", "--prefix", str(STAND_IN)],
         check=True,
