@@ -1,18 +1,18 @@
 """Nginx: the templates rendered by scripts/render-nginx.sh (the image's mechanism, natively) pass
 `nginx -t` on Debian's Nginx (1.22 here), plain and TLS with a self-signed certificate.
-Debian's nginx is required: .ci/run installs it; without it these tests fail, never skip."""
+Debian's nginx is required: `make test` installs it; without it these tests fail, never skip."""
 
 import re
 import socket
 import socketserver
 import subprocess
 import threading
-import time
 from collections import Counter
 
 import pytest
 import requests
 
+from kore.core.testing import wait_until
 from kore.core.testing_binaries import debian_binary
 
 from .helpers import ROOT, clean_env, run
@@ -24,6 +24,19 @@ RENDER = ROOT / "scripts/render-nginx.sh"
 @pytest.fixture(scope="module")
 def nginx() -> str:
     return debian_binary("nginx", "nginx", path="/usr/sbin/nginx")
+
+
+def _wait_for_nginx(base: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the started nginx answers its own /health (it fails at once if nginx exited)."""
+
+    def answers() -> bool:
+        assert proc.poll() is None, f"nginx exited with {proc.returncode}"
+        try:
+            return requests.get(base + "/health", headers={"Host": "localhost"}, timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_until(answers, timeout=30, what=f"nginx to answer {base}/health")
 
 
 def render(out, **env: str) -> str:
@@ -234,12 +247,7 @@ def test_a_get_no_instance_answered_is_tried_once_more_and_a_post_never(nginx, t
     )
     base, host = f"http://127.0.0.1:{listen}", {"Host": "localhost"}
     try:
-        for _ in range(50):
-            try:
-                if requests.get(base + "/health", headers=host, timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        _wait_for_nginx(base, proc)
         got = requests.get(base + "/api/v1/anything/", headers=host, timeout=10)
         assert (got.status_code, got.json()) == (200, {"ok": True})
         assert instance.seen["GET"] == 2  # dropped once, answered on the second pass
@@ -305,12 +313,7 @@ def live_nginx(nginx, tmp_path, upstream_headers):
     )
     base = f"http://127.0.0.1:{listen}"
     try:
-        for _ in range(50):
-            try:
-                if requests.get(base + "/health", headers={"Host": "localhost"}, timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        _wait_for_nginx(base, proc)
         yield base, out
     finally:
         proc.terminate()
