@@ -8,6 +8,7 @@ even while the application keeps writing.
 import os
 import shlex
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -166,12 +167,11 @@ def dump_wait(process: subprocess.Popen[bytes]) -> None:
         raise BackupError(f"pg_dump failed ({process.returncode}): {stderr.decode()[-2000:]}")
 
 
-def restore(*, dump: Path, dbname: str, clean: bool) -> None:
-    """pg_restore the dump (read from stdin) into ``dbname`` in one transaction."""
+def restore(*, dump: Path, dbname: str) -> None:
+    """pg_restore the dump (read from stdin) into the empty database ``dbname``, in one
+    transaction."""
     words, env = _client("pg_restore", settings.KORE_PG_RESTORE, dbname)
     words += ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
-    if clean:
-        words += ["--clean", "--if-exists"]
     with dump.open("rb") as handle:
         try:
             done = subprocess.run(  # noqa: S603 - words from settings
@@ -199,31 +199,153 @@ def scratch_database() -> Iterator[str]:
             )
 
 
-def dump_tables(dump: Path) -> set[str]:
-    """Tables the dump creates (its table of contents, ``pg_restore -l``)."""
-    prefix = shlex.split(settings.KORE_PG_RESTORE) or ["pg_restore"]
-    with dump.open("rb") as handle:
-        done = subprocess.run(  # noqa: S603 - words from settings
-            [*prefix, "-l"], stdin=handle, capture_output=True, check=False
+# --- a restore: a new database, then one transaction renames it into place ---------------------
+SWAP_ATTEMPTS = 50
+
+
+def _maintenance() -> psycopg.Connection[Any]:
+    """A connection to the server's maintenance database: a database cannot be renamed or dropped
+    from a session connected to it."""
+    try:
+        return connect("postgres", autocommit=True)
+    except psycopg.OperationalError:
+        return connect("template1", autocommit=True)
+
+
+def _free_name(base: str, purpose: str) -> str:
+    return f"{base[:30]}_{purpose}_{uuid.uuid4().hex[:12]}"
+
+
+def database_create_like(like: str) -> str:
+    """A new empty database with the owner, encoding, locale, tablespace, connection limit,
+    privileges and settings of ``like``; its name."""
+    name = _free_name(like, "restore")
+    with _maintenance() as admin:
+        row = admin.execute(
+            "SELECT d.oid, pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), "
+            "d.datcollate, d.datctype, t.spcname, d.datconnlimit, d.datacl IS NOT NULL, "
+            "to_jsonb(d) FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace "
+            "WHERE d.datname = %s",
+            [like],
+        ).fetchone()
+        if row is None:
+            raise BackupError(f"The database {like} does not exist.")
+        oid, owner, encoding, collate, ctype, space, limit, has_acl, raw = row
+        options = [
+            sql.SQL("TEMPLATE template0 OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
+                sql.Identifier(owner),
+                sql.Literal(encoding),
+                sql.Literal(collate),
+                sql.Literal(ctype),
+            ),
+            sql.SQL("TABLESPACE {} CONNECTION LIMIT {}").format(
+                sql.Identifier(space), sql.Literal(limit)
+            ),
+        ]
+        provider = raw.get("datlocprovider")
+        locale = raw.get("datlocale") or raw.get("daticulocale")
+        if provider == "i" and locale:
+            options.append(sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(locale)))
+        elif provider == "b" and locale:
+            options.append(
+                sql.SQL("LOCALE_PROVIDER builtin BUILTIN_LOCALE {}").format(sql.Literal(locale))
+            )
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} ").format(sql.Identifier(name)) + sql.SQL(" ").join(options)
         )
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore -l failed: {done.stderr.decode()[-2000:]}")
-    tables = set()
-    for line in done.stdout.decode().splitlines():
-        # "215; 1259 16390 TABLE public ledger_transaction owner"
-        words = line.split()
-        if len(words) >= 6 and not line.startswith(";") and words[3:5] == ["TABLE", "public"]:
-            tables.add(words[5])
-    return tables
+        try:
+            _database_copy_grants(admin, oid=oid, to=name, has_acl=bool(has_acl))
+        except BaseException:
+            database_drop(name)
+            raise
+    return name
 
 
-def tables_drop_leftovers(*, keep: set[str], known: set[str]) -> list[str]:
-    """Drop Kore's tables that exist here but not in ``keep`` (made by newer migrations)."""
-    with connect(autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+def _database_copy_grants(
+    admin: psycopg.Connection[Any], *, oid: int, to: str, has_acl: bool
+) -> None:
+    """The database-level privileges and ``ALTER DATABASE/ROLE … SET`` settings of ``oid``."""
+    target = sql.Identifier(to)
+    if has_acl:  # NULL means the defaults, which the new database has too
+        admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+        grants = admin.execute(
+            "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN NULL "
+            "ELSE pg_get_userbyid(a.grantee) END, a.is_grantable "
+            "FROM pg_database d, aclexplode(d.datacl) a WHERE d.oid = %s",
+            [oid],
         ).fetchall()
-        leftovers = sorted(({str(r[0]) for r in rows} & known) - keep)
-        for table in leftovers:
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))
-    return leftovers
+        for privilege, grantee, grantable in grants:
+            admin.execute(
+                sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                    sql.SQL(privilege),
+                    target,
+                    sql.Identifier(grantee) if grantee else sql.SQL("PUBLIC"),
+                    sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+                )
+            )
+    settings_rows = admin.execute(
+        "SELECT CASE WHEN setrole = 0 THEN NULL ELSE pg_get_userbyid(setrole) END, "
+        "unnest(setconfig) FROM pg_db_role_setting WHERE setdatabase = %s",
+        [oid],
+    ).fetchall()
+    for role, setting in settings_rows:
+        key, _, value = str(setting).partition("=")
+        who = (
+            sql.SQL("ROLE {} IN DATABASE {}").format(sql.Identifier(role), target)
+            if role
+            else sql.SQL("DATABASE {}").format(target)
+        )
+        admin.execute(
+            sql.SQL("ALTER {} SET {} = {}").format(who, sql.Identifier(key), sql.Literal(value))
+        )
+
+
+def database_swap(*, target: str, replacement: str) -> str:
+    """Rename ``target`` away and ``replacement`` to its name in one transaction; the name the old
+    database now has.
+
+    Renaming needs every other session of both databases gone: they are terminated (the web,
+    worker and beat processes should be stopped anyway) and the swap is tried again while new
+    ones keep arriving. Either both renames happen or neither does.
+    """
+    previous = _free_name(target, "pre_restore")
+    with _maintenance() as admin:
+        for _ in range(SWAP_ATTEMPTS):
+            try:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                    [[target, replacement]],
+                )
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise BackupError(
+                    f"Other sessions use {target} and this user may not end them ({exc}): stop "
+                    "the web, worker and beat processes and restore again."
+                ) from exc
+            try:
+                with admin.transaction():
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                            sql.Identifier(target), sql.Identifier(previous)
+                        )
+                    )
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                            sql.Identifier(replacement), sql.Identifier(target)
+                        )
+                    )
+            except psycopg.errors.ObjectInUse:
+                time.sleep(0.1)  # a session arrived between the terminate and the rename
+                continue
+            return previous
+    raise BackupError(
+        f"Other sessions kept connecting to {target}: stop the web, worker and beat processes "
+        "and restore again."
+    )
+
+
+def database_drop(name: str) -> None:
+    with _maintenance() as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

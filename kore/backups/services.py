@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -185,7 +184,7 @@ def backup_verify(*, path: Path) -> Backup | None:
     try:
         manifest = backup_check(path=path)
         with pg.scratch_database() as scratch:
-            pg.restore(dump=path / "database.dump", dbname=scratch, clean=False)
+            pg.restore(dump=path / "database.dump", dbname=scratch)
             with pg.connect(scratch) as conn:
                 restored = pg.table_checksums(conn, list(manifest.tables))
         wrong = [
@@ -215,18 +214,26 @@ class RestoreResult:
 
 
 def backup_restore(*, path: Path) -> RestoreResult:
-    """Replace the database (and media) with the backup's, then migrate forward."""
+    """Replace the database (and media) with the backup's, then migrate forward.
+
+    The dump goes into a new database, renamed into place only once pg_restore has succeeded: a
+    restore that fails or is killed leaves the current database exactly as it was.
+    """
     _require_postgresql()
     path = path.resolve()
     manifest = backup_check(path=path)
-    connections.close_all()  # our own sessions must not hold locks on what --clean drops
+    connections.close_all()  # our own sessions must not keep the database from being renamed
     name = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])
-    # --clean only drops what the dump holds: tables made since by newer migrations would stay
-    # (their foreign keys even block --clean) and make `migrate` fail, so they go first; the
+    # A fresh database also holds no table made by migrations newer than the backup: the
     # restored django_migrations has `migrate` make them again.
-    known = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
-    pg.tables_drop_leftovers(keep=pg.dump_tables(path / "database.dump"), known=known)
-    pg.restore(dump=path / "database.dump", dbname=name, clean=True)
+    fresh = pg.database_create_like(name)
+    try:
+        pg.restore(dump=path / "database.dump", dbname=fresh)
+        previous = pg.database_swap(target=name, replacement=fresh)
+    except BaseException:
+        pg.database_drop(fresh)
+        raise
+    pg.database_drop(previous)
     media = 0
     if "media.tar.gz" in manifest.files:
         media = archives.media_extract(path / "media.tar.gz")

@@ -4,13 +4,16 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
+from psycopg import sql
 
+from kore.backups import pg
 from kore.backups.services import backup_create
 from kore.ledger.models import Attachment, Transaction
 
@@ -93,3 +96,62 @@ def test_backup_of_the_embedded_sqlite_runtime_says_what_to_do(tmp_path: Path) -
     assert done.returncode == 1
     assert "Backups need PostgreSQL" in done.stderr
     assert not (tmp_path / "backups").exists()
+
+
+def test_restore_through_a_command_beside_the_server(ledger: Ledger, settings) -> None:
+    """KORE_PG_RESTORE's form (e.g. `docker compose exec -T postgres pg_restore`): the command
+    gets only the user and the database name, and restores into the new database by that name."""
+    db = connection.settings_dict
+    settings.KORE_PG_RESTORE = f"pg_restore -h {db['HOST']} -p {db['PORT']}"
+    backup = backup_create()
+    Transaction.objects.filter(amount="12.50").delete()
+
+    call_command("restore", backup.path, "--yes", stdout=io.StringIO())
+
+    assert Transaction.objects.filter(amount="12.50").count() == 4
+
+
+def _database_properties(name: str) -> tuple[object, ...]:
+    with pg.connect("postgres") as conn:
+        row = conn.execute(
+            "SELECT pg_get_userbyid(d.datdba), d.encoding, d.datcollate, d.datctype, "
+            "d.datconnlimit, (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(d.datacl) a), "
+            "(SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole = 0) "
+            "FROM pg_database d WHERE d.datname = %s",
+            [name],
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+@pytest.fixture
+def database_with_settings() -> Iterator[str]:
+    """The test database with its own settings and privileges, put back to defaults afterwards."""
+    name = connection.settings_dict["NAME"]
+    statements = [
+        "ALTER DATABASE {} SET statement_timeout = '123s'",
+        "ALTER DATABASE {} CONNECTION LIMIT 90",
+        "REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC",
+    ]
+    with pg.connect("postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+    yield name
+    with pg.connect("postgres", autocommit=True) as conn:
+        for statement in (
+            "ALTER DATABASE {} RESET ALL",
+            "ALTER DATABASE {} CONNECTION LIMIT -1",
+            "GRANT TEMPORARY ON DATABASE {} TO PUBLIC",
+        ):
+            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+def test_the_restored_database_keeps_the_owner_privileges_and_settings(
+    ledger: Ledger, database_with_settings: str
+) -> None:
+    before = _database_properties(database_with_settings)
+    backup = backup_create()
+
+    call_command("restore", backup.path, "--yes", stdout=io.StringIO())
+
+    assert _database_properties(database_with_settings) == before

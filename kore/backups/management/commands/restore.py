@@ -15,8 +15,9 @@ from kore.ops.health import run_checks
 class Command(BaseCommand):
     help = (
         "Restore a backup directory: its checksums and migrations are checked first (a damaged, "
-        "truncated or newer backup is refused and nothing is touched), then the database is "
-        "replaced (pg_restore --clean, one transaction), media unpacked and migrations run forward."
+        "truncated or newer backup is refused and nothing is touched), then the dump is restored "
+        "into a new database that replaces the current one only once it is whole, media unpacked "
+        "and migrations run forward."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
