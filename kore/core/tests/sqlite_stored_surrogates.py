@@ -83,3 +83,9 @@ def test_the_web_transaction_page_answers(world, poisoned):
     client.raise_request_exception = False
     assert client.get(f"/o/{world.org.slug}/transactions/{poisoned.pk}/").status_code == 200
     assert client.get(f"/o/{world.org.slug}/transactions/").status_code == 200
+
+
+def test_the_browsable_api_page_answers(world, api, poisoned):
+    response = api.get(f"{_org(world)}transactions/{poisoned.pk}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200, response.content[:300]
+    assert "\ufffd" in response.content.decode()
