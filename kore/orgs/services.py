@@ -279,8 +279,14 @@ MFA_CHALLENGE_SECONDS = 5 * 60
 _CHALLENGE_SALT = "kore.orgs.mfa-challenge"
 
 
+def _ascii_digits(code: str) -> bool:
+    return code.isascii() and code.isdigit()  # str.isdigit alone also takes e.g. Arabic digits
+
+
 def _totp_counter(secret: str, code: str) -> int | None:
     """The time step whose TOTP value ``code`` is (within allauth's tolerance), or None."""
+    if not _ascii_digits(code):
+        return None
     for counter in yield_hotp_counters_from_time():
         if hmac.compare_digest(format_hotp_value(hotp_value(secret, counter)), code):
             return int(counter)
@@ -322,7 +328,7 @@ def second_factor_verify(*, user: User, code: str) -> None:
             failures = 0
         elif failures >= MFA_MAX_FAILURES:
             raise _mfa_locked(wait)
-        accepted = code.isdigit() and _second_factor_accept(totp, code)
+        accepted = _ascii_digits(code) and _second_factor_accept(totp, code)
         if accepted:
             totp.data["failures"] = 0
             totp.last_used_at = timezone.now()

@@ -128,10 +128,10 @@ def page(browser) -> Iterator[Page]:
 
 def _sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/ops/status/")
-    expect(page).to_have_url(f"{base}/admin/login/?next=/ops/status/")
+    expect(page).to_have_url(f"{base}/sign-in/?next=%2Fops%2Fstatus%2F")  # through the admin's
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
+    page.click("button[type=submit].primary")
     page.wait_for_url(f"{base}/ops/status/")
 
 

@@ -107,6 +107,12 @@ def test_wrong_codes_lock_the_second_step_across_new_sign_ins(person, secret):
     assert_error(sign_in(totp_code(secret)), 429, "mfa_locked")
 
 
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "12 34 56x", "1" * 32])
+def test_a_malformed_code_is_a_wrong_code_not_an_error(person, secret, code):
+    response = _post({"email": person.email, "password": PASSWORD, "code": code})
+    assert_error(response, 401, "mfa_code_invalid")
+
+
 def test_a_forged_challenge_is_401(person, secret):
     response = _post({"challenge": "e30:forged:sig", "code": totp_code(secret)})
     assert_error(response, 401, "mfa_challenge_invalid")

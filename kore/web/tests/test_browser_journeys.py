@@ -170,10 +170,11 @@ def test_admin_and_api_docs_work_under_the_policy(web_page: Any, world: OrgWorld
     world.owner.is_staff = True
     world.owner.is_superuser = True
     world.owner.save()
-    page.goto(page.base + "/admin/")
+    page.goto(page.base + "/admin/")  # the admin signs in through the web sign-in
+    page.wait_for_url("**/sign-in/?next=%2Fadmin%2F")
     page.fill("#id_username", world.owner.email)
     page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("button[type=submit].primary")
     page.wait_for_selector("#site-name")
     page.goto(page.base + "/admin/ledger/transaction/")
     page.wait_for_selector("#changelist")

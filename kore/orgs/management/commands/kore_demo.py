@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 email=email, full_name="Demo User"
             )
             user.set_password(password)
-            user.save(update_fields=["password"])
+            user.save(update_fields=["password", "credentials_changed_at"])
             org = Organization.objects.filter(slug=DEMO_SLUG).first() or organization_create(
                 creator=user, name="Demo Ltd", slug=DEMO_SLUG, default_currency="EUR"
             )
