@@ -3,6 +3,16 @@
 import gc
 import math
 import os
+import sys
+from pathlib import Path
+
+# Gunicorn loads this file by path: the project root may not be importable yet.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from kore.ops.gunicorn_logging import config_env
+
+# Strict readers: a bad value stops Gunicorn at start-up, naming the variable.
+_strict = config_env()
+env_bool, env_choice, env_int = _strict.env_bool, _strict.env_choice, _strict.env_int
 
 
 def _cpus() -> int:
@@ -22,7 +32,7 @@ def _cpus() -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", max(3, 2 * _cpus() + 1)))
+workers = env_int("WEB_CONCURRENCY", default=max(3, 2 * _cpus() + 1), min_value=1)
 # gthread stays the default (make bench, 2 vCPUs, 200k rows, 2026-11-23, machine shared and loaded):
 # on the list sync was +9 % at 10 connections and +19 % at 100, not >10 % at both levels, and in
 # an earlier run -25 % / -67 %: within the noise, no clear win. On the trivial view sync fell to
@@ -30,17 +40,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(3, 2 * _cpus() + 1)))
 # connection) and a slow client cannot hold a whole worker.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Each thread can hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads <= the pool.
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+threads = env_int("GUNICORN_THREADS", default=4, min_value=1)
+timeout = env_int("GUNICORN_TIMEOUT", default=60, min_value=1)
 # Idle keepalive connections stay open longer than Nginx keeps them in its upstream pool (60 s):
 # the proxy, not Gunicorn, closes them. With Gunicorn's 2 s default a connection Nginx reuses
 # can be closed under it; the request then fails on that instance, counts towards max_fails and
 # is retried elsewhere, which during a rolling restart is nowhere.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = env_int("GUNICORN_KEEPALIVE", default=75, min_value=1)
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", default=30, min_value=1)
 # Recycle workers now and then (leaks); the jitter keeps them from restarting together.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
+max_requests = env_int("GUNICORN_MAX_REQUESTS", default=1000, min_value=0)
+max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", default=100, min_value=0)
 # The heartbeat file on tmpfs: a slow or full disk must not get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # GUNICORN_PRELOAD=true loads Kore once in the master and forks the workers from it, after
@@ -51,7 +61,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # needs a full restart (containers always do); and a restarting master loads the app before it
 # binds, so for a second or two connections are refused rather than queued (behind Nginx with
 # two instances that is a retry on the other). On in the 512 MB profile; off by default.
-preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() in {"1", "true", "yes", "on"}
+preload_app = env_bool("GUNICORN_PRELOAD", default=False)
 if preload_app:
     gc.disable()  # no collections while the app loads: no holes in the pages to be shared
 
@@ -70,7 +80,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+loglevel = env_choice(  # Gunicorn itself would take an unknown level as info
+    "GUNICORN_LOGLEVEL", default="info", choices=("debug", "info", "warning", "error", "critical")
+)
 # Error and access lines as Kore's JSON objects (time, level, logger, request_id, method, path,
 # status, bytes, duration_ms, ...), or text with KORE_LOG_FORMAT=text; secrets redacted.
 logger_class = "kore.ops.gunicorn_logging.KoreGunicornLogger"

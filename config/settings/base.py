@@ -7,10 +7,19 @@ from typing import Any
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import BASE_DIR, env, env_secret
+from config.env import (
+    BASE_DIR,
+    env,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_rate,
+    env_secret,
+)
 
 # --- Core -----------------------------------------------------------------------------------
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_secret("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 KORE_VERSION = env.str("KORE_VERSION", default="0.1.0")
@@ -99,7 +108,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # Subclasses decide the default; here the URL is only parsed when present.
 DATABASE_URL = env.str("DATABASE_URL", default="")
-CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", default=60, min_value=0)
 
 
 def database_from_url(url: str) -> dict[str, Any]:
@@ -114,10 +123,10 @@ def database_from_url(url: str) -> dict[str, Any]:
         db["CONN_MAX_AGE"] = CONN_MAX_AGE
         db["CONN_HEALTH_CHECKS"] = True
         db.setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", default=5, min_value=1)
         )
         # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
-        db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+        db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
     db["ATOMIC_REQUESTS"] = False
     return db
 
@@ -154,13 +163,15 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # --- Celery (config/celery_app.py) ------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker (embedded runtime): tasks run in-process when they are sent.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", default=4, min_value=1)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int(
+    "CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000, min_value=1
+)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=300, min_value=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=600, min_value=1)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True  # what matters lives in PostgreSQL rows
@@ -290,9 +301,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # A JSON body larger than this is refused with 413 before it is parsed.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024, min_value=1
+)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
-KORE_JSON_MAX_DEPTH = env.int("KORE_JSON_MAX_DEPTH", default=32)
+KORE_JSON_MAX_DEPTH = env_int("KORE_JSON_MAX_DEPTH", default=32, min_value=1)
 
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -305,12 +318,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Uploaded files on the local disk (MEDIA_ROOT) or in an S3-compatible bucket (django-storages).
-MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")  # filesystem | s3
-if MEDIA_STORAGE not in ("filesystem", "s3"):
-    raise ValueError(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use filesystem or s3.")
+MEDIA_STORAGE = env_choice("MEDIA_STORAGE", default="filesystem", choices=("filesystem", "s3"))
 # Attachment downloads from S3: redirect to a presigned URL living this long, or (off) stream.
-KORE_MEDIA_S3_REDIRECT = env.bool("KORE_MEDIA_S3_REDIRECT", default=True)
-KORE_MEDIA_S3_URL_SECONDS = env.int("KORE_MEDIA_S3_URL_SECONDS", default=60)
+KORE_MEDIA_S3_REDIRECT = env_bool("KORE_MEDIA_S3_REDIRECT", default=True)
+KORE_MEDIA_S3_URL_SECONDS = env_int("KORE_MEDIA_S3_URL_SECONDS", default=60, min_value=1)
 if MEDIA_STORAGE == "s3":
     _media_s3: dict[str, Any] = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -331,25 +342,27 @@ if MEDIA_STORAGE == "s3":
     STORAGES["default"] = _media_s3
 
 # --- Product switches -----------------------------------------------------------------------
-KORE_OPEN_SIGNUP = env.bool("KORE_OPEN_SIGNUP", default=False)
-KORE_INVITATION_TTL_HOURS = env.int("KORE_INVITATION_TTL_HOURS", default=72)
+KORE_OPEN_SIGNUP = env_bool("KORE_OPEN_SIGNUP", default=False)
+KORE_INVITATION_TTL_HOURS = env_int("KORE_INVITATION_TTL_HOURS", default=72, min_value=1)
 KORE_PUBLIC_URL = env.str("KORE_PUBLIC_URL", default="http://127.0.0.1:8000")
 KORE_DEMO_EMAIL = env.str("KORE_DEMO_EMAIL", default="demo@kore.local")
 KORE_DEMO_PASSWORD = env_secret("KORE_DEMO_PASSWORD", default="")
 # Ledger attachments: the largest upload accepted, and whether downloads are handed to Nginx
 # (X-Accel-Redirect to an `internal` /media/ location) instead of streamed by Django.
-KORE_ATTACHMENT_MAX_BYTES = env.int("KORE_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024)
+KORE_ATTACHMENT_MAX_BYTES = env_int(
+    "KORE_ATTACHMENT_MAX_BYTES", default=50 * 1024 * 1024, min_value=1
+)
 # Bank-statement imports: their own upload limit; a running job silent this long is re-queued.
-KORE_IMPORT_MAX_BYTES = env.int("KORE_IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
-KORE_IMPORT_STALE_SECONDS = env.int("KORE_IMPORT_STALE_SECONDS", default=600)
-KORE_IMPORT_TIME_LIMIT = env.int("KORE_IMPORT_TIME_LIMIT", default=3600)
+KORE_IMPORT_MAX_BYTES = env_int("KORE_IMPORT_MAX_BYTES", default=500 * 1024 * 1024, min_value=1)
+KORE_IMPORT_STALE_SECONDS = env_int("KORE_IMPORT_STALE_SECONDS", default=600, min_value=1)
+KORE_IMPORT_TIME_LIMIT = env_int("KORE_IMPORT_TIME_LIMIT", default=3600, min_value=1)
 # A finished dry run keeps its file this long, to be run for real without a new upload.
-KORE_IMPORT_DRY_RUN_KEEP_HOURS = env.int("KORE_IMPORT_DRY_RUN_KEEP_HOURS", default=24)
+KORE_IMPORT_DRY_RUN_KEEP_HOURS = env_int("KORE_IMPORT_DRY_RUN_KEEP_HOURS", default=24, min_value=1)
 # Transaction exports: XLSX up to this many rows in the request, above it a worker job.
-KORE_EXPORT_SYNC_LIMIT = env.int("KORE_EXPORT_SYNC_LIMIT", default=100_000)
-KORE_EXPORT_TIME_LIMIT = env.int("KORE_EXPORT_TIME_LIMIT", default=3600)
-KORE_EXPORT_STALE_SECONDS = env.int("KORE_EXPORT_STALE_SECONDS", default=900)
-KORE_ACCEL_REDIRECT = env.bool("KORE_ACCEL_REDIRECT", default=False)
+KORE_EXPORT_SYNC_LIMIT = env_int("KORE_EXPORT_SYNC_LIMIT", default=100_000, min_value=0)
+KORE_EXPORT_TIME_LIMIT = env_int("KORE_EXPORT_TIME_LIMIT", default=3600, min_value=1)
+KORE_EXPORT_STALE_SECONDS = env_int("KORE_EXPORT_STALE_SECONDS", default=900, min_value=1)
+KORE_ACCEL_REDIRECT = env_bool("KORE_ACCEL_REDIRECT", default=False)
 
 # --- Backups (kore.backups) -----------------------------------------------------------------
 # Where `manage.py backup` writes <environment>_<UTC timestamp>/ directories, and what they are
@@ -359,9 +372,9 @@ KORE_BACKUP_ENVIRONMENT = env.str(
     "KORE_BACKUP_ENVIRONMENT", default=env.str("SENTRY_ENVIRONMENT", default="production")
 )
 # Retention: the newest N backups and every backup younger than D days stay (locally and off-site).
-KORE_BACKUP_KEEP_LAST = env.int("KORE_BACKUP_KEEP_LAST", default=3)
-KORE_BACKUP_KEEP_DAYS = env.int("KORE_BACKUP_KEEP_DAYS", default=30)
-KORE_BACKUP_TIME_LIMIT = env.int("KORE_BACKUP_TIME_LIMIT", default=4 * 3600)
+KORE_BACKUP_KEEP_LAST = env_int("KORE_BACKUP_KEEP_LAST", default=3, min_value=0)
+KORE_BACKUP_KEEP_DAYS = env_int("KORE_BACKUP_KEEP_DAYS", default=30, min_value=0)
+KORE_BACKUP_TIME_LIMIT = env_int("KORE_BACKUP_TIME_LIMIT", default=4 * 3600, min_value=1)
 # Command words put in front of pg_dump's / pg_restore's arguments, e.g. to run the server's own
 # client in Compose: "docker compose -f production.yml exec -T -e PGPASSWORD postgres pg_dump".
 # When set, the command runs beside the server: only the user and database name are passed.
@@ -394,7 +407,7 @@ EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL = env.str("KORE_FROM_EMAIL", default="Kore <no-reply@kore.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, min_value=1)
 
 # --- REST framework, JWT, API docs ----------------------------------------------------------
 REST_FRAMEWORK = {
@@ -414,10 +427,10 @@ REST_FRAMEWORK = {
         "kore.core.throttling.ApiTokenRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "user": env.str("KORE_THROTTLE_USER", default="5000/hour"),
-        "api_token": env.str("KORE_THROTTLE_API_TOKEN", default="10000/hour"),
-        "login_ip": env.str("KORE_THROTTLE_LOGIN_IP", default="10/min"),
-        "login_email": env.str("KORE_THROTTLE_LOGIN_EMAIL", default="10/min"),
+        "user": env_rate("KORE_THROTTLE_USER", default="5000/hour"),
+        "api_token": env_rate("KORE_THROTTLE_API_TOKEN", default="10000/hour"),
+        "login_ip": env_rate("KORE_THROTTLE_LOGIN_IP", default="10/min"),
+        "login_email": env_rate("KORE_THROTTLE_LOGIN_EMAIL", default="10/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "kore.core.schema.KoreAutoSchema",
     "EXCEPTION_HANDLER": "kore.core.exceptions.exception_handler",
@@ -425,12 +438,14 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # How many proxies (Nginx) stand in front: 0 trusts only REMOTE_ADDR for rate limits.
-    "NUM_PROXIES": env.int("KORE_NUM_PROXIES", default=0),
+    "NUM_PROXIES": env_int("KORE_NUM_PROXIES", default=0, min_value=0),
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=env_int("JWT_ACCESS_MINUTES", default=60, min_value=1)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", default=1, min_value=1)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
@@ -469,10 +484,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging --------------------------------------------------------------------------------
-DJANGO_LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
-KORE_LOG_FORMAT = env.str("KORE_LOG_FORMAT", default="text")  # text | json
-if KORE_LOG_FORMAT not in ("text", "json"):
-    raise ImproperlyConfigured(f"KORE_LOG_FORMAT must be text or json, not {KORE_LOG_FORMAT!r}")
+DJANGO_LOG_LEVEL = env_choice(
+    "DJANGO_LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+)
+KORE_LOG_FORMAT = env_choice("KORE_LOG_FORMAT", default="text", choices=("text", "json"))
 # One console handler. json: one object per line (time, level, logger, message, request_id,
 # user_id/org/task where known, extra fields); text: for a terminal. Both redact secrets
 # (kore.ops.logs). The "recent" filter keeps warnings for the status page (kore.ops.recorder).
@@ -508,12 +523,14 @@ KORE_METRICS_TOKEN = env_secret("KORE_METRICS_TOKEN", default="")
 # Where scripts/deploy.sh records each deploy (JSON lines) for the status page.
 KORE_DEPLOY_LOG = Path(env.str("KORE_DEPLOY_LOG", default=str(KORE_DATA_DIR / "deploys.jsonl")))
 # How often each process writes its request counts and warnings for the status page (0: never).
-KORE_OPS_FLUSH_SECONDS = env.int("KORE_OPS_FLUSH_SECONDS", default=10)
+KORE_OPS_FLUSH_SECONDS = env_int("KORE_OPS_FLUSH_SECONDS", default=10, min_value=0)
 
 # --- Error reporting ------------------------------------------------------------------------
 SENTRY_DSN = env_secret("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
-SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_TRACES_SAMPLE_RATE = env_float(
+    "SENTRY_TRACES_SAMPLE_RATE", default=0.0, min_value=0.0, max_value=1.0
+)
 if SENTRY_DSN:
     from kore.ops.sentry import sentry_init
 

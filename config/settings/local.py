@@ -2,12 +2,12 @@
 
 import sys
 
-from config.env import env
+from config.env import env, env_bool
 
 from .base import *  # noqa: F403
 from .base import KORE_DATA_DIR, cache_from_url, database_from_url
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env_bool("DEBUG", default=True)
 SECRET_KEY = env.str(
     "SECRET_KEY", default="local-only-insecure-key-7c1d0f3e9b2a4e58a6d1c0b9f8e7d6c5b4a3f2e1"
 )

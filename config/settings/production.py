@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env
+from config.env import env_bool, env_choice, env_int
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, DATABASE_URL, DEBUG, SECRET_KEY, database_from_url
@@ -35,17 +35,17 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 
 # Nginx terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
 # Probes from the orchestrator speak plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000, min_value=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is an opt-in, hard-to-undo commitment for the whole domain: off unless asked for,
 # so `check --deploy` must not fail on it (security.W021).
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
-KORE_LOG_FORMAT = "json"
-LOGGING["handlers"]["console"]["formatter"] = env.str("KORE_LOG_FORMAT", default="json")  # noqa: F405
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", default=False)
+KORE_LOG_FORMAT = env_choice("KORE_LOG_FORMAT", default="json", choices=("json", "text"))
+LOGGING["handlers"]["console"]["formatter"] = KORE_LOG_FORMAT  # noqa: F405

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import env
+from config.env import env, env_bool
 
 from .base import *  # noqa: F403
 from .base import cache_from_url, database_from_url
@@ -17,7 +17,7 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/1")
 CACHES = cache_from_url(REDIS_URL)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/2")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405

@@ -10,6 +10,11 @@ from typing import Any
 
 from celery import signals
 
+from config.env import env_int
+
+# Read when the worker loads this module, so that a bad value stops it at start-up.
+METRICS_PORT = env_int("KORE_WORKER_METRICS_PORT", default=0, min_value=0, max_value=65535)
+
 
 def _on_worker_init(**_: Any) -> None:
     # The main process starts before its pool: values left by a previous run are cleared.
@@ -22,7 +27,7 @@ def _on_worker_init(**_: Any) -> None:
 
 
 def _on_worker_ready(**_: Any) -> None:
-    port = int(os.environ.get("KORE_WORKER_METRICS_PORT", "0") or 0)
+    port = METRICS_PORT
     if not port:
         return
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server

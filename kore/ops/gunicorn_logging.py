@@ -1,11 +1,15 @@
 """Gunicorn's own log lines (errors and access) in Kore's format, one JSON object per line.
 
-Used as ``logger_class`` in config/gunicorn.conf.py; imports nothing from Django (the master
-process never loads it).
+Used as ``logger_class`` in config/gunicorn.conf.py; imports nothing of Django's but its
+exceptions (the master process never loads Django).
 """
 
+import functools
+import importlib.util
 import logging
-import os
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from gunicorn import glogging  # type: ignore[import-untyped]
@@ -13,12 +17,28 @@ from gunicorn import glogging  # type: ignore[import-untyped]
 from .logs import JsonLineFormatter, TextFormatter
 
 
+@functools.cache
+def config_env() -> ModuleType:
+    """config/env.py (the strict ``env_*`` readers), loaded by its path: importing the ``config``
+    package would also load the Celery app, about 20 MB more in Gunicorn's master."""
+    loaded = sys.modules.get("config.env")
+    if loaded is not None:
+        return loaded
+    path = Path(__file__).resolve().parents[2] / "config" / "env.py"
+    spec = importlib.util.spec_from_file_location("kore_gunicorn_config_env", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class KoreGunicornLogger(glogging.Logger):  # type: ignore[misc]
     """Error and access lines through Kore's formatters (``KORE_LOG_FORMAT``, json by default)."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        fmt = os.environ.get("KORE_LOG_FORMAT", "json")
+        fmt = config_env().env_choice("KORE_LOG_FORMAT", default="json", choices=("json", "text"))
         formatter: logging.Formatter = JsonLineFormatter() if fmt == "json" else TextFormatter()
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import psutil
+import pytest
 
 from .helpers import ROOT, clean_env, run, tool
 
@@ -26,6 +27,29 @@ def test_gunicorn_check_config():
         [tool("gunicorn"), "--check-config", "-c", str(CONF), "config.wsgi:application"],
         env=env,
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("GUNICORN_PRELOAD", "ture", "expected one of true/false, 1/0, yes/no, on/off"),
+        ("GUNICORN_THREADS", "four", "expected a whole number of at least 1"),
+        ("GUNICORN_LOGLEVEL", "verbose", "expected one of debug, info, warning, error"),
+    ],
+)
+def test_a_bad_gunicorn_value_stops_it_naming_the_variable(name, value, expected):
+    env = clean_env(GUNICORN_BIND="127.0.0.1:0", **{name: value})
+    proc = subprocess.run(
+        [tool("gunicorn"), "--check-config", "-c", str(CONF), "config.wsgi:application"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert f"{name}={value!r} is not valid: {expected}" in proc.stdout + proc.stderr
 
 
 def test_preloaded_workers_serve_after_the_fork():
