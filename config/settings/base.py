@@ -455,11 +455,15 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
 }
 
+# The schema and the docs pages for anyone (on), or for signed-in callers only, 404 to others
+# (off; production's default). kore.core.schema.ApiDocsAccess.
+KORE_API_DOCS_PUBLIC = env_bool("KORE_API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kore API",
     "DESCRIPTION": "Transaction tracking for organisations. Errors share one shape; see `Error`.",
     "VERSION": KORE_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["kore.core.schema.ApiDocsAccess"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

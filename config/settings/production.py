@@ -47,5 +47,7 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", default=False)
+# The API's schema and docs need a signed-in caller unless turned public.
+KORE_API_DOCS_PUBLIC = env_bool("KORE_API_DOCS_PUBLIC", default=False)
 KORE_LOG_FORMAT = env_choice("KORE_LOG_FORMAT", default="json", choices=("json", "text"))
 LOGGING["handlers"]["console"]["formatter"] = KORE_LOG_FORMAT  # noqa: F405

@@ -1,8 +1,14 @@
-"""OpenAPI additions: the shared Error component and its codes on every operation."""
+"""OpenAPI additions: the shared Error component and its codes on every operation; who may read
+the schema and the docs pages."""
 
 from typing import Any
 
+from django.conf import settings
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from .exceptions import ERROR_CODES
 
@@ -69,3 +75,15 @@ class KoreAutoSchema(AutoSchema):
             owner = cls.__qualname__.rsplit(".", 1)[0].removesuffix("Api")
             return f"{owner}{cls.__name__}"
         return str(super().get_serializer_name(serializer, direction))
+
+
+class ApiDocsAccess(BasePermission):
+    """/api/v1/schema/ and the docs pages: anyone with ``KORE_API_DOCS_PUBLIC`` on (the embedded
+    runtime's default), else only a signed-in caller (session, JWT or API token); to anyone else
+    they answer 404, as if they did not exist."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user  # None for an anonymous caller (UNAUTHENTICATED_USER)
+        if settings.KORE_API_DOCS_PUBLIC or (user is not None and user.is_authenticated):
+            return True
+        raise Http404
