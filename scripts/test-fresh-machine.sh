@@ -56,10 +56,9 @@ cleanup() {
   for proc in /proc/[0-9]*; do
     if [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ]; then kill -9 "${proc#/proc/}" || true; fi
   done
-  umount -R "$root/var/cache/apt/archives" "$root/dev" "$root/proc" 2>/dev/null ||
-    umount -R -l "$root/var/cache/apt/archives" "$root/dev" "$root/proc" 2>/dev/null || true
+  umount -R "$root" 2>/dev/null || umount -R -l "$root" 2>/dev/null || true
   # Never delete through a mount that is still there (it would reach the host's /dev).
-  if findmnt -rn -o TARGET | grep -q "^$root/"; then
+  if findmnt -rn -o TARGET | grep -q "^$root\(/\|\$\)"; then
     say "left $root in place: something is still mounted under it"
   else
     rm -rf --one-file-system "$root"
@@ -67,6 +66,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP  # so that the EXIT trap unmounts on a signal too
+# The system lives in memory (about 2 GB once installed): unpacking it, dpkg's many small files
+# and throwing it away cost no disk I/O.
+mount -t tmpfs -o size=8g,mode=0755 kore-fresh-machine "$root"
 tar -C "$root" --numeric-owner -xzf "$base"
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
@@ -76,6 +78,8 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' \
   "$MIRROR" "$SUITE" "$MIRROR" "$SUITE" "$SECURITY" "$SUITE" >"$root/etc/apt/sources.list"
 install -m 0755 "$SCRIPT" "$root/usr/local/bin/install-debian-packages"
+# A throwaway system: dpkg need not fsync every file it unpacks (as Debian's own image builds).
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/kore-unsafe-io"
 in_root() { chroot "$root" "${CHROOT_ENV[@]}" "$@"; }
 
 # 1. The bare system has none of the packages: --check names every one of them.
