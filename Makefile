@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test test-only lint fmt typecheck check validate smoke bench bench-web manage clean \
+.PHONY: help install run migrate test test-only test-containers lint fmt typecheck check validate smoke bench bench-web manage clean \
 	stack-up stack-status stack-down db-backup db-backup-staging db-restore debian-packages test-fresh-machine
 
 help: ## List the targets
@@ -75,6 +75,12 @@ test-only: debian-packages install ## The suite on the real PostgreSQL and Redis
 
 test-fresh-machine: ## As root: the set-up on a bare Debian (debootstrap chroot) installs everything
 	scripts/test-fresh-machine.sh
+
+test-containers: install ## production.yml for real in Kore's own Docker engine (builds, up, checks, down)
+	@started=$$(date +%s); status=0; \
+	  $(VENV)/bin/pytest -m containers tests/containers $(PYTEST_ARGS) || status=$$?; \
+	  scripts/containers/engine.sh down; \
+	  echo "test-containers: $$(( $$(date +%s) - started )) s"; exit $$status
 
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh
