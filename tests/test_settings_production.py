@@ -155,3 +155,28 @@ def test_missing_secret_key_file_is_a_clear_error(tmp_path):
     result = _deploy_check({"SECRET_KEY": None, "SECRET_KEY_FILE": str(tmp_path / "absent")})
     assert result.returncode != 0
     assert "SECRET_KEY_FILE" in result.stderr
+
+
+PROBE = (
+    "from django.test import Client; "
+    "print(Client().get('/api/v1/health/live/', HTTP_HOST={host!r}).status_code)"
+)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"])
+def test_health_probe_by_address_is_answered(host):
+    """Docker's HEALTHCHECK and Compose's healthcheck call Gunicorn as 127.0.0.1:8000."""
+    result = _run({}, "-c", PROBE.format(host=host), command="shell")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "200", result.stdout
+
+
+def test_host_outside_allowed_and_probe_hosts_is_refused():
+    result = _run({}, "-c", PROBE.format(host="evil.example"), command="shell")
+    assert result.stdout.strip().splitlines()[-1] == "400", result.stdout
+
+
+def test_probe_hosts_can_be_replaced():
+    result = _run({"KORE_PROBE_HOSTS": "probe.internal"}, "-c",
+                  PROBE.format(host="127.0.0.1:8000"), command="shell")  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "400", result.stdout

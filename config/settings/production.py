@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int
+from config.env import env, env_bool, env_choice, env_int
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, DATABASE_URL, DEBUG, SECRET_KEY, database_from_url
@@ -32,6 +32,15 @@ if not DATABASE_URL:
     _refuse("DATABASE_URL is not set. Point it at PostgreSQL, e.g. postgres://user:pw@db/kore.")
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+# Health probes reach Gunicorn directly, not through Nginx, and name it by address: Docker's
+# HEALTHCHECK and Compose's healthcheck send Host 127.0.0.1:8000 (ECS: localhost). Refused,
+# they marked every web container unhealthy, so Nginx never started. Nginx never forwards these
+# hosts (its catch-all server drops any name it does not serve).
+ALLOWED_HOSTS = [
+    *ALLOWED_HOSTS,
+    *env.list("KORE_PROBE_HOSTS", default=["127.0.0.1", "localhost", "[::1]"]),
+]
 
 # Nginx terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
