@@ -6,6 +6,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import (
     BASE_DIR,
@@ -180,6 +181,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"kore.imports.tasks.*": {"queue": "imports"}}
+# Every queue a route names: a worker started without -Q consumes them all (Compose's, the native
+# stack's and systemd's workers take no -Q; without this none of them ever ran an import).
+# A dedicated worker still picks its own with -Q.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("imports")]
 # Redis re-delivers an unacknowledged task after this; it must outlast the hard time limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
