@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test test-only test-containers lint fmt typecheck check validate smoke bench bench-web manage clean \
+.PHONY: help install run run-dev migrate test test-only test-containers lint fmt typecheck check validate smoke bench bench-web manage clean \
 	stack-up stack-status stack-down db-backup db-backup-staging db-restore debian-packages test-fresh-machine
 
 help: ## List the targets
@@ -28,11 +28,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced ## Make the virtualenv from the lock file
 
-run: install ## Serve the embedded Kore (SQLite, no Redis) at http://127.0.0.1:8000
+run: install ## Serve the embedded Kore (Gunicorn + worker, SQLite, no Redis) at http://127.0.0.1:8000
+	$(MANAGE) run_embedded --host $(HOST) --port $(PORT)
+
+run-dev: install ## The autoreloading debug server (DEBUG on, tasks in-process) for working on Kore
 	$(MANAGE) migrate --noinput
-	$(MANAGE) collectstatic --noinput -v 0
 	$(MANAGE) kore_demo
-	$(MANAGE) runserver $(HOST):$(PORT)
+	DEBUG=True CELERY_TASK_ALWAYS_EAGER=True $(MANAGE) runserver $(HOST):$(PORT)
 
 migrate: install ## Apply migrations to the configured database
 	$(MANAGE) migrate --noinput

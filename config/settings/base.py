@@ -186,7 +186,9 @@ CELERY_TASK_ROUTES = {"kore.imports.tasks.*": {"queue": "imports"}}
 # A dedicated worker still picks its own with -Q.
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("imports")]
 # Redis re-delivers an unacknowledged task after this; it must outlast the hard time limit.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "kore.ops.beat:SingleBeatScheduler"
 KORE_BEAT_LOCK_DATABASE_URL = env.str("KORE_BEAT_LOCK_DATABASE_URL", default="")

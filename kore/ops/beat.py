@@ -5,11 +5,16 @@ advisory lock held on a dedicated connection for the life of the beat process. A
 waits on it and takes over when the first one dies (its connection closes, the lock goes).
 When PostgreSQL restarts, the lock goes with every connection: before each tick the holder checks
 its lock connection and, if it broke, schedules nothing until it holds the lock again.
+
+On SQLite (the embedded runtime, `make run`) there is no advisory lock: the same rule is kept with
+an exclusive ``flock`` on a file beside the database, released by the kernel when the process dies.
 """
 
 import contextlib
+import fcntl
 import logging
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import psycopg
 from django.conf import settings
@@ -38,10 +43,26 @@ def _conninfo() -> dict[str, Any]:
     }
 
 
+def beat_file_lock_acquire(path: Path) -> IO[bytes]:
+    """Block until this process holds the lock file at ``path``; keep the returned file open."""
+    held = path.open("ab")
+    logger.info("beat: waiting for the single-beat lock file %s", path.name)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    logger.info("beat: lock acquired; this beat schedules")
+    return held
+
+
 def beat_lock_acquire() -> psycopg.Connection[Any] | None:
     """Block until this process holds the beat lock; keep the returned connection open."""
+    if connection.vendor == "sqlite":
+        if SingleBeatScheduler._lock_file is None:
+            name = Path(str(settings.DATABASES["default"]["NAME"]))
+            SingleBeatScheduler._lock_file = beat_file_lock_acquire(
+                name.with_name(f"{name.name}.beat.lock")
+            )
+        return None
     if connection.vendor != "postgresql":
-        return None  # the embedded runtime runs no beat
+        return None
     held = psycopg.connect(**{k: v for k, v in _conninfo().items() if v is not None})
     logger.info("beat: waiting for the single-beat lock")
     held.execute("SELECT pg_advisory_lock(%s)", [BEAT_LOCK_ID])
@@ -63,9 +84,10 @@ LOCK_RETRY_SECONDS = 1.0
 
 
 class SingleBeatScheduler(DatabaseScheduler):  # type: ignore[misc]
-    """django-celery-beat's scheduler behind a PostgreSQL advisory lock."""
+    """django-celery-beat's scheduler behind a PostgreSQL advisory lock (a lock file on SQLite)."""
 
     _lock_connection: psycopg.Connection[Any] | None = None
+    _lock_file: IO[bytes] | None = None
 
     def setup_schedule(self) -> None:
         if SingleBeatScheduler._lock_connection is None:

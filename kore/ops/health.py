@@ -56,8 +56,15 @@ def check_database() -> str:
 
 
 def check_cache() -> str:
-    if str(settings.CACHES["default"]["BACKEND"]).endswith("LocMemCache"):
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    if backend.endswith("LocMemCache"):
         return "skipped"
+    if not backend.startswith("django_redis."):  # the embedded runtime's file cache
+        key = f"kore:health:{uuid.uuid4().hex}"
+        cache.set(key, "1", timeout=10)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+        return "" if ok else "read_back_failed"
     key = f"kore:health:{uuid.uuid4().hex}"
     client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
     client.set(key, b"1", ex=10)  # raw client: django-redis would swallow the outage

@@ -109,6 +109,8 @@ def queues_summary() -> dict[str, Any]:
     if not url or settings.CELERY_TASK_ALWAYS_EAGER:
         return {"mode": "eager", "queues": [], "workers": None}
     queues = sorted({settings.CELERY_TASK_DEFAULT_QUEUE, *_routed_queues()})
+    if not url.startswith(("redis://", "rediss://")):  # the embedded runtime's file broker
+        return {"mode": "broker", "queues": _kombu_lengths(queues), "workers": workers_count(url)}
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
     try:
         lengths = [{"name": q, "length": int(client.llen(q))} for q in queues]  # type: ignore[arg-type]
@@ -117,6 +119,18 @@ def queues_summary() -> dict[str, Any]:
     finally:
         client.close()
     return {"mode": "broker", "queues": lengths, "workers": workers_count(url)}
+
+
+def _kombu_lengths(queues: list[str]) -> list[dict[str, Any]]:
+    """Messages waiting in each queue, asked through kombu (any transport)."""
+    from config.celery_app import app
+
+    with app.connection_for_read() as connection:
+        channel: Any = connection.default_channel  # a virtual channel: queue_declare answers
+        return [
+            {"name": q, "length": int(channel.queue_declare(q, passive=True).message_count)}
+            for q in queues
+        ]
 
 
 def _routed_queues() -> set[str]:

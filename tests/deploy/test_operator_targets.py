@@ -111,7 +111,7 @@ def test_migrate_then_monitor_on_a_fresh_database(tmp_path):
     assert "Kore " in out
     assert "PostgreSQL" in out or "database" in out.lower()
     assert "last good backup: none yet" in out
-    assert "queues: eager" in out
+    assert "queues: celery 0, imports 0" in out  # the embedded file broker, no worker
 
 
 def test_makemigrations_check_finds_nothing_missing():

@@ -1,5 +1,6 @@
 """Beat: the default schedule exists after migrate, and only one beat holds the lock."""
 
+import fcntl
 import importlib
 from typing import Any
 
@@ -135,3 +136,13 @@ def test_a_beat_schedules_nothing_while_postgresql_is_away(scheduler, monkeypatc
     assert instance.tick() == LOCK_RETRY_SECONDS
     assert ticks == []  # nothing scheduled without the lock
     SingleBeatScheduler._lock_connection = None
+
+
+def test_on_sqlite_a_second_beat_cannot_take_the_lock_file_while_the_first_holds_it(tmp_path):
+    path = tmp_path / "kore.sqlite3.beat.lock"
+    held = beat.beat_file_lock_acquire(path)
+    with path.open("ab") as other:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.close()  # the first beat dies: the kernel releases its lock
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
