@@ -1,7 +1,10 @@
 """The Celery application: `celery -A config.celery_app worker|beat`.
 
-Settings come from Django settings (``CELERY_*``). Without ``CELERY_BROKER_URL`` (the embedded
-runtime) tasks run in-process, eagerly, so every feature works with no Redis and no worker.
+Settings come from Django settings (``CELERY_*``). Production and the native stack use Redis.
+The embedded runtime (`make run`, config/settings/local.py) uses message files under var/broker/
+(kore/ops/broker.py) and runs one worker with ``--beat-thread`` beside Gunicorn. With no broker at
+all (``make run-dev``, or production settings without ``CELERY_BROKER_URL``) tasks run eagerly,
+in the process that sends them.
 """
 
 import os

@@ -163,7 +163,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Celery (config/celery_app.py) ------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-# No broker (embedded runtime): tasks run in-process when they are sent.
+# No broker: tasks run in-process when they are sent (the embedded runtime has a file broker).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", default=4, min_value=1)
