@@ -112,3 +112,21 @@ def test_base_hpa_range():
     docs = load_yaml_all((K8S / "base/hpa.yaml").read_text())
     for doc in docs:
         assert (doc["spec"]["minReplicas"], doc["spec"]["maxReplicas"]) == (2, 10)
+
+
+def test_the_controller_does_not_log_email_link_pages(rendered):
+    _, _, docs = rendered
+    main = find(docs, "Ingress", "kore")["spec"]
+    links = find(docs, "Ingress", "kore-email-links")
+    annotations = links["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
+    assert "nginx.ingress.kubernetes.io/enable-access-log" not in find(docs, "Ingress", "kore")[
+        "metadata"
+    ].get("annotations", {})
+    spec = links["spec"]
+    assert spec["tls"] == main["tls"]
+    assert spec["rules"][0]["host"] == main["rules"][0]["host"]
+    paths = {(p["path"], p["pathType"]) for p in spec["rules"][0]["http"]["paths"]}
+    assert paths == {("/password-reset/confirm/", "Exact"), ("/invitations/accept/", "Exact")}
+    backends = {p["backend"]["service"]["name"] for p in spec["rules"][0]["http"]["paths"]}
+    assert backends == {main["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]}
