@@ -378,9 +378,11 @@ KORE_BACKUP_DIR = Path(env.str("KORE_BACKUP_DIR", default=str(KORE_DATA_DIR / "b
 KORE_BACKUP_ENVIRONMENT = env.str(
     "KORE_BACKUP_ENVIRONMENT", default=env.str("SENTRY_ENVIRONMENT", default="production")
 )
-# Retention: the newest N backups and every backup younger than D days stay (locally and off-site).
+# Retention: the newest N good backups and every backup younger than D days stay. Local disk
+# keeps only the latest 3 (a small host's disk); off-site copies are kept 30 days at least.
 KORE_BACKUP_KEEP_LAST = env_int("KORE_BACKUP_KEEP_LAST", default=3, min_value=0)
-KORE_BACKUP_KEEP_DAYS = env_int("KORE_BACKUP_KEEP_DAYS", default=30, min_value=0)
+KORE_BACKUP_KEEP_DAYS = env_int("KORE_BACKUP_KEEP_DAYS", default=0, min_value=0)
+KORE_BACKUP_REMOTE_KEEP_DAYS = env_int("KORE_BACKUP_REMOTE_KEEP_DAYS", default=30, min_value=0)
 KORE_BACKUP_TIME_LIMIT = env_int("KORE_BACKUP_TIME_LIMIT", default=4 * 3600, min_value=1)
 # Command words put in front of pg_dump's / pg_restore's arguments, e.g. to run the server's own
 # client in Compose: "docker compose -f production.yml exec -T -e PGPASSWORD postgres pg_dump".

@@ -104,12 +104,13 @@ def remote_list() -> list[str]:
 
 
 def remote_retention_apply(*, environment: str) -> list[str]:
-    """The local rules applied to the off-site copies of one environment; the names deleted."""
+    """Retention of the off-site copies of one environment (their own age limit); the names
+    deleted."""
     objects = {n: k for n, k in _remote_objects().items() if n.startswith(f"{environment}_")}
     doomed = retention_plan(
         [(n, any(k.endswith(MANIFEST_NAME + SUFFIX) for k in keys)) for n, keys in objects.items()],
         keep_last=settings.KORE_BACKUP_KEEP_LAST,
-        keep_days=settings.KORE_BACKUP_KEEP_DAYS,
+        keep_days=settings.KORE_BACKUP_REMOTE_KEEP_DAYS,
         now=timezone.now(),
     )
     client = _client()

@@ -104,6 +104,20 @@ def test_healthchecks_follow_the_documents_table(prod):
     assert "health-beat" in services["celerybeat"]["healthcheck"]["test"]
 
 
+@pytest.mark.parametrize(
+    ("service", "url"),
+    [
+        ("prometheus", "http://localhost:9090/-/healthy"),
+        ("grafana", "http://localhost:3000/api/health"),
+    ],
+)
+def test_monitoring_services_have_a_healthcheck_with_the_images_own_wget(prod, service, url):
+    # Both official images carry busybox's wget and neither carries curl.
+    check = prod["services"][service]["healthcheck"]
+    assert check["test"] == ["CMD", "wget", "-qO-", url]
+    assert {"interval", "timeout", "retries"} <= check.keys()
+
+
 def test_redis_broker_never_evicts_and_cache_does(prod):
     broker = " ".join(prod["services"]["redis"]["command"])
     cache = " ".join(prod["services"]["redis-cache"]["command"])

@@ -37,7 +37,7 @@ def offsite_settings(settings, s3_endpoint: str) -> pyrage.x25519.Identity:
     settings.KORE_BACKUP_AGE_RECIPIENTS = [str(identity.to_public())]
     settings.KORE_BACKUP_AGE_IDENTITY = str(identity)
     settings.KORE_BACKUP_KEEP_LAST = 2
-    settings.KORE_BACKUP_KEEP_DAYS = 0
+    settings.KORE_BACKUP_REMOTE_KEEP_DAYS = 0
     client = offsite._client()
     client.create_bucket(Bucket=BUCKET)
     yield identity

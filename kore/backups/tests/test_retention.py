@@ -68,3 +68,19 @@ def test_apply_deletes_directories_and_rows(settings, tmp_path: Path) -> None:
         [names[0], names[1], other_env.name]
     )
     assert not Backup.objects.filter(path=str(tmp_path / names[2])).exists()
+
+
+@pytest.mark.django_db
+def test_by_default_the_disk_keeps_only_the_latest_three_backups(settings, tmp_path: Path) -> None:
+    settings.KORE_BACKUP_DIR = tmp_path  # retention as configured by default, only the place moved
+    now = timezone.now()
+    names = []
+    for nightly in range(5):  # five nights in a row, all well inside 30 days
+        name = f"production_{(now - timedelta(days=nightly)).strftime('%Y%m%dT%H%M%SZ')}"
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "MANIFEST.txt").write_text("x")
+        names.append(name)
+
+    backup_retention_apply(environment="production")
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[:3])
