@@ -53,6 +53,9 @@ def test_web_rollout_probes_and_security(rendered):
     assert django["livenessProbe"]["httpGet"]["path"] == "/api/v1/health/live/"
     assert django["readinessProbe"]["httpGet"]["path"] == "/api/v1/health/"
     assert django["startupProbe"]["httpGet"]["path"] == "/api/v1/health/live/"
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        # A Host that KORE_PROBE_HOSTS allows: the pod's IP, the kubelet's default, is refused.
+        assert django[probe]["httpGet"]["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
     for container in pod["containers"] + pod.get("initContainers", []):
         ctx = container["securityContext"]
         assert ctx["readOnlyRootFilesystem"] is True, container["name"]
