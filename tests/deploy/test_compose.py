@@ -92,7 +92,7 @@ def test_healthchecks_follow_the_documents_table(prod):
     services = prod["services"]
     assert _check(services["nginx"]) == ("30s", "5s", 3, "10s")
     assert _check(services["django"]) == ("30s", "10s", 3, "40s")
-    assert "/api/v1/health/" in " ".join(services["django"]["healthcheck"]["test"])
+    assert "/api/v1/health/live/" in " ".join(services["django"]["healthcheck"]["test"])
     assert services["postgres"]["healthcheck"]["interval"] == "10s"
     assert services["postgres"]["healthcheck"]["timeout"] == "5s"
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
@@ -116,6 +116,19 @@ def test_monitoring_services_have_a_healthcheck_with_the_images_own_wget(prod, s
     check = prod["services"][service]["healthcheck"]
     assert check["test"] == ["CMD", "wget", "-qO-", url]
     assert {"interval", "timeout", "retries"} <= check.keys()
+
+
+def test_every_web_healthcheck_probes_liveness_not_readiness(prod):
+    """A database outage must not mark every web container unhealthy (and get it replaced)."""
+    merged = merge(prod, load_yaml(LOWMEM))
+    probes = {
+        name: " ".join(svc["healthcheck"]["test"])
+        for name, svc in merged["services"].items()
+        if ":8000" in " ".join(svc.get("healthcheck", {}).get("test", []))
+    }
+    assert {"django", "django-staging"} <= set(probes)
+    for name, probe in probes.items():
+        assert "/api/v1/health/live/" in probe, name
 
 
 def test_redis_broker_never_evicts_and_cache_does(prod):

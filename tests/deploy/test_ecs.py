@@ -28,6 +28,7 @@ def test_task_definition_health_checks():
         3,
         40,
     )
-    assert "/api/v1/health/" in django["command"][1]
+    # Liveness: a database outage must not get every task replaced.
+    assert "/api/v1/health/live/" in django["command"][1]
     assert containers["nginx"]["dependsOn"] == [{"containerName": "django", "condition": "HEALTHY"}]
     assert containers["django"]["user"] == "1000:1000"
