@@ -16,7 +16,8 @@
 #
 # Settings (environment): KORE_IMAGE (kore-django), KORE_TAG, KORE_PULL=1 to pull instead of
 # build, KORE_COMPOSE_FILES ("production.yml"; add production.lowmem.yml for 512 MB hosts),
-# KORE_WEB_REPLICAS (current count, at least 1), KORE_HEALTH_URL (http://127.0.0.1/api/v1/health/),
+# KORE_WEB_REPLICAS (current count, at least 1), KORE_HEALTH_URL (default: /api/v1/health/ through
+# Nginx by its NGINX_SERVER_NAME and published port, scripts/nginx-health.sh),
 # KORE_SKIP_BACKUP=1 (first deploy only), KORE_HEALTH_TRIES (30) and KORE_HEALTH_INTERVAL (2 s),
 # KORE_UPSTREAM_SETTLE (15 s), KORE_ENV_FILE (.envs/.env.<env>), KORE_DEPLOY_LOG_DIR (logs), KORE_DEPLOY_STATE_DIR (var/deploy).
 set -euo pipefail
@@ -60,7 +61,8 @@ compose() { docker compose "${compose_args[@]}" "$@"; }
 state=$state_dir/$env_name.tag
 previous=$(cat "$state" 2>/dev/null || echo latest)
 new=${KORE_TAG:-$(git rev-parse --short=12 HEAD)}
-health_url=${KORE_HEALTH_URL:-http://127.0.0.1/api/v1/health/}
+# Empty: scripts/nginx-health.sh (the env file's NGINX_SERVER_NAME and published port).
+health_url=${KORE_HEALTH_URL:-}
 tries=${KORE_HEALTH_TRIES:-30}
 interval=${KORE_HEALTH_INTERVAL:-2}
 settle=${KORE_UPSTREAM_SETTLE:-15}
@@ -76,16 +78,24 @@ record() {  # record <result>: in the data volume for the status page, and on th
     echo "deploy: could not record the deploy in the data volume" >&2
 }
 
+nginx_health() {  # KORE_HEALTH_URL as given, or Kore through Nginx by the name it serves
+  if [ -n "$health_url" ]; then
+    curl -fsS --max-time 5 "$health_url"
+  else
+    scripts/nginx-health.sh "$env_file"
+  fi
+}
+
 healthy_through_nginx() {
   local attempt
   for attempt in $(seq 1 "$tries"); do
-    if curl -fsS --max-time 5 "$health_url" >/dev/null; then
+    if nginx_health >/dev/null; then
       echo "deploy: healthy through Nginx after $attempt tries"
       return 0
     fi
     sleep "$interval"
   done
-  echo "deploy: $health_url not healthy after $tries tries" >&2
+  echo "deploy: ${health_url:-/api/v1/health/ through Nginx} not healthy after $tries tries" >&2
   return 1
 }
 

@@ -5,10 +5,12 @@ Nginx publishes. `make test-containers` runs it; the default suite leaves it out
 
 import json
 import secrets
+import subprocess
 
 import pytest
+import requests
 
-from .stack import Stack, wait_for
+from .stack import ROOT, Stack, wait_for
 
 pytestmark = pytest.mark.containers
 
@@ -55,6 +57,19 @@ def test_health_is_ok_through_nginx(stack: Stack) -> None:
         assert body["checks"][check]["status"] == "ok", body
     assert stack.get("/api/v1/health/live/").json() == {"status": "ok"}
     assert stack.get("/health").status_code == 200  # Nginx's own
+
+
+def test_deploy_health_check_reaches_kore_through_nginx(stack: Stack) -> None:
+    """scripts/deploy.sh's check, with the stack's env file: by the name Nginx serves."""
+    result = subprocess.run(
+        [str(ROOT / "scripts/nginx-health.sh"), str(stack.env_path)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "ok"
+    # What it used to send: Host 127.0.0.1, Nginx's catch-all, which closes without an answer.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{stack.base}/api/v1/health/", timeout=10)
 
 
 def test_sign_in_returns_a_jwt_that_the_api_accepts(stack: Stack, token: str) -> None:

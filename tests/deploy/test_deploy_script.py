@@ -114,3 +114,37 @@ def test_unhealthy_through_nginx_rolls_back(tmp_path):
     assert result.returncode == 1
     assert "not healthy after 2 tries" in result.stdout
     assert {tag for _, tag in _web(state)} == {"old"}
+
+
+def _curl_call(state: Path) -> str:
+    return next(c for c in _calls(state) if c.startswith("curl "))
+
+
+def test_health_goes_through_nginx_by_the_host_name_it_serves(tmp_path):
+    """Host 127.0.0.1 is Nginx's catch-all (444): every deploy used to roll back."""
+    env_file = tmp_path / "deploy.env"
+    env_file.write_text(
+        'NGINX_SERVER_NAME="kore.example.com www.kore.example.com"\n'
+        "NGINX_MODE=http\nNGINX_PUBLISH_HTTP=127.0.0.1:8080\n"
+    )
+    result, state = _deploy(tmp_path, KORE_ENV_FILE=str(env_file))
+    assert result.returncode == 0, result.stdout
+    curl = _curl_call(state)
+    assert "--resolve kore.example.com:8080:127.0.0.1" in curl
+    assert curl.endswith(" http://kore.example.com:8080/api/v1/health/")
+
+
+def test_health_in_https_mode_uses_the_published_tls_port(tmp_path):
+    env_file = tmp_path / "deploy.env"
+    env_file.write_text("NGINX_SERVER_NAME=kore.example.com\nNGINX_MODE=https\n")
+    result, state = _deploy(tmp_path, KORE_ENV_FILE=str(env_file))
+    assert result.returncode == 0, result.stdout
+    curl = _curl_call(state)
+    assert "--resolve kore.example.com:443:127.0.0.1" in curl
+    assert curl.endswith(" https://kore.example.com:443/api/v1/health/")
+
+
+def test_health_url_can_still_be_given(tmp_path):
+    result, state = _deploy(tmp_path, KORE_HEALTH_URL="http://kore.internal/api/v1/health/")
+    assert result.returncode == 0, result.stdout
+    assert _curl_call(state).endswith(" http://kore.internal/api/v1/health/")
