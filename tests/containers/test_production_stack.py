@@ -6,6 +6,7 @@ Nginx publishes. `make test-containers` runs it; the default suite leaves it out
 import json
 import secrets
 import subprocess
+from typing import Any
 
 import pytest
 import requests
@@ -162,6 +163,31 @@ def test_static_file_is_served_by_nginx_with_cache_headers(stack: Stack) -> None
     cache_control = response.headers["Cache-Control"]
     assert "max-age=2592000" in cache_control, cache_control
     assert "immutable" in cache_control, cache_control
+
+
+def test_web_container_stays_healthy_while_postgres_is_down(stack: Stack) -> None:
+    """Its health check probes liveness: a database outage is readiness's business (503)."""
+    web = stack.compose("ps", "--quiet", "django").split()[0]
+
+    def health() -> dict[str, Any]:
+        return dict(json.loads(stack.docker("inspect", "--format", "{{json .State.Health}}", web)))
+
+    before = health()["Log"][-1]["Start"]
+    stack.compose("stop", "postgres")
+    try:
+        assert stack.get("/api/v1/health/").status_code == 503
+
+        # The next probe (every 30 s) runs with the database gone.
+        def probed() -> dict[str, Any] | None:
+            now = health()
+            return now if now["Log"][-1]["Start"] != before else None
+
+        after = wait_for("a health probe during the outage", probed, 60)
+        assert after["Log"][-1]["ExitCode"] == 0, after["Log"][-1]
+        assert after["Status"] == "healthy", after
+    finally:
+        stack.compose("start", "postgres")
+    wait_for("readiness again", lambda: stack.get("/api/v1/health/").status_code == 200, 90)
 
 
 def test_no_container_was_oom_killed(stack: Stack) -> None:
