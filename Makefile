@@ -70,6 +70,7 @@ validate: install ## Deployment files: hadolint, Compose schema, kustomize, ngin
 
 # debian-packages first: the set-up, before anything that needs a package.
 test: debian-packages check test-only ## Set-up (Debian packages), lint, types, migrations check, the suite
+	$(MAKE) test-containers
 
 test-only: debian-packages install ## The suite on the real PostgreSQL and Redis (started if unreachable)
 	eval "$$(scripts/test-services.sh)" && \
