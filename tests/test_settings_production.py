@@ -1,7 +1,8 @@
 """Production settings: `check --deploy` is clean, and unsafe configurations refuse to start.
 
 Each case runs ``manage.py`` in a fresh process with only the example production environment
-(.envs/.production.example), so nothing from the test environment leaks in. No database is needed.
+(.envs/.env.production.example), so nothing from the test environment leaks in. No database is
+needed.
 """
 
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / ".envs" / ".production.example"
+EXAMPLE = ROOT / ".envs" / ".env.production.example"
 REFUSES = "refuses to start"
 
 

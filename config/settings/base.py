@@ -1,5 +1,6 @@
 """Settings shared by every environment. Each value comes from the environment (config.env)."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -402,19 +403,99 @@ KORE_BACKUP_AGE_RECIPIENTS: list[str] = env.list("KORE_BACKUP_AGE_RECIPIENTS", d
 KORE_BACKUP_AGE_IDENTITY = env_secret("KORE_BACKUP_AGE_IDENTITY", default="")
 
 # --- Email (kore.notifications) -------------------------------------------------------------
-# smtp://user:pw@host:25, smtp+tls://…:587, smtp+ssl://…:465 or consolemail:// (printed).
-# The URL holds the SMTP password, so it may also come from EMAIL_URL_FILE.
-EMAIL_URL = env_secret("EMAIL_URL", default="") or "consolemail://"
-_email: dict[str, Any] = env.email_url_config(EMAIL_URL)
+# Either one URL: smtp://user:pw@host:25, smtp+tls://…:587, smtp+ssl://…:465 or consolemail://
+# (printed); it holds the SMTP password, so it may also come from EMAIL_URL_FILE. Or Django's own
+# variables, as deployment guides write them: EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD (or _FILE), EMAIL_USE_TLS / EMAIL_USE_SSL. Neither: printed to the log.
+EMAIL_VARIABLES = (
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+)
+
+
+def email_from_variables() -> dict[str, Any]:
+    """Django's mail settings from EMAIL_HOST and its siblings (SMTP)."""
+    use_tls = env_bool("EMAIL_USE_TLS", default=False)
+    use_ssl = env_bool("EMAIL_USE_SSL", default=False)
+    if use_tls and use_ssl:
+        raise ImproperlyConfigured(
+            "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: STARTTLS (587) or TLS (465), not both."
+        )
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": env.str("EMAIL_HOST"),
+        "EMAIL_PORT": env_int("EMAIL_PORT", default=0, min_value=1, max_value=65535) or None,
+        "EMAIL_HOST_USER": env.str("EMAIL_HOST_USER", default=""),
+        "EMAIL_HOST_PASSWORD": env_secret("EMAIL_HOST_PASSWORD", default=""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
+def _email_normalised(config: dict[str, Any]) -> dict[str, Any]:
+    tls, ssl = bool(config.get("EMAIL_USE_TLS")), bool(config.get("EMAIL_USE_SSL"))
+    return {
+        "EMAIL_BACKEND": str(config["EMAIL_BACKEND"]),
+        "EMAIL_HOST": str(config.get("EMAIL_HOST") or "localhost"),
+        "EMAIL_PORT": int(config.get("EMAIL_PORT") or (465 if ssl else 587 if tls else 25)),
+        "EMAIL_HOST_USER": str(config.get("EMAIL_HOST_USER") or ""),
+        "EMAIL_HOST_PASSWORD": str(config.get("EMAIL_HOST_PASSWORD") or ""),
+        "EMAIL_USE_TLS": tls,
+        "EMAIL_USE_SSL": ssl,
+    }
+
+
+def email_settings(url: str) -> dict[str, Any]:
+    """One mail configuration from EMAIL_URL or the EMAIL_HOST variables. Both set and
+    disagreeing, or the variables without EMAIL_HOST, stop start-up instead of one being ignored."""
+    given = [
+        n for n in EMAIL_VARIABLES if os.environ.get(n, "").strip() or os.environ.get(f"{n}_FILE")
+    ]
+    from_url = _email_normalised(env.email_url_config(url or "consolemail://"))
+    if not given:
+        return from_url
+    if "EMAIL_HOST" not in given:
+        raise ImproperlyConfigured(
+            f"{', '.join(given)} set without EMAIL_HOST: set EMAIL_HOST too."
+        )
+    from_variables = _email_normalised(email_from_variables())
+    disagree = [n for n in given if from_variables[n] != from_url[n]]
+    if url and disagree:
+        raise ImproperlyConfigured(
+            f"Outgoing mail is ambiguous: EMAIL_URL and {', '.join(disagree)} are both set and "
+            "disagree. Set EMAIL_URL or the EMAIL_HOST variables, not both."
+        )
+    return from_variables
+
+
+EMAIL_URL = env_secret("EMAIL_URL", default="")
+_email = email_settings(EMAIL_URL)
 EMAIL_BACKEND = str(_email["EMAIL_BACKEND"])
-EMAIL_HOST = str(_email.get("EMAIL_HOST") or "localhost")
-_default_port = 465 if _email.get("EMAIL_USE_SSL") else 587 if _email.get("EMAIL_USE_TLS") else 25
-EMAIL_PORT = int(_email.get("EMAIL_PORT") or _default_port)
-EMAIL_HOST_USER = str(_email.get("EMAIL_HOST_USER") or "")
-EMAIL_HOST_PASSWORD = str(_email.get("EMAIL_HOST_PASSWORD") or "")
-EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
-EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
-DEFAULT_FROM_EMAIL = env.str("KORE_FROM_EMAIL", default="Kore <no-reply@kore.local>")
+EMAIL_HOST = str(_email["EMAIL_HOST"])
+EMAIL_PORT = int(_email["EMAIL_PORT"])
+EMAIL_HOST_USER = str(_email["EMAIL_HOST_USER"])
+EMAIL_HOST_PASSWORD = str(_email["EMAIL_HOST_PASSWORD"])
+EMAIL_USE_TLS = bool(_email["EMAIL_USE_TLS"])
+EMAIL_USE_SSL = bool(_email["EMAIL_USE_SSL"])
+
+
+def from_email() -> str:
+    """KORE_FROM_EMAIL or Django's DEFAULT_FROM_EMAIL; both set and different stops start-up."""
+    kore = env.str("KORE_FROM_EMAIL", default="").strip()
+    django = env.str("DEFAULT_FROM_EMAIL", default="").strip()
+    if kore and django and kore != django:
+        raise ImproperlyConfigured(
+            "The sender is ambiguous: KORE_FROM_EMAIL and DEFAULT_FROM_EMAIL are both set and "
+            "differ. Set one of them."
+        )
+    return kore or django or "Kore <no-reply@kore.local>"
+
+
+DEFAULT_FROM_EMAIL = from_email()
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, min_value=1)
 

@@ -143,6 +143,14 @@ def test_redis_broker_never_evicts_and_cache_does(prod):
     assert "CELERY_BROKER_URL=redis://redis:6379/0" in example
 
 
+def test_one_production_template_with_cache_and_broker_on_different_redis():
+    templates = sorted(p.name for p in (ROOT / ".envs").iterdir() if "production" in p.name)
+    assert templates == [EXAMPLE.name]
+    lines = [line for line in EXAMPLE.read_text().splitlines() if line and line[0] != "#"]
+    values = dict(line.split("=", 1) for line in lines)
+    assert values["REDIS_URL"].split("/")[2] != values["CELERY_BROKER_URL"].split("/")[2]
+
+
 def test_pgbouncer_is_an_optional_profile_in_transaction_mode(prod):
     pgbouncer = prod["services"]["pgbouncer"]
     assert pgbouncer["profiles"] == ["pgbouncer"]
@@ -185,9 +193,7 @@ def _names_read_by_the_stack() -> set[str]:
     gunicorn = ROOT / "config/gunicorn.conf.py"
     if gunicorn.exists():
         py.append(gunicorn)
-    pattern = re.compile(
-        r'(?:env(?:\.\w+)?|env_secret|environ\.get|getenv)\(\s*"([A-Z][A-Z0-9_]*)"'
-    )
+    pattern = re.compile(r'(?:env(?:\.\w+|_\w+)?|environ\.get|getenv)\(\s*"([A-Z][A-Z0-9_]*)"')
     for path in py:
         names |= set(pattern.findall(path.read_text()))
     entrypoint = (ROOT / "docker/production/django/entrypoint.sh").read_text()
