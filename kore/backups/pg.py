@@ -82,6 +82,18 @@ def connect(dbname: str | None = None, *, autocommit: bool = False) -> psycopg.C
     return psycopg.connect(**_params(dbname), autocommit=autocommit)
 
 
+@contextmanager
+def session_lock(key: int) -> Iterator[bool]:
+    """Try PostgreSQL's session advisory lock ``key`` on a connection of its own; True if this
+    process holds it until the block ends. A process that dies drops its session and the lock."""
+    conn = connect(autocommit=True)
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        yield bool(row and row[0])
+    finally:
+        conn.close()  # ends the session, which releases the lock
+
+
 def table_checksums(
     conn: psycopg.Connection[Any], tables: Sequence[str]
 ) -> dict[str, tuple[int, str]]:

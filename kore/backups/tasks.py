@@ -11,7 +11,7 @@ from .scheduled import backup_nightly, backup_verify_latest
     time_limit=settings.KORE_BACKUP_TIME_LIMIT,
     soft_time_limit=settings.KORE_BACKUP_TIME_LIMIT - 60,
 )
-def nightly_backup() -> int:
+def nightly_backup() -> int | None:
     return backup_nightly()
 
 
