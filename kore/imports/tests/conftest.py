@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -131,20 +132,19 @@ class Worker:
 
 
 def _use_broker(url: str | None) -> None:
-    """Point this process's producer at ``url``, dropping connections made to the old one.
+    """Point this process's producer at ``url``.
 
-    Celery reads ``CELERY_BROKER_URL`` from the environment before its own settings. Nothing to
-    do when it already is ``url``: kombu keeps one producer pool per URL, and closing it here
-    would leave the next task's producer with a closed pool."""
+    Celery reads ``CELERY_BROKER_URL`` from the environment before its own settings. kombu keeps
+    its connection and producer pools in a process-wide registry keyed by URL: reset the registry,
+    so that switching to another broker and back never hands out a pool closed on the way."""
     if url == os.environ.get("CELERY_BROKER_URL"):
         return
     if url is None:
         os.environ.pop("CELERY_BROKER_URL", None)
     else:
         os.environ["CELERY_BROKER_URL"] = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 

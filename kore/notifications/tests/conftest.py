@@ -108,9 +108,11 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 def email_broker_url() -> str:
-    """The broker the email tests publish to and their worker reads: CELERY_BROKER_URL (each
-    test run its own), else Redis db 12 of REDIS_URL's server; emptied before use."""
-    if own := os.environ.get("CELERY_BROKER_URL"):
+    """The broker the email tests publish to and their worker reads: Redis db 12 of REDIS_URL's
+    server, or KORE_TEST_MAIL_BROKER (so two test runs on one machine do not share it); emptied
+    before use. Never CELERY_BROKER_URL: the import tests' session-long worker reads that one and
+    would take the email tasks and send them nowhere."""
+    if own := os.environ.get("KORE_TEST_MAIL_BROKER"):
         return own
     parts = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
     return urlunsplit(parts._replace(path="/12"))
