@@ -36,9 +36,21 @@ class ImportFileError(KoreError):
         self.line = line
 
 
+BANK_STATES = ("booked", "pending", "reverted")
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One statement line, parsed. ``line`` is the source line (CSV) or entry number (XML, OFX)."""
+    """One statement line, parsed. ``line`` is the source line (CSV) or entry number (XML, OFX).
+
+    What the bank said beyond the four texts, for the booking step to judge (readers report, they
+    never decide): ``currency`` is the row's currency as the file states it ("" when the file does
+    not say; the account's is meant); ``original_amount``/``original_currency`` an amount the bank
+    also gives in another currency; ``bank_state`` one of ``BANK_STATES`` (cancelled rows are
+    ``reverted``); ``bank_id`` the bank's own transaction id (FITID, AcctSvcrRef, …);
+    ``account_ref`` the account number or IBAN of the statement holding the row; ``notes`` and
+    ``metadata`` the rest of the bank's text, kept rather than dropped.
+    """
 
     line: int
     occurred_on: date
@@ -46,6 +58,14 @@ class Row:
     description: str = ""
     counterparty: str = ""
     reference: str = ""
+    currency: str = ""
+    original_amount: Decimal | None = None
+    original_currency: str = ""
+    bank_state: str = "booked"
+    bank_id: str = ""
+    account_ref: str = ""
+    notes: str = ""
+    metadata: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
