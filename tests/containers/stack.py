@@ -21,8 +21,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts/containers"
-PROJECT = "kore-ctest"
-TAG = "ctest"
+# Two runs on one engine (two checkouts) keep apart by naming their project and image tag.
+PROJECT = os.environ.get("KORE_CONTAINER_PROJECT", "kore-ctest")
+TAG = os.environ.get("KORE_CONTAINER_TAG", "ctest")
 HOST_NAME = "localhost"  # NGINX_SERVER_NAME and ALLOWED_HOSTS: the catch-all server drops others
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
