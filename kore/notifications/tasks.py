@@ -13,30 +13,24 @@ from .services import email_deliver, email_send
 # SMTPException and ConnectionError are OSErrors; listed for the reader. Template errors are not
 # retried: another attempt would render the same broken template.
 RETRY_ON = (smtplib.SMTPException, ConnectionError, OSError)
+# Retried five times, 1, 2, 4, 8 then 16 s apart (less with jitter); acknowledged only once sent,
+# so a worker killed mid-send leaves the message for the next one.
+DELIVERY: dict[str, Any] = {
+    "autoretry_for": RETRY_ON,
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "acks_late": True,
+}
 
 
-@shared_task(
-    name="kore.notifications.email_deliver",
-    autoretry_for=RETRY_ON,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-    acks_late=True,
-)
+@shared_task(name="kore.notifications.email_deliver", **DELIVERY)
 def send_email(*, kind: str, object_id: int) -> int:
     return email_deliver(kind=kind, object_id=object_id)
 
 
-@shared_task(
-    name="kore.notifications.send_email",
-    autoretry_for=RETRY_ON,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-    acks_late=True,
-)
+@shared_task(name="kore.notifications.send_email", **DELIVERY)
 def send_rendered_email(
     *, to: list[str], subject: str, template: str, context: dict[str, Any]
 ) -> int:
