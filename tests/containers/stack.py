@@ -198,7 +198,12 @@ class Stack:
         self.env_path.write_text(env_file_text(overrides))
         # The Django containers read .envs/.env.production (env_file); point them at this one.
         services = ("migrate", "django", "celeryworker", "celerybeat")
-        override = {"services": {s: {"env_file": [str(self.env_path)]} for s in services}}
+        override: dict[str, Any] = {
+            "services": {s: {"env_file": [str(self.env_path)]} for s in services},
+            # production.yml names its network; two projects on one engine sharing it would
+            # resolve each other's service names (django, postgres) on it.
+            "networks": {"kore-prod-network": {"name": f"{PROJECT}-network"}},
+        }
         (self.dir / "override.yml").write_text(json.dumps(override, indent=2))
 
     def up(self) -> None:
