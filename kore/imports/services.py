@@ -254,10 +254,10 @@ class _Run:
             raise ImportFileError("The file has no rows.", code="import_no_rows")
         self._update(rows_total=total, invalid_count=invalid, errors=errors)
         self.job.rows_total, self.job.invalid_count, self.job.errors = total, invalid, errors
-        if invalid and refuse_on_error:
+        if invalid and (refuse_on_error or invalid == total):  # no row at all is a failure
             raise ImportFileError(
-                f"{invalid} of {total} rows break a rule; nothing was written (see errors, or "
-                "import with mode skip_invalid).",
+                f"{invalid} of {total} rows break a rule; nothing was written (see errors"
+                + (", or import with mode skip_invalid)." if invalid < total else ")."),
                 code="import_rows_invalid",
             )
         if staging is not None:

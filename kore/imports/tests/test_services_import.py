@@ -180,3 +180,15 @@ def test_a_resumed_job_skips_lines_up_to_its_cursor(world, account):
     job.refresh_from_db()
     assert (job.status, job.created_count) == ("done", 2)
     assert sorted(live(account).values_list("import_line", flat=True)) == [3, 4]
+
+
+@pytest.mark.django_db
+def test_skip_invalid_with_every_row_invalid_is_a_failed_import(world, account):
+    data = b"Date,Description,Amount\n2024-02-30,Bad day,-1.00\n2024-13-01,Bad month,-2.00\n"
+    job = run(world, account, "all_bad.csv", data, mode="skip_invalid")
+    assert (job.status, job.error_code, job.invalid_count, job.created_count) == (
+        "failed", "import_rows_invalid", 2, 0,
+    )  # fmt: skip
+    assert job.error_message == "2 of 2 rows break a rule; nothing was written (see errors)."
+    assert [e["code"] for e in job.errors] == ["invalid_date", "invalid_date"]
+    assert not live(account).exists()
