@@ -160,7 +160,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         403,
         "Only a person may do this, never an API token: invite, revoke invitations, change or "
         "remove members, create or revoke API tokens, create organisations, accept invitations, "
-        "sign out or edit the token's creator.",
+        "sign out, edit the token's creator or move the lock date.",
     ),
     "csrf_failed": (403, "The CSRF check failed (browser session requests)."),
     "signup_closed": (403, "Open signup is off; ask for an invitation."),
@@ -177,7 +177,12 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "category_name_taken": (409, "A sibling category has this name."),
     "category_in_use": (409, "The category is in use; pass reassign_to."),
     "transaction_locked": (409, "The transaction is reconciled; reopen its statement first."),
-    "transfer_leg": (409, "Change a transfer by deleting and recreating it."),
+    "transfer_leg": (409, "Change a transfer through its /transfers/{id}/ endpoint."),
+    "period_reconciled": (
+        409,
+        "The date is in a closed period: on or before the account's latest reconciled "
+        "statement, or the organisation's lock date.",
+    ),
     "statement_reconciled": (409, "The statement is already reconciled."),
     "statement_open": (409, "The statement is not reconciled."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),

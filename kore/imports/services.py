@@ -17,7 +17,7 @@ keep the server's ``synchronous_commit``: a chunk is seconds of work, one WAL fl
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, BinaryIO, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -30,9 +30,17 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from kore.core.exceptions import Conflict, NotFound, RequestTooLarge, RuleViolation, rule_violation
+from kore.core.exceptions import (
+    Conflict,
+    KoreError,
+    NotFound,
+    RequestTooLarge,
+    RuleViolation,
+    rule_violation,
+)
 from kore.ledger.audit import audit_attrs
 from kore.ledger.models import Account, Transaction
+from kore.ledger.services.periods import closed_through, period_open_check
 from kore.ledger.services.state import ledger_version_bump
 from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
@@ -149,7 +157,7 @@ def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None 
                 code="import_attempts_exhausted",
             )
         _Run(job, claim, progress).run()
-    except ImportFileError as exc:
+    except KoreError as exc:  # the file (ImportFileError) or a ledger rule (period_reconciled)
         _finish(job, claim, Status.FAILED, code=exc.code, message=exc.message)
     except _Lost:
         _forget_if_cancelled(job)
@@ -228,6 +236,10 @@ class _Run:
         lines: list[str] = []
         valid, last_line = 0, 0
         refuse_on_error = self.job.mode == ImportJob.Mode.ALL_OR_NOTHING
+        closed = closed_through(
+            organization=self.job.organization, account_ids=[self.job.account_id]
+        ).get(self.job.account_id)
+        in_closed: list[str] = []  # fingerprints of the rows dated in the closed period
         if staging is not None:
             staging.create()
         for item in reader.rows():
@@ -238,16 +250,19 @@ class _Run:
                     errors.append(item.as_dict())
                 if refuse_on_error:
                     staging = None  # the import will fail: stage no more
-            elif staging is not None:
+            elif staging is not None or closed is not None:
                 fp, occurrence = fingerprinter(item)
-                lines.append(staging_line(item, total, fp, occurrence))
-                valid += 1
-                last_line = item.line
-                if valid % STAGED_CHUNK_ROWS == 0:
-                    self.chunks.append((last_line, total))
-                if len(lines) >= COPY_ROWS:
-                    staging.copy(lines)
-                    lines = []
+                if closed is not None and item.occurred_on <= closed:
+                    in_closed.append(fp)
+                if staging is not None:
+                    lines.append(staging_line(item, total, fp, occurrence))
+                    valid += 1
+                    last_line = item.line
+                    if valid % STAGED_CHUNK_ROWS == 0:
+                        self.chunks.append((last_line, total))
+                    if len(lines) >= COPY_ROWS:
+                        staging.copy(lines)
+                        lines = []
             if total % HEARTBEAT_ROWS == 0:
                 self._heartbeat()
         if total == 0:
@@ -260,6 +275,9 @@ class _Run:
                 + (", or import with mode skip_invalid)." if invalid < total else ")."),
                 code="import_rows_invalid",
             )
+        if in_closed:
+            assert closed is not None
+            self._refuse_closed_period(in_closed, closed)
         if staging is not None:
             staging.copy(lines)
             staging.index()
@@ -267,6 +285,21 @@ class _Run:
                 self.chunks.append((last_line, total))
             elif self.chunks:  # the last chunk reports every row read, trailing errors too
                 self.chunks[-1] = (last_line, total)
+
+    def _refuse_closed_period(self, fingerprints: list[str], closed: date) -> None:
+        """Fail before writing anything when a row that is not already in the ledger is dated
+        in the account's closed period (rows already there are duplicates and change nothing)."""
+        fresh = 0
+        for start in range(0, len(fingerprints), COPY_ROWS):
+            part = fingerprints[start : start + COPY_ROWS]
+            fresh += len(set(part) - set(_live_fingerprints(self.job.account_id, part)))
+        if fresh:
+            raise ImportFileError(
+                f"{fresh} new rows are dated on or before {closed.isoformat()}, a closed period "
+                "of this account (a reconciled statement or the organisation's lock date); "
+                "nothing was written. Reopen the statement or move the lock date first.",
+                code="period_reconciled",
+            )
 
     def _write(self, reader: Reader) -> None:
         """Pass 2: fingerprint every row in file order, write those past the cursor in chunks."""
@@ -409,6 +442,11 @@ def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, in
 def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> None:
     seq = ledger_version_bump(organization=job.organization)
     account = job.account
+    rows = list(rows)
+    period_open_check(
+        organization=job.organization,
+        entries=[(account.pk, min(row.occurred_on for row, _ in rows))],
+    )
     objs = [
         Transaction(
             organization_id=job.organization_id, account=account, occurred_on=row.occurred_on,

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import apis, apis_attachments, apis_bulk, apis_feed
+from . import apis, apis_attachments, apis_bulk, apis_feed, apis_periods
 from .apis_audit import AuditListApi
 
 P = "orgs/<slug:org_slug>/"
 
 urlpatterns = [
     path(f"{P}audit/", AuditListApi.as_view(), name="audit-list"),
+    path(f"{P}lock-date/", apis_periods.LockDateApi.as_view(), name="lock-date"),
     path(f"{P}accounts/", apis.AccountListCreateApi.as_view(), name="account-list"),
     path(f"{P}accounts/<id:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
     path(f"{P}categories/", apis.CategoryListCreateApi.as_view(), name="category-list"),

@@ -25,7 +25,11 @@ class OrganizationOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = Organization
-        fields = ("id", "name", "slug", "time_zone", "default_currency", "created_at", "role")
+        fields = (
+            "id", "name", "slug", "time_zone", "default_currency", "lock_date", "created_at",
+            "role",
+        )  # fmt: skip
+        read_only_fields = ("lock_date",)
 
     def get_role(self, obj: Organization) -> str | None:
         return getattr(obj, "my_role", None) or self.context.get("role")

@@ -113,6 +113,9 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     default_currency = models.CharField(max_length=3, default="EUR")
+    # Books closed through this day for every account: no transaction dated on or before it is
+    # created, changed, deleted or restored (kore.ledger.services.periods). People move it.
+    lock_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -219,6 +222,7 @@ class SecurityEvent(models.Model):
         INVITATION_CREATED = "invitation_created"
         INVITATION_ACCEPTED = "invitation_accepted"
         SIGNUP = "signup"
+        LOCK_DATE_CHANGED = "lock_date_changed"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from kore.core.exceptions import KoreError, PreconditionFailed
+from kore.core.exceptions import KoreError, NotFound, PreconditionFailed
 from kore.ledger import selectors
 from kore.ledger.audit_selectors import AuditFilter, audit_page
 from kore.ledger.models import Account, Attachment, Category
@@ -255,14 +255,18 @@ def transaction_restore(request: HttpRequest, org: OrgContext) -> HttpResponse:
         ids = signing.loads(request.POST.get("undo", ""), salt=UNDO_SALT, max_age=30 * 86400)
     except signing.BadSignature:
         return error_page(request, 400, "That undo link is not valid.")
-    restored = 0
+    restored, refused = 0, ""
     for tx_id in ids:
         try:
             tx_services.transaction_restore(ctx=org, tx_id=int(tx_id))
             restored += 1
-        except KoreError:
+        except NotFound:
             continue  # already restored, or its transfer partner brought it back
+        except KoreError as exc:  # e.g. its date is now in a closed period
+            refused = exc.message
     messages.success(request, f"{restored} transactions restored.")
+    if refused:
+        messages.error(request, refused)
     return _back(request, org)
 
 

@@ -12,6 +12,7 @@ from kore.orgs.scoping import OrgContext
 
 from ..models import Category, Transaction
 from ..selectors import TransactionFilter, _filtered
+from .periods import period_open_check
 from .state import ledger_version_bump
 from .transactions import BATCH_LIMIT, _tags, transactions_bulk_set
 
@@ -85,6 +86,9 @@ def transactions_bulk_update(
     with db_transaction.atomic():
         qs = _targets(ctx, ids, filters)
         seq = ledger_version_bump(organization=ctx.organization)
+        period_open_check(
+            organization=ctx.organization, entries=qs.values_list("account_id", "occurred_on")
+        )
         rows = transactions_bulk_set(ctx=ctx, transactions=qs, seq=seq, **values)
         through = Transaction.tags.through
         tx_ids = [tx.pk for tx in rows]
@@ -120,6 +124,10 @@ def transactions_bulk_delete(
             pk__in=[*qs.values_list("pk", flat=True), *legs.values_list("pk", flat=True)]
         )
         seq = ledger_version_bump(organization=ctx.organization)
+        period_open_check(
+            organization=ctx.organization,
+            entries=everything.values_list("account_id", "occurred_on"),
+        )
         rows = transactions_bulk_set(
             ctx=ctx, transactions=everything, seq=seq, deleted_at=timezone.now()
         )

@@ -19,8 +19,10 @@ from django.db import connection, models
 from django.db import transaction as db_transaction
 
 from kore.core.audit import audit_attrs
+from kore.orgs.models import Organization
 
 from ..models import Transaction
+from .periods import period_open_check
 
 
 def _quoted(name: str) -> str:
@@ -29,6 +31,18 @@ def _quoted(name: str) -> str:
 
 def _constant(field: "models.Field[Any, Any]", value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
+
+
+def _period_open_check(source: str, params: Sequence[Any], values: dict[str, Any]) -> None:
+    """The rows about to be written must not fall in the account's closed period."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(src.occurred_on) FROM ({source}) AS src", params)  # noqa: S608
+        earliest = cursor.fetchone()[0]
+    if earliest is not None:
+        period_open_check(
+            organization=Organization(pk=values["organization_id"]),
+            entries=[(values["account_id"], earliest)],
+        )
 
 
 def transactions_insert_select(
@@ -45,7 +59,9 @@ def transactions_insert_select(
     ``source`` is a SELECT (with ``params``) whose output ``columns`` are ``Transaction``
     attnames (``occurred_on``, ``amount``, ``fingerprint``…); ``values`` gives one value for
     every row to other attnames (``organization_id``, ``change_seq``…). Must run inside the
-    caller's transaction, after ``ledger_version_bump`` when it sets ``change_seq``.
+    caller's transaction, after ``ledger_version_bump`` when it sets ``change_seq``. Rows of one
+    account (``account_id`` in ``values``) dated in its closed period are refused (409
+    ``period_reconciled``, see ``periods``) before anything is written.
     """
     assert connection.vendor == "postgresql", "a PostgreSQL statement"
     assert db_transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
@@ -72,6 +88,8 @@ def transactions_insert_select(
         args.append(_constant(field, value))
     if unknown:
         raise ValueError(f"not Transaction fields: {sorted(unknown)}")
+    if "account_id" in values and "organization_id" in values:
+        _period_open_check(source, params, values)
 
     history = Transaction.history.model
     columns_of = {f.attname: f.column for f in Transaction._meta.concrete_fields}

@@ -18,6 +18,7 @@ from kore.orgs.scoping import OrgContext
 from ..audit import audit_attrs
 from ..models import Account, Category, Split, Tag, Transaction
 from .concurrency import check_version
+from .periods import period_open_check
 from .state import ledger_version_bump
 
 BATCH_LIMIT = 1000
@@ -173,6 +174,10 @@ def transaction_create_many(
     _archived_conflict(refs.accounts[row["account"]] for row in rows)
     with db_transaction.atomic():
         seq = ledger_version_bump(organization=ctx.organization)
+        period_open_check(
+            organization=ctx.organization,
+            entries=((row["account"], row["occurred_on"]) for row in rows),
+        )
         objs = [_build(ctx, row, refs, seq) for row in rows]
         created: list[Transaction] = bulk_create_with_history(
             objs, Transaction, default_user=ctx.user, custom_historical_attrs=audit_attrs()
@@ -190,6 +195,9 @@ def transaction_create(*, ctx: OrgContext, **row: Any) -> Transaction:
     _archived_conflict([refs.accounts[row["account"]]])
     with db_transaction.atomic():
         seq = ledger_version_bump(organization=ctx.organization)
+        period_open_check(
+            organization=ctx.organization, entries=[(row["account"], row["occurred_on"])]
+        )
         tx = _build(ctx, row, refs, seq)
         tx.save()
         _attach_children(ctx, [tx], [row])
@@ -290,6 +298,11 @@ def transaction_update(
         account = refs.accounts[row["account"]]
         if row["account"] != tx.account_id:
             _archived_conflict([account])
+        # Where the row was and where it goes: neither may be a closed period.
+        period_open_check(
+            organization=ctx.organization,
+            entries=[(tx.account_id, tx.occurred_on), (row["account"], row["occurred_on"])],
+        )
         for name in EDITABLE:
             setattr(tx, f"{name}_id" if name in ("account", "category") else name, row[name])
         tx.currency = account.currency
@@ -322,6 +335,10 @@ def transaction_delete(*, ctx: OrgContext, tx_id: int, if_match: str | None = No
             )
         for leg in legs:
             _refuse_if_locked(leg)
+        period_open_check(
+            organization=ctx.organization,
+            entries=[(leg.account_id, leg.occurred_on) for leg in legs],
+        )
         transactions_bulk_set(
             ctx=ctx,
             transactions=Transaction.objects.filter(pk__in=[leg.pk for leg in legs]),
@@ -339,6 +356,9 @@ def transaction_restore(*, ctx: OrgContext, tx_id: int) -> Transaction:
         if tx.transfer_id:
             legs = Transaction.objects.filter(transfer_id=tx.transfer_id)
         _archived_conflict(Account.objects.filter(pk__in=legs.values("account_id")))
+        period_open_check(
+            organization=ctx.organization, entries=legs.values_list("account_id", "occurred_on")
+        )
         transactions_bulk_set(ctx=ctx, transactions=legs, seq=seq, deleted_at=None)
         tx.refresh_from_db()
     return tx

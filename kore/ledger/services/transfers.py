@@ -12,6 +12,7 @@ from kore.orgs.scoping import OrgContext
 
 from ..audit import audit_attrs
 from ..models import Account, Transaction, Transfer
+from .periods import period_open_check
 from .state import ledger_version_bump
 from .transactions import _archived_conflict
 
@@ -65,6 +66,10 @@ def transfer_create(
     _archived_conflict([source, target])
     with db_transaction.atomic():
         seq = ledger_version_bump(organization=ctx.organization)
+        period_open_check(
+            organization=ctx.organization,
+            entries=[(source.pk, occurred_on), (target.pk, occurred_on)],
+        )
         transfer = Transfer.objects.create(
             organization=ctx.organization, rate=(to_amount / amount).quantize(Decimal("1e-10"))
         )

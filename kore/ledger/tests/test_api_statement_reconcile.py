@@ -119,9 +119,12 @@ def test_reconciled_transactions_are_locked(world, ledger):
     assert_error(api.delete(tx_url), 409, "transaction_locked")
     txs["cleared"].refresh_from_db()
     assert txs["cleared"].deleted_at is None
-    # The pending one is still editable.
+    # The pending one inside the period is closed too (see test_closed_periods); later rows
+    # stay editable.
     pending = f"{base(world)}/transactions/{txs['pending'].pk}/"
-    assert api.patch(pending, {"description": "fine"}, format="json").status_code == 200
+    assert_error(api.patch(pending, {"description": "x"}, format="json"), 409, "period_reconciled")
+    later = f"{base(world)}/transactions/{txs['later'].pk}/"
+    assert api.patch(later, {"description": "fine"}, format="json").status_code == 200
 
 
 def test_a_transfer_with_a_reconciled_leg_cannot_be_deleted(world):
