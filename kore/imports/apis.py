@@ -98,7 +98,9 @@ class CountsOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
-    line = serializers.IntegerField(help_text="CSV line (header = 1), or entry number (XML/OFX).")
+    line = serializers.IntegerField(
+        help_text="CSV line (header = 1), or the row's number in the file (other formats)."
+    )
     column = serializers.CharField()
     code = serializers.CharField()
     message = serializers.CharField()
@@ -125,7 +127,8 @@ JOB_ERROR_CODES = (
     "import_file_binary, import_file_empty, import_no_rows, import_encoding_error, "
     "import_encoding_unsupported, import_delimiter_unknown, import_line_too_long, "
     "import_too_many_columns, import_csv_malformed, import_mapping_incomplete, "
-    "import_mapping_invalid, import_file_malformed, import_xml_forbidden, "
+    "import_mapping_invalid, import_file_malformed, import_xml_forbidden, import_format_unknown, "
+    "import_no_statement, import_bank_error, import_investment_statement, "
     "import_currency_mismatch, import_file_too_large, import_file_missing, import_rows_invalid, "
     "import_attempts_exhausted, import_timed_out, import_internal_error, account_archived"
 )

@@ -54,6 +54,11 @@ class ImportJob(JobRow):
         OFX = "ofx"
         QFX = "qfx"
         CAMT053 = "camt053"
+        CAMT052 = "camt052"
+        CAMT054 = "camt054"
+        MT940 = "mt940"
+        MT942 = "mt942"
+        QIF = "qif"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 

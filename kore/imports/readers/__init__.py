@@ -2,20 +2,29 @@
 
 A reader is built from an ``opener`` (a callable returning a fresh binary handle), so the import
 can read the file twice (validate, then write) and a resumed import can start over; nothing holds
-the whole file in memory except OFX, which ofxtools parses whole (capped at ``OFX_MAX_BYTES``).
+the whole file in memory except OFX, which is read whole (capped at ``OFX_MAX_BYTES``).
 """
 
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
-from .base import ImportFileError, Row, RowError
+from .base import ImportFileError, Row, RowError, Statement
 from .camt_reader import CamtReader
 from .csv_reader import CsvReader
 from .ofx_reader import OfxReader
 
 Opener = Callable[[], BinaryIO]
 
-__all__ = ["ImportFileError", "Reader", "Row", "RowError", "format_detect", "reader_open"]
+__all__ = [
+    "ImportFileError",
+    "Reader",
+    "Row",
+    "RowError",
+    "Statement",
+    "format_detect",
+    "reader_open",
+]
 
 SNIFF_BYTES = 4096
 
@@ -26,25 +35,41 @@ class Reader(Protocol):
     def rows(self) -> Iterator[Row | RowError]: ...
 
 
+_CAMT = re.compile(
+    rb"camt\.05([234])\.|<(?:\w+:)?(BkToCstmrStmt|BkToCstmrAcctRpt|BkToCstmrDbtCdtNtfctn)\b"
+)
+_CAMT_ROOTS = {b"BkToCstmrStmt": "camt053", b"BkToCstmrAcctRpt": "camt052",
+               b"BkToCstmrDbtCdtNtfctn": "camt054"}  # fmt: skip
+
+
 def format_detect(head: bytes, name: str) -> str:
-    """csv, ofx, qfx or camt053, from the first bytes (the name only tells OFX from QFX)."""
-    text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").upper()
-    lower_name = name.lower()
-    if text.startswith(b"OFXHEADER") or b"<OFX>" in text or b"<?OFX" in text:
-        return "qfx" if lower_name.endswith(".qfx") else "ofx"
-    if text.startswith(b"<?XML") or text.startswith(b"<DOCUMENT") or text.startswith(b"<!DOCTYPE"):
-        return "camt053"
+    """The format of a file from its first bytes (the name only tells OFX from QFX): ``ofx``,
+    ``qfx``, ``camt052``/``camt053``/``camt054`` (by the message's namespace or root element; an
+    XML that is none of them is read as camt053, whose reader names what it is), else ``csv``."""
+    text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    upper = text.upper()
+    if upper.startswith(b"OFXHEADER") or b"<OFX>" in upper or b"<?OFX" in upper:
+        return "qfx" if name.lower().endswith(".qfx") else "ofx"
+    if upper.startswith((b"<?XML", b"<DOCUMENT", b"<!DOCTYPE")) or _CAMT.search(text):
+        match = _CAMT.search(text)
+        if match is None:
+            return "camt053"
+        return f"camt05{match.group(1).decode()}" if match.group(1) else _CAMT_ROOTS[match.group(2)]
     return "csv"
 
 
 def reader_open(
     fmt: str, opener: Opener, *, currency: str, size: int, mapping: dict[str, object]
 ) -> Reader:
-    """The reader for ``fmt``; CSV detection (encoding, delimiter, columns) happens here."""
+    """The reader for ``fmt``; CSV detection (encoding, delimiter, columns) happens here.
+
+    Readers of statement formats (OFX/QFX, CAMT) also list ``statements`` (see ``Statement``)
+    once ``rows()`` has run to its end: each statement's account, currency and balances.
+    """
     if fmt == "csv":
         return CsvReader(opener, currency=currency, mapping=mapping)
     if fmt in ("ofx", "qfx"):
         return OfxReader(opener, currency=currency, size=size)
-    if fmt == "camt053":
+    if fmt in ("camt052", "camt053", "camt054"):
         return CamtReader(opener, currency=currency)
     raise ImportFileError(f"Unknown format {fmt!r}.", code="import_format_unknown")

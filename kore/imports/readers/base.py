@@ -68,6 +68,35 @@ class Row:
     metadata: dict[str, str] | None = None
 
 
+STATEMENT_KINDS = ("statement", "intraday", "notification")
+
+
+@dataclass(slots=True)
+class Statement:
+    """One account's statement in a file, as the bank states it: what ``reader.statements``
+    lists, in file order, once ``rows()`` has run to its end (OFX, CAMT, MT940/942 and QIF
+    readers; a CSV has none).
+
+    ``account_ref`` is the account number or IBAN the file names (the rows of this statement
+    carry the same ``account_ref``); ``currency`` the statement's currency ("" when unstated);
+    ``kind`` one of ``STATEMENT_KINDS`` (an intraday report or a notification is not a closed
+    statement); ``opening_*``/``closing_*`` the booked balances the bank states (``None`` when
+    it states none: OFX gives only a closing ``LEDGERBAL``); ``start``/``end`` the period the
+    file says it covers; ``rows`` how many rows the reader yielded for it.
+    """
+
+    account_ref: str
+    currency: str = ""
+    kind: str = "statement"
+    opening_balance: Decimal | None = None
+    opening_date: date | None = None
+    closing_balance: Decimal | None = None
+    closing_date: date | None = None
+    start: date | None = None
+    end: date | None = None
+    rows: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     line: int

@@ -44,7 +44,8 @@ def read(name: str, mapping: dict[str, object] | None = None) -> list[Row | RowE
 )
 def test_bank_layouts_are_read(name, first):
     rows = read(name)
-    assert rows[0] == first
+    texts = ("line", "occurred_on", "amount", "description", "counterparty", "reference")
+    assert [getattr(rows[0], k) for k in texts] == [getattr(first, k) for k in texts]
     assert all(isinstance(r, Row) for r in rows)
 
 

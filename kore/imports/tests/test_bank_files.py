@@ -1,0 +1,276 @@
+"""Statement files as banks produce them (OFX 1.x/2.x, QFX, camt.052/053/054), through the import
+service: what is booked, or the error the user sees. What the readers report beyond the booked
+columns (currency, bank state, account, balances) is asserted on the reader, whose consumer is
+the booking step."""
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from kore.imports.readers import ImportFileError, Row, format_detect, reader_open
+from kore.ledger.tests.factories import AccountFactory
+
+from .conftest import FIXTURES
+from .test_services_import import live, run
+
+pytestmark = pytest.mark.django_db
+
+
+def read(name: str, currency: str = "EUR") -> tuple[list[Row], object]:
+    path = FIXTURES / name
+    reader = reader_open(format_detect(path.read_bytes()[:4096], name), lambda: path.open("rb"),
+                         currency=currency, size=path.stat().st_size, mapping={})  # fmt: skip
+    rows = list(reader.rows())
+    assert all(isinstance(r, Row) for r in rows), rows
+    return rows, reader  # type: ignore[return-value]
+
+
+def booked(account) -> list[tuple[date, Decimal, str, str]]:
+    return [(t.occurred_on, t.amount, t.description, t.counterparty)
+            for t in live(account).order_by("import_job_id", "import_line")]  # fmt: skip
+
+
+def account_in(world, currency: str):
+    return AccountFactory(organization=world.org, currency=currency)
+
+
+# --- dates --------------------------------------------------------------------------------------
+def test_camt_dates_with_a_zone_offset_are_the_banks_local_date(world):
+    chf = account_in(world, "CHF")
+    job = run(world, chf, "camt053_v04_offsets.xml")
+    assert job.status == "done", job.error_message
+    # 00:30+02:00 is the 29th in UTC and 23:45-04:00 the 1st of May: both booked on the 30th.
+    assert [t[0] for t in booked(chf)] == [date(2024, 4, 30), date(2024, 4, 30)]
+
+
+def test_ofx_dtposted_is_the_banks_local_date_at_any_offset(world, account):
+    job = run(world, account, "ofx_evening_offsets.ofx")
+    assert job.status == "done", job.error_message
+    assert [t[0] for t in booked(account)] == [
+        date(2024, 1, 31),  # 22:30 at -8: 1 February in UTC
+        date(2024, 1, 15),  # 23:15 at -5
+        date(2024, 1, 20),  # 00:30 at +9: 19 January in UTC
+        date(2024, 1, 25),  # 01:30 at +5.30
+    ]
+
+
+# --- versions and layouts -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "currency", "first"),
+    [
+        ("camt053.xml", "EUR", ("Strom März", "Stadtwerke")),  # .02: Cdtr/Nm
+        ("camt053_v04_offsets.xml", "CHF", ("Rechnung Strom April", "Elektrizitaetswerk Zuerich")),
+        ("camt053_v08.xml", "EUR", ("Contributie mei", "Sportschool Fit BV")),  # Cdtr/Pty/Nm
+        ("camt053_v12.xml", "EUR", ("Contributie mei", "Sportschool Fit BV")),
+    ],
+)
+def test_each_camt053_version_keeps_the_counterparty(world, name, currency, first):
+    target = account_in(world, currency)
+    job = run(world, target, name)
+    assert job.status == "done", job.error_message
+    rows = booked(target)
+    assert rows[0][2:] == first
+    assert [r[1] > 0 for r in rows[:2]] == [False, True]
+
+
+def test_ofx_as_banks_send_it_is_read(world):
+    """Blank lines before the header, CHECKNUM before NAME, closed and unclosed values mixed,
+    escaped ampersands, a comma as the decimal mark, an empty MEMO."""
+    usd = account_in(world, "USD")
+    job = run(world, usd, "ofx_bank_quirks.ofx")
+    assert job.status == "done", job.error_message
+    assert booked(usd) == [
+        (date(2024, 2, 5), Decimal("-150.00"), "CHECK 1042", "CHECK 1042"),
+        (date(2024, 2, 7), Decimal("-62.37"), "Groceries & household", "SMITH & SONS MARKET"),
+        (date(2024, 2, 15), Decimal("2500.00"), "PAYROLL ACME CORP", "PAYROLL ACME CORP"),
+    ]
+
+
+def test_ofx_2_xml_is_read(world, account):
+    job = run(world, account, "ofx2_currencies.ofx")
+    assert job.status == "done", job.error_message
+    assert booked(account)[0] == (
+        date(2024, 4, 3),
+        Decimal("-91.74"),
+        "Card payment abroad",
+        "HOTEL LONDON",
+    )
+
+
+# --- errors a user sees -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        ("camt053_truncated.xml", None, "import_file_malformed"),
+        ("x.ofx", b"OFXHEADER:100\nDATA:OFXSGML\n\n<OF", "import_file_malformed"),
+        ("x.ofx", b"OFXHEADER:100\n\n<OFX><BANKMSGSRSV1><STMTTRNRS>", "import_no_statement"),
+        ("x.ofx", b'<?xml version="1.0"?><!DOCTYPE OFX [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                  b"<OFX><STMTRS>&x;</STMTRS></OFX>", "import_xml_forbidden"),
+        ("x.xml", b"<?xml version='1.0'?><Document><BkToCstmrStmt><Stmt>\x00</Stmt>",
+         "import_file_malformed"),
+    ],
+)  # fmt: skip
+def test_error_messages_never_carry_a_path_or_a_library_exception(world, account, name, data,
+                                                                  code):  # fmt: skip
+    job = run(world, account, name, data)
+    assert (job.status, job.error_code) == ("failed", code)
+    message = job.error_message
+    assert job.file_path not in message
+    assert str(settings.MEDIA_ROOT) not in message
+    assert not any(word in message for word in ("Error", "Exception", "Traceback", "line 1 of",
+                                                "etree", "expat", "ofxtools"))  # fmt: skip
+
+
+def test_an_xml_that_is_no_statement_says_what_it_is(world, account):
+    job = run(world, account, "pain001_not_a_statement.xml")
+    assert (job.status, job.error_code) == ("failed", "import_format_unknown")
+    assert "CstmrCdtTrfInitn" in job.error_message
+    assert "camt.053" in job.error_message
+
+
+def test_an_ofx_error_response_shows_the_banks_message(world, account):
+    job = run(world, account, "ofx_error_response.ofx")
+    assert (job.status, job.error_code) == ("failed", "import_bank_error")
+    assert "Account not found or access denied" in job.error_message
+    assert "2003" in job.error_message
+
+
+def test_an_investment_statement_is_named_as_such(world, account):
+    job = run(world, account, "ofx_investment.ofx")
+    assert (job.status, job.error_code) == ("failed", "import_investment_statement")
+    assert "This is an investment statement; Kore imports cash accounts" in job.error_message
+
+
+# --- field choices ------------------------------------------------------------------------------
+def test_ofx_takes_the_name_when_the_memo_is_a_reference(world, account):
+    job = run(world, account, "ofx_memo_reference.ofx")
+    assert job.status == "done", job.error_message
+    assert [(t[2], t[3]) for t in booked(account)] == [
+        ("CARREFOUR MARKET", "CARREFOUR MARKET"),
+        ("FREE MOBILE", "FREE MOBILE"),
+        ("Loyer mars appartement", "Agence Immo Dupont"),  # PAYEE/NAME; the memo is text
+    ]
+    rows, _ = read("ofx_memo_reference.ofx")
+    assert (rows[1].notes, rows[1].metadata["memo"]) == ("REF:FM-2024-03-889",) * 2  # type: ignore[index]
+
+
+def test_camt_takes_the_best_text_and_keeps_the_rest(world):
+    chf = account_in(world, "CHF")
+    run(world, chf, "camt053_v04_offsets.xml")
+    run(world, chf, "camt054_notification.xml")
+    descriptions = [t[2] for t in booked(chf)]
+    # AddtlTxInf before the structured reference; the entry's text before a bare QR number
+    assert descriptions == ["Rechnung Strom April", "Rueckerstattung Kaution",
+                            "Gutschrift QR-Rechnung"]  # fmt: skip
+    rows, _ = read("camt053_v04_offsets.xml", "CHF")
+    assert rows[0].notes == "e-Banking-Zahlung · RF18539007547034"
+    assert rows[0].metadata == {
+        "entry": "1", "message": "camt053", "bank_transaction_code": "PMNT/ICDT/ESCT",
+        "value_date": "2024-04-30+02:00", "counterparty_account": "CH5604835012345678009",
+        "end_to_end_id": "E2E-INV-4471", "structured_reference": "RF18539007547034",
+    }  # fmt: skip
+
+
+# --- batches ------------------------------------------------------------------------------------
+def test_a_camt_batch_becomes_its_transactions_or_says_it_is_a_batch(world, account):
+    job = run(world, account, "camt053_batch.xml")
+    assert (job.status, job.created_count) == ("done", 4)
+    assert booked(account) == [
+        (date(2024, 6, 28), Decimal("-1500.00"), "Gehalt Juni", "Anna Schmidt"),
+        (date(2024, 6, 28), Decimal("-1250.00"), "Gehalt Juni", "Ben Weber"),
+        (date(2024, 6, 28), Decimal("-1000.00"), "Gehalt Juni", "Clara Fischer"),
+        # no amounts per transaction: one row, for the entry's amount, saying what it is
+        (date(2024, 6, 28), Decimal("95.80"), "Batch of 2 transactions: SEPA Sammelgutschrift",
+         ""),
+    ]  # fmt: skip
+    rows, _ = read("camt053_batch.xml")
+    assert rows[3].notes == "Kunde Eins Rechnung 17 · Kunde Zwei Rechnung 18"
+
+
+# --- formats ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "fmt", "states"),
+    [
+        ("camt052_intraday.xml", "camt052", ["pending", "pending"]),  # intraday: never final
+        ("camt054_notification.xml", "camt054", ["booked"]),
+        ("camt053_states_currencies.xml", "camt053", ["booked", "booked", "pending", "pending"]),
+    ],
+)
+def test_camt_052_and_054_are_detected_and_read_with_their_meaning(world, name, fmt, states):
+    currency = "CHF" if fmt == "camt054" else "EUR"
+    job = run(world, account_in(world, currency), name)
+    assert job.format == fmt
+    rows, reader = read(name, currency)
+    assert [r.bank_state for r in rows] == states
+    kind = {"camt052": "intraday", "camt053": "statement", "camt054": "notification"}[fmt]
+    assert [s.kind for s in reader.statements] == [kind]  # type: ignore[attr-defined]
+
+
+def test_the_currency_the_bank_states_is_reported_with_the_original_amount():
+    rows, _ = read("camt053_states_currencies.xml")
+    assert [(r.amount, r.currency, r.original_amount, r.original_currency) for r in rows[:2]] == [
+        (Decimal("-85.23"), "EUR", Decimal("-92.00"), "USD"),  # TxAmt in EUR, InstdAmt in USD
+        (Decimal("-40.00"), "USD", None, ""),  # in USD only: for the booking step to refuse
+    ]
+    rows, _ = read("ofx2_currencies.ofx")
+    assert [(r.currency, r.original_currency, (r.metadata or {}).get("currency_rate"))
+            for r in rows] == [("EUR", "GBP", "1.1650"), ("USD", "", "0.9200"),
+                               ("EUR", "", None)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "accounts"),
+    [
+        ("ofx_two_accounts.ofx", [("11111111", None, Decimal("790.00"), 2),
+                                  ("22222222", None, Decimal("5200.00"), 1)]),
+        ("camt053_two_accounts.xml", [
+            ("DE89370400440532013000", Decimal("100.00"), Decimal("90.00"), 1),
+            ("0532013001", Decimal("-20.00"), Decimal("480.00"), 1),
+        ]),
+    ],
+)  # fmt: skip
+def test_files_with_several_accounts_name_each_rows_account(name, accounts):
+    rows, reader = read(name)
+    statements = reader.statements  # type: ignore[attr-defined]
+    assert [(s.account_ref, s.opening_balance, s.closing_balance, s.rows)
+            for s in statements] == accounts  # fmt: skip
+    refs = [s.account_ref for s in statements for _ in range(s.rows)]
+    assert [r.account_ref for r in rows] == refs
+
+
+def test_statement_balances_and_period_are_exposed():
+    _, reader = read("camt053_v04_offsets.xml", "CHF")
+    (statement,) = reader.statements  # type: ignore[attr-defined]
+    assert (statement.currency, statement.opening_date, statement.closing_date,
+            statement.start, statement.end) == (
+        "CHF", date(2024, 4, 29), date(2024, 4, 30), date(2024, 4, 30), date(2024, 4, 30)
+    )  # fmt: skip
+    _, reader = read("ofx_evening_offsets.ofx")
+    (statement,) = reader.statements  # type: ignore[attr-defined]
+    assert (statement.closing_balance, statement.closing_date) == (
+        Decimal("-62.59"),
+        date(2024, 1, 31),
+    )
+
+
+def test_format_detect_names_each_camt_message():
+    for name, fmt in (("camt052_intraday.xml", "camt052"), ("camt053_v08.xml", "camt053"),
+                      ("camt054_notification.xml", "camt054")):  # fmt: skip
+        assert format_detect((FIXTURES / name).read_bytes()[:4096], name) == fmt
+    assert format_detect(Path(FIXTURES / "statement.qfx").read_bytes(), "a.qfx") == "qfx"
+
+
+def test_an_unknown_camt_status_is_a_row_error():
+    path = FIXTURES / "camt053.xml"
+    data = path.read_bytes().replace(b"<Sts>BOOK</Sts>", b"<Sts>XXXX</Sts>", 1)
+    reader = reader_open("camt053", lambda: io.BytesIO(data), currency="EUR",
+                         size=len(data), mapping={})  # fmt: skip
+    first = next(iter(reader.rows()))
+    assert not isinstance(first, Row)
+    assert first.code == "invalid_state"
+    with pytest.raises(ImportFileError):
+        reader_open("nope", lambda: path.open("rb"), currency="EUR", size=1, mapping={})
