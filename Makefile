@@ -104,16 +104,31 @@ ENV_FILE ?= .envs/.env.production
 STAGING_ENV_FILE ?= .envs/.env.staging
 WITH_ENV := scripts/with-env-file.sh
 
-db-backup: install ## Back up database, media, config (reads .envs/.env.production); ARGS="--verify PATH"
-	$(WITH_ENV) $(ENV_FILE) $(MANAGE) backup $(ARGS)
+# Under Compose the database is postgres:5432 on the stack's own network, which the host cannot
+# reach: while the stack runs, the backup and the restore run in its web container (straight to
+# PostgreSQL; files under the media volume's backups/). Without a running stack: here, with the
+# env file's settings.
+in-compose = docker info >/dev/null 2>&1 && [ -n "$$($(COMPOSE_PROD) ps -q $(1) 2>/dev/null)" ]
 
-db-backup-staging: install ## Back up staging (reads .envs/.env.staging; or STAGING_DATABASE_URL=…)
-	$(WITH_ENV) $(STAGING_ENV_FILE) env KORE_BACKUP_ENVIRONMENT=staging \
-	  $(if $(STAGING_DATABASE_URL),DATABASE_URL=$(STAGING_DATABASE_URL)) $(MANAGE) backup $(ARGS)
+db-backup: install ## Back up database, media, config (in the running Compose stack, else here); ARGS="--verify PATH"
+	@if $(call in-compose,django); then \
+	  echo "db-backup: in the Compose stack's web container"; \
+	  $(COMPOSE_PROD) exec -T django python manage.py backup $(ARGS); \
+	else $(WITH_ENV) $(ENV_FILE) $(MANAGE) backup $(ARGS); fi
+
+db-backup-staging: install ## Back up staging (its container beside production, else .envs/.env.staging here)
+	@if $(call in-compose,django-staging); then \
+	  echo "db-backup-staging: in staging's web container (beside production)"; \
+	  $(COMPOSE_PROD) exec -T django-staging python manage.py backup $(ARGS); \
+	else $(WITH_ENV) $(STAGING_ENV_FILE) env KORE_BACKUP_ENVIRONMENT=staging \
+	  $(if $(STAGING_DATABASE_URL),DATABASE_URL=$(STAGING_DATABASE_URL)) $(MANAGE) backup $(ARGS); fi
 
 db-restore: install ## Restore a backup: make db-restore BACKUP_PATH=backups/<name> [ARGS=--yes]
 	@test -n "$(BACKUP_PATH)" || { echo "usage: make db-restore BACKUP_PATH=<backup directory>"; exit 2; }
-	$(WITH_ENV) $(ENV_FILE) $(MANAGE) restore "$(BACKUP_PATH)" $(ARGS)
+	@if $(call in-compose,django); then \
+	  echo "db-restore: in the Compose stack's web container (BACKUP_PATH as it sees it)"; \
+	  $(COMPOSE_PROD) exec -T django python manage.py restore "$(BACKUP_PATH)" $(ARGS); \
+	else $(WITH_ENV) $(ENV_FILE) $(MANAGE) restore "$(BACKUP_PATH)" $(ARGS); fi
 
 stack-up: install ## Native stack here: Nginx + Gunicorn + worker + beat (var/stack/)
 	deploy/native/stack.sh up
@@ -131,7 +146,10 @@ DEV_ENV_FILE ?= .envs/.env.dev
 PROD_ENV_FILE ?= .envs/.env.production
 HEALTH_URL ?= http://127.0.0.1:$(PORT)/api/v1/health/
 COMPOSE_DEV = docker compose --project-name kore-dev --env-file $(DEV_ENV_FILE) -f production.yml
-COMPOSE_PROD = docker compose --project-name kore --env-file $(PROD_ENV_FILE) -f production.yml
+# COMPOSE_FILES: add production.lowmem.yml on a 512 MB host (staging beside production).
+COMPOSE_FILES ?= production.yml
+COMPOSE_PROJECT ?= kore
+COMPOSE_PROD = docker compose --project-name $(COMPOSE_PROJECT) --env-file $(PROD_ENV_FILE) $(addprefix -f ,$(COMPOSE_FILES))
 COMPOSE_STAGING = docker compose --project-name kore-staging --env-file $(STAGING_ENV_FILE) -f production.yml
 define need-docker
 	@docker info >/dev/null 2>&1 || { echo "make $@: no Docker engine answers 'docker info'; start Docker, or use 'make run' / 'make stack-up', which need none." >&2; exit 1; }
@@ -192,4 +210,5 @@ ps: ## Docker: the containers of production and staging, with their health
 
 deploy: ## Docker: deploy with rollback: make deploy ENV=production|staging (scripts/deploy.sh)
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=production|staging" >&2; exit 2; }
-	scripts/deploy.sh $(ENV)
+	KORE_COMPOSE_FILES="$${KORE_COMPOSE_FILES:-$(COMPOSE_FILES)}" \
+	  KORE_COMPOSE_PROJECT="$${KORE_COMPOSE_PROJECT:-$(COMPOSE_PROJECT)}" scripts/deploy.sh $(ENV)

@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
 # Deploy Kore on this single Docker host: scripts/deploy.sh <production|staging>  (make deploy ENV=…)
 #
+#   0. start what the web replicas need and is not running yet (PostgreSQL, Redis, PgBouncer: a
+#      first deploy starts from nothing; running ones are left alone);
 #   1. back up the database with the version still running (manage.py backup);
-#   2. pull the image tagged KORE_TAG (default: this checkout's short commit), or build it;
+#   2. pull the Django and Nginx images tagged KORE_TAG (default: this checkout's short commit),
+#      or build them;
 #   3. run the one-shot `migrate` service with the new image (expand/contract: the old code keeps
 #      working on the migrated schema for one release, see README "Deploy and roll back");
 #   4. roll the web replicas: start N new containers beside the N old ones, wait until each new
 #      one answers its health check, then stop the old ones one at a time (Nginx re-resolves the
 #      service name and retries an idempotent request on another replica), so a replica always
-#      answers; then the worker and beat;
+#      answers; then the worker and beat (those the Compose files run: the 512 MB profile has no
+#      separate beat); then Nginx, started when missing and recreated only when its image changed;
 #   5. check health through Nginx, 30 tries 2 s apart;
 #   6. on any failure after step 2: roll back to the previous tag, print the last 100 log lines and
 #      exit 1. Every deploy is recorded (time, version, result) in KORE_DEPLOY_LOG for /ops/status/
 #      and in logs/deploy_<env>_<time>.log.
 #
-# Settings (environment): KORE_IMAGE (kore-django), KORE_TAG, KORE_PULL=1 to pull instead of
-# build, KORE_COMPOSE_FILES ("production.yml"; add production.lowmem.yml for 512 MB hosts),
+# Staging beside production on one host (document 003's layout: KORE_COMPOSE_FILES with
+# production.lowmem.yml): staging is the `-staging` services of production's own Compose project
+# (migrate-staging, django-staging, celeryworker-staging, nginx-staging), on the one PostgreSQL and
+# Redis, its image tag in KORE_STAGING_TAG; `deploy.sh staging` rolls only those. With Compose files
+# that define no staging services, staging is a project of its own (kore-staging) on a host of its
+# own: the script refuses to start it beside a running production.
+#
+# Settings (environment): KORE_IMAGE (kore-django), KORE_NGINX_IMAGE (kore-nginx), KORE_TAG,
+# KORE_PULL=1 to pull instead of build (KORE_PULL=local: the images are already in the engine,
+# e.g. `docker load`ed), KORE_COMPOSE_FILES ("production.yml"; add production.lowmem.yml for 512 MB
+# hosts), KORE_COMPOSE_PROJECT (production's project: kore),
 # KORE_WEB_REPLICAS (current count, at least 1), KORE_HEALTH_URL (default: /api/v1/health/ through
 # Nginx by its NGINX_SERVER_NAME and published port, scripts/nginx-health.sh),
 # KORE_SKIP_BACKUP=1 (first deploy only), KORE_HEALTH_TRIES (30) and KORE_HEALTH_INTERVAL (2 s),
-# KORE_UPSTREAM_SETTLE (15 s), KORE_ENV_FILE (.envs/.env.<env>), KORE_DEPLOY_LOG_DIR (logs), KORE_DEPLOY_STATE_DIR (var/deploy).
+# KORE_UPSTREAM_SETTLE (15 s), KORE_ENV_FILE (the Compose --env-file: .envs/.env.<env>, or
+# .envs/.env.production for staging inside production's project), KORE_DEPLOY_LOG_DIR (logs),
+# KORE_DEPLOY_STATE_DIR (var/deploy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +51,18 @@ if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
   exit 3
 fi
 
-env_file=${KORE_ENV_FILE:-.envs/.env.$env_name}
+read -r -a compose_files <<<"${KORE_COMPOSE_FILES:-production.yml}"
+prod_project=${KORE_COMPOSE_PROJECT:-kore}
+# Staging inside production's project when the Compose files define its services.
+staging_inside=0
+if [ "$env_name" = staging ] && grep -qE '^  django-staging:' "${compose_files[@]}" 2>/dev/null; then
+  staging_inside=1
+fi
+if [ "$staging_inside" = 1 ]; then
+  env_file=${KORE_ENV_FILE:-.envs/.env.production}
+else
+  env_file=${KORE_ENV_FILE:-.envs/.env.$env_name}
+fi
 if [ ! -f "$env_file" ]; then
   echo "deploy: $env_file is missing (copy .envs/.env.production.example and fill it in)" >&2
   exit 2
@@ -50,16 +76,57 @@ log=$log_dir/deploy_${env_name}_${stamp}.log
 # Everything below also goes to the deploy's own log file.
 exec > >(tee -a "$log") 2>&1
 
-read -r -a compose_files <<<"${KORE_COMPOSE_FILES:-production.yml}"
-# Production is the Compose project `kore` (production.yml's name), staging `kore-staging`.
-project=kore
-[ "$env_name" = production ] || project=kore-$env_name
+project=$prod_project
+[ "$env_name" = production ] || [ "$staging_inside" = 1 ] || project=kore-$env_name
 compose_args=(--project-name "$project" --env-file "$env_file")
 for file in "${compose_files[@]}"; do compose_args+=(-f "$file"); done
 compose() { docker compose "${compose_args[@]}" "$@"; }
 
+# What this environment's services are called, and which variable carries its image tag.
+if [ "$staging_inside" = 1 ]; then
+  web=django-staging migrate=migrate-staging nginx=nginx-staging tag_var=KORE_STAGING_TAG
+  workers=(celeryworker-staging)
+else
+  web=django migrate=migrate nginx=nginx tag_var=KORE_TAG
+  workers=(celeryworker celerybeat)
+fi
+with_tag() {  # with_tag <tag> <command…>: the command (or function) with this environment's tag
+  local tag=$1
+  shift
+  (
+    export "$tag_var=$tag"
+    "$@"
+  )
+}
+# Only the services these Compose files run (profiles decide): naming an inactive service, such as
+# the 512 MB profile's celerybeat (beat runs inside its worker), would start it.
+active=$(compose config --services)
+is_active() { grep -qxF "$1" <<<"$active"; }
+running_workers=()
+for service in "${workers[@]}"; do
+  if is_active "$service"; then running_workers+=("$service"); fi
+done
+infra=()
+for service in postgres pgbouncer redis redis-cache; do
+  if is_active "$service"; then infra+=("$service"); fi
+done
+
+if [ "$env_name" = staging ] && [ "$staging_inside" = 0 ] &&
+  [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$prod_project")" ]; then
+  echo "deploy: production ($prod_project) runs on this host; staging beside it goes inside its" >&2
+  echo "deploy: project (KORE_COMPOSE_FILES=\"production.yml production.lowmem.yml\"), not as a" >&2
+  echo "deploy: second PostgreSQL and a second Nginx on the same ports. Nothing was changed." >&2
+  exit 2
+fi
+
 state=$state_dir/$env_name.tag
-previous=$(cat "$state" 2>/dev/null || echo latest)
+running_tag() {  # the image tag of the running web replicas, if any
+  local id
+  id=$(compose ps -q "$web" | head -n 1)
+  [ -n "$id" ] || return 0
+  docker inspect --format '{{.Config.Image}}' "$id" | sed 's/.*://'
+}
+previous=$(cat "$state" 2>/dev/null || running_tag)
 new=${KORE_TAG:-$(git rev-parse --short=12 HEAD)}
 # Empty: scripts/nginx-health.sh (the env file's NGINX_SERVER_NAME and published port).
 health_url=${KORE_HEALTH_URL:-}
@@ -67,13 +134,15 @@ tries=${KORE_HEALTH_TRIES:-30}
 interval=${KORE_HEALTH_INTERVAL:-2}
 settle=${KORE_UPSTREAM_SETTLE:-15}
 export KORE_IMAGE=${KORE_IMAGE:-kore-django}
-echo "deploy: $env_name $previous -> $new ($(date -u +%FT%TZ))"
+export KORE_NGINX_IMAGE=${KORE_NGINX_IMAGE:-kore-nginx}
+echo "deploy: $env_name ${previous:-nothing} -> $new ($(date -u +%FT%TZ))"
 
 record() {  # record <result>: in the data volume for the status page, and on the host
-  local result=$1
+  local result=$1 tag
   printf '{"time":"%s","env":"%s","version":"%s","previous":"%s","result":"%s"}\n' \
     "$(date -u +%FT%TZ)" "$env_name" "$new" "$previous" "$result" >>"$state_dir/deploys.jsonl"
-  KORE_TAG=$(cat "$state" 2>/dev/null || echo "$previous") compose run --rm --no-deps -T django \
+  tag=$(cat "$state" 2>/dev/null || echo "${previous:-$new}")
+  with_tag "$tag" compose run --rm --no-deps -T "$web" \
     python manage.py ops_deploy_record "$env_name" "$new" "$result" --previous "$previous" ||
     echo "deploy: could not record the deploy in the data volume" >&2
 }
@@ -81,6 +150,8 @@ record() {  # record <result>: in the data volume for the status page, and on th
 nginx_health() {  # KORE_HEALTH_URL as given, or Kore through Nginx by the name it serves
   if [ -n "$health_url" ]; then
     curl -fsS --max-time 5 "$health_url"
+  elif [ "$staging_inside" = 1 ]; then
+    scripts/nginx-health.sh "$env_file" staging
   else
     scripts/nginx-health.sh "$env_file"
   fi
@@ -115,64 +186,105 @@ sys.exit(u.urlopen('http://127.0.0.1:8000/api/v1/health/', timeout=5).status != 
 
 roll_web() {  # roll_web <tag>: replace every web replica with one of <tag>, one at a time
   local tag=$1 old new_ids id
-  mapfile -t old < <(compose ps -q django)
+  mapfile -t old < <(compose ps -q "$web")
   # New replicas beside the old ones (--no-recreate leaves the running ones alone).
-  KORE_TAG=$tag compose up -d --no-deps --no-recreate --scale django=$((${#old[@]} + replicas)) django
-  mapfile -t new_ids < <(compose ps -q django | grep -vxF -f <(printf '%s\n' "${old[@]:-none}"))
+  with_tag "$tag" compose up -d --no-deps --no-recreate \
+    --scale "$web=$((${#old[@]} + replicas))" "$web"
+  mapfile -t new_ids < <(compose ps -q "$web" | grep -vxF -f <(printf '%s\n' "${old[@]:-none}"))
   for id in "${new_ids[@]}"; do container_healthy "$id" || return 1; done
-  # Nginx learns replica addresses when it reloads: its watcher re-resolves `django` every
-  # NGINX_UPSTREAM_WATCH_SECONDS (10). Until it has, the old replicas are all it knows.
-  echo "deploy: waiting ${settle}s for Nginx to add the new replicas"
-  sleep "$settle"
+  if [ "${#old[@]}" -gt 0 ]; then
+    # Nginx learns replica addresses when it reloads: its watcher re-resolves the service name
+    # every NGINX_UPSTREAM_WATCH_SECONDS (10). Until it has, the old replicas are all it knows.
+    echo "deploy: waiting ${settle}s for Nginx to add the new replicas"
+    sleep "$settle"
+  fi
   # Then the old ones go, one by one; Nginx keeps sending to the others.
   for id in "${old[@]}"; do
     echo "deploy: stopping old replica $id"
     docker stop --time 40 "$id" >/dev/null && docker rm "$id" >/dev/null
   done
-  KORE_TAG=$tag compose up -d --no-deps --no-recreate --scale django="$replicas" django
+  with_tag "$tag" compose up -d --no-deps --no-recreate --scale "$web=$replicas" "$web"
+}
+
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+nginx_changed=0
+nginx_up() {  # nginx_up <tag>: start Nginx when it is not running; recreate it if its image changed
+  local tag=$1 id
+  id=$(compose ps -q "$nginx" | head -n 1)
+  if [ -z "$id" ]; then
+    echo "deploy: starting Nginx"
+    with_tag "$tag" compose up -d --no-deps "$nginx"
+  elif [ "$(docker inspect --format '{{.Image}}' "$id")" != "$(image_id "$KORE_NGINX_IMAGE:$tag")" ]; then
+    echo "deploy: Nginx's image changed; recreating Nginx (connections open now are cut)"
+    nginx_changed=1
+    with_tag "$tag" compose up -d --no-deps --force-recreate "$nginx"
+  fi
 }
 
 rollback() {
-  echo "deploy: FAILED; rolling back to $previous" >&2
-  if KORE_TAG=$previous roll_web "$previous" &&
-    KORE_TAG=$previous compose up -d --no-deps celeryworker celerybeat; then
+  echo "deploy: FAILED; rolling back to ${previous:-nothing}" >&2
+  if [ -z "$previous" ]; then
+    echo "deploy: a first deploy has nothing to roll back to; the containers are left for inspection" >&2
+  elif with_tag "$previous" roll_web "$previous" &&
+    { [ "${#running_workers[@]}" -eq 0 ] ||
+      with_tag "$previous" compose up -d --no-deps "${running_workers[@]}"; } &&
+    { [ "$nginx_changed" = 0 ] || with_tag "$previous" compose up -d --no-deps "$nginx"; }; then
     echo "deploy: rolled back to $previous" >&2
   else
     echo "deploy: the rollback did not come up healthy either; act now" >&2
   fi
   echo "--- last 100 log lines ---" >&2
-  compose logs --no-color --tail=100 django celeryworker nginx >&2 || true
+  compose logs --no-color --tail=100 "$web" "${running_workers[@]}" "$nginx" >&2 || true
   record rolled_back
   exit 1
 }
 
 # As many web replicas after the deploy as before it (or KORE_WEB_REPLICAS), at least one.
-replicas=${KORE_WEB_REPLICAS:-$(compose ps -q django | wc -l)}
+replicas=${KORE_WEB_REPLICAS:-$(compose ps -q "$web" | wc -l)}
 [ "$replicas" -ge 1 ] || replicas=1
 
+# 0. What the web replicas need, started when missing (--wait: until healthy); running ones stay.
+if [ "${#infra[@]}" -gt 0 ]; then
+  compose up -d --no-recreate --wait "${infra[@]}" || {
+    echo "deploy: ${infra[*]} did not come up healthy; nothing else was changed" >&2
+    record failed
+    exit 1
+  }
+fi
+
 # 1. Backup with the running version (none running: the first deploy, nothing to lose).
-if [ -n "$(compose ps -q django)" ] && [ "${KORE_SKIP_BACKUP:-0}" != 1 ]; then
+if [ -n "$(compose ps -q "$web")" ] && [ "${KORE_SKIP_BACKUP:-0}" != 1 ]; then
   echo "deploy: backing up before the deploy"
-  compose exec -T django python manage.py backup || {
+  compose exec -T "$web" python manage.py backup || {
     echo "deploy: the pre-deploy backup failed; nothing was changed" >&2
     record failed
     exit 1
   }
 fi
 
-# 2. The new image.
-if [ "${KORE_PULL:-0}" = 1 ]; then
-  KORE_TAG=$new compose pull django
-else
-  KORE_TAG=$new compose build django
-fi
+# 2. The new images (Django, and Nginx: both carry the tag).
+case "${KORE_PULL:-0}" in
+  1) KORE_TAG=$new compose pull django nginx ;;
+  local)
+    for image in "$KORE_IMAGE:$new" "$KORE_NGINX_IMAGE:$new"; do
+      [ -n "$(image_id "$image")" ] || {
+        echo "deploy: $image is not in this engine (KORE_PULL=local); nothing was changed" >&2
+        exit 1
+      }
+    done ;;
+  *) KORE_TAG=$new compose build django nginx ;;
+esac
 
 # 3. Migrations (one-shot service, advisory-locked; the old code still runs meanwhile).
-KORE_TAG=$new compose run --rm migrate || rollback
+with_tag "$new" compose run --rm "$migrate" || rollback
 
-# 4. Web replicas one at a time, then the worker and beat.
+# 4. Web replicas one at a time, then the worker and beat, then Nginx.
 roll_web "$new" || rollback
-KORE_TAG=$new compose up -d --no-deps celeryworker celerybeat || rollback
+if [ "${#running_workers[@]}" -gt 0 ]; then
+  with_tag "$new" compose up -d --no-deps "${running_workers[@]}" || rollback
+fi
+nginx_up "$new" || rollback
 
 # 5. Through Nginx, as users reach Kore.
 healthy_through_nginx || rollback

@@ -193,6 +193,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "kore.ops.beat:SingleBeatScheduler"
 KORE_BEAT_LOCK_DATABASE_URL = env.str("KORE_BEAT_LOCK_DATABASE_URL", default="")
+# Backups and restores straight to PostgreSQL when DATABASE_URL goes through PgBouncer.
+KORE_BACKUP_DATABASE_URL = env.str("KORE_BACKUP_DATABASE_URL", default="")
 CELERY_TIMEZONE = env.str("KORE_TIME_ZONE", default="UTC")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -18,6 +18,8 @@ CONFIG_FILES = (
     ".envs/.env.production.example",
     "deploy",
     "docker/production",
+    "scripts/deploy.sh",
+    "scripts/nginx-health.sh",
 )
 # Variables that are (or may contain) secrets never go into environment.txt.
 _SECRET = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|_KEY|DSN|URL|IDENTITY|CREDENTIAL", re.I)

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
 
+from config.env import env
 from kore.backups.manifest import BackupError
 from kore.backups.private import private_open
 
@@ -67,11 +68,25 @@ def checked_tables() -> list[str]:
     return tables
 
 
+def _server() -> dict[str, Any]:
+    """Where backups connect: ``KORE_BACKUP_DATABASE_URL`` (straight to PostgreSQL, when Django
+    goes through PgBouncer) or Django's own database settings."""
+    direct = settings.KORE_BACKUP_DATABASE_URL
+    return dict(env.db_url_config(direct)) if direct else dict(settings.DATABASES[DEFAULT_DB_ALIAS])
+
+
 def _params(dbname: str | None = None) -> dict[str, Any]:
     params: dict[str, Any] = connections[DEFAULT_DB_ALIAS].get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
     params.pop("prepare_threshold", None)
+    if settings.KORE_BACKUP_DATABASE_URL:
+        server = _server()
+        for key, name in (("host", "HOST"), ("port", "PORT"), ("user", "USER"),
+                          ("password", "PASSWORD"), ("dbname", "NAME")):  # fmt: skip
+            params.pop(key, None)
+            if server.get(name):
+                params[key] = server[name]
     if dbname is not None:
         params["dbname"] = dbname
     return params
@@ -146,22 +161,22 @@ def exported_snapshot() -> Iterator[tuple[psycopg.Connection[Any], str]]:
 
 def _client(program: str, prefix: str, dbname: str) -> tuple[list[str], dict[str, str]]:
     """Command words and environment for pg_dump/pg_restore against ``dbname``."""
-    db = settings.DATABASES[DEFAULT_DB_ALIAS]
-    env = os.environ.copy()
+    db = _server()
+    environ = os.environ.copy()
     if db.get("PASSWORD"):
-        env["PGPASSWORD"] = str(db["PASSWORD"])
+        environ["PGPASSWORD"] = str(db["PASSWORD"])
     user = ["-U", str(db["USER"])] if db.get("USER") else []
     if prefix:
         # The prefix runs the client beside the server (e.g. in its container): its own socket.
-        return [*shlex.split(prefix), *user, "-d", dbname], env
+        return [*shlex.split(prefix), *user, "-d", dbname], environ
     host = ["-h", str(db["HOST"])] if db.get("HOST") else []
     port = ["-p", str(db["PORT"])] if db.get("PORT") else []
-    return [program, *host, *port, *user, "-d", dbname], env
+    return [program, *host, *port, *user, "-d", dbname], environ
 
 
 def dump_start(*, snapshot: str, out: Path) -> subprocess.Popen[bytes]:
     """Start ``pg_dump -Fc --snapshot`` writing to ``out`` via stdout (container-safe)."""
-    name = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])
+    name = str(_server()["NAME"])
     words, env = _client("pg_dump", settings.KORE_PG_DUMP, name)
     words += ["-Fc", f"--snapshot={snapshot}"]
     with private_open(out) as handle:
@@ -198,7 +213,7 @@ def restore(*, dump: Path, dbname: str) -> None:
 @contextmanager
 def scratch_database() -> Iterator[str]:
     """A new empty database on the same server, dropped afterwards whatever happens."""
-    base = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])[:30]
+    base = str(_server()["NAME"])[:30]
     name = f"{base}_verify_{uuid.uuid4().hex[:12]}"
     with connect(autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -115,6 +115,7 @@ class Stack:
     timings: dict[str, float] = field(default_factory=dict)
     standins: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)
+    project: str = PROJECT
 
     @property
     def base(self) -> str:
@@ -135,9 +136,14 @@ class Stack:
         return run(["docker", *args], env=self.env, timeout=timeout, check=check).stdout
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
-        base = ["docker", "compose", "--project-name", PROJECT, "--env-file", str(self.env_path),
-                "-f", "production.yml", "-f", str(self.dir / "override.yml")]  # fmt: skip
-        return run([*base, *args], env=self.env, timeout=timeout, check=check).stdout
+        return run([*self.compose_args, *args], env=self.env, timeout=timeout, check=check).stdout
+
+    @property
+    def compose_args(self) -> list[str]:
+        """`docker compose` with this stack's project, env file and Compose files."""
+        return ["docker", "compose", "--project-name", self.project,
+                "--env-file", str(self.env_path), "-f", "production.yml",
+                "-f", str(self.dir / "override.yml")]  # fmt: skip
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         """A manage.py command in the running web container."""
@@ -202,7 +208,7 @@ class Stack:
             "services": {s: {"env_file": [str(self.env_path)]} for s in services},
             # production.yml names its network; two projects on one engine sharing it would
             # resolve each other's service names (django, postgres) on it.
-            "networks": {"kore-prod-network": {"name": f"{PROJECT}-network"}},
+            "networks": {"kore-prod-network": {"name": f"{self.project}-network"}},
         }
         (self.dir / "override.yml").write_text(json.dumps(override, indent=2))
 

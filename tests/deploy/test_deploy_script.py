@@ -12,19 +12,22 @@ from .helpers import ROOT
 FAKES = Path(__file__).parent / "fakes"
 
 
-def _deploy(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _deploy(
+    tmp_path: Path, env_name: str = "staging", *, running: bool = True, **env: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     state = tmp_path / "docker"
     state.mkdir(exist_ok=True)
     web = state / "web"
-    if not web.exists():
-        web.write_text("c101 old\nc102 old\n")  # two replicas of the running version
     deploy_state = tmp_path / "deploy-state"
     deploy_state.mkdir(exist_ok=True)
-    (deploy_state / "staging.tag").write_text("old\n")
+    if running and not web.exists():
+        web.write_text("c101 old\nc102 old\n")  # two replicas of the running version
+        (state / "nginx").write_text("n1\n")
+        (deploy_state / f"{env_name}.tag").write_text("old\n")
     env_file = tmp_path / "env"
     env_file.write_text("SECRET_KEY=x\n")
     result = subprocess.run(
-        [str(ROOT / "scripts/deploy.sh"), "staging"],
+        [str(ROOT / "scripts/deploy.sh"), env_name],
         cwd=ROOT,
         env=os.environ
         | {
@@ -65,13 +68,14 @@ def test_deploy_replaces_replicas_one_at_a_time_after_backup_build_and_migrate(t
     calls = _calls(state)
     backup = _index(calls, "exec -T django python manage.py backup")
     assert all("--project-name kore-staging" in c for c in calls if "docker compose" in c)
-    build = _index(calls, "build django [KORE_TAG=new]")
+    build = _index(calls, "build django nginx [KORE_TAG=new]")
     migrate = _index(calls, "run --rm migrate [KORE_TAG=new]")
     scale_up = _index(calls, "--scale django=4 django [KORE_TAG=new]")
     checks = [i for i, c in enumerate(calls) if c.startswith("docker exec c")]
     stops = [i for i, c in enumerate(calls) if c.startswith("docker stop")]
     worker = _index(calls, "up -d --no-deps celeryworker celerybeat [KORE_TAG=new]")
     nginx = _index(calls, "curl ")
+    assert not any(" nginx [KORE_TAG" in c and " up " in c for c in calls)  # same image: left alone
     assert backup < build < migrate < scale_up < min(checks)
     assert max(checks) < min(stops)  # old replicas go only once every new one is healthy
     assert [calls[i].split()[-2] for i in stops] == ["c101", "c102"]  # one at a time
@@ -148,3 +152,86 @@ def test_health_url_can_still_be_given(tmp_path):
     result, state = _deploy(tmp_path, KORE_HEALTH_URL="http://kore.internal/api/v1/health/")
     assert result.returncode == 0, result.stdout
     assert _curl_call(state).endswith(" http://kore.internal/api/v1/health/")
+
+
+def test_first_deploy_starts_the_databases_and_nginx(tmp_path):
+    """From nothing: PostgreSQL and both Redis up (healthy) before migrate; Nginx after the web."""
+    result, state = _deploy(tmp_path, "production", running=False)
+    assert result.returncode == 0, result.stdout
+    calls = _calls(state)
+    assert not any("manage.py backup" in c for c in calls)  # nothing running, nothing to lose
+    infra = _index(calls, "up -d --no-recreate --wait postgres redis redis-cache")
+    migrate = _index(calls, "run --rm migrate [KORE_TAG=new]")
+    web = _index(calls, "--scale django=1 django [KORE_TAG=new]")
+    nginx = _index(calls, "up -d --no-deps nginx [KORE_TAG=new]")
+    assert infra < migrate < web < nginx < _index(calls, "curl ")
+    assert "deploy: production now runs new" in result.stdout
+
+
+def test_first_deploy_that_fails_says_there_is_nothing_to_roll_back_to(tmp_path):
+    result, _ = _deploy(tmp_path, "production", running=False, FAKE_UNHEALTHY_TAGS="new")
+    assert result.returncode == 1
+    assert "a first deploy has nothing to roll back to" in result.stdout
+
+
+LOWMEM = {
+    "KORE_COMPOSE_FILES": "production.yml production.lowmem.yml",
+    "FAKE_SERVICES": "postgres pgbouncer redis migrate django celeryworker nginx "
+    "migrate-staging django-staging celeryworker-staging nginx-staging",
+}
+
+
+def test_lowmem_production_starts_no_separate_beat(tmp_path):
+    """The 512 MB profile runs beat inside the worker: naming celerybeat would start a second."""
+    result, state = _deploy(tmp_path, "production", **LOWMEM)
+    assert result.returncode == 0, result.stdout
+    calls = _calls(state)
+    assert not any("celerybeat" in c for c in calls)
+    assert any(c.endswith("up -d --no-deps celeryworker [KORE_TAG=new]") for c in calls)
+    assert any("--wait postgres pgbouncer redis [" in c for c in calls)
+
+
+def test_staging_beside_production_rolls_its_own_services_in_production_project(tmp_path):
+    """Document 003: one project, one PostgreSQL and Redis; staging's tag is its own."""
+    result, state = _deploy(tmp_path, "staging", **LOWMEM)
+    assert result.returncode == 0, result.stdout
+    calls = [c for c in _calls(state) if "docker compose" in c]
+    assert all("--project-name kore " in c for c in calls)
+    assert not any("kore-staging" in c for c in calls)
+    assert _index(calls, "exec -T django-staging python manage.py backup") >= 0
+    assert _index(calls, "run --rm migrate-staging [KORE_TAG=new] [KORE_STAGING_TAG=new]") >= 0
+    assert _index(calls, "--scale django-staging=4 django-staging") >= 0
+    assert _index(calls, "up -d --no-deps celeryworker-staging") >= 0
+    # Production's services are never named, so never touched.
+    rolled = [c for c in calls if " up " in c or " run " in c]
+    assert not [c for c in rolled if c.split()[-2] in ("django", "celeryworker", "nginx")]
+    curl = _curl_call(state)
+    assert "--resolve staging.localhost:8080:127.0.0.1" in curl
+
+
+def test_staging_as_a_second_stack_beside_production_is_refused(tmp_path):
+    """Without the staging services, staging would be a second PostgreSQL and Nginx on :80."""
+    result, state = _deploy(tmp_path, "staging", FAKE_PS="abc123")
+    assert result.returncode == 2
+    assert "production (kore) runs on this host" in result.stdout
+    assert not any(" up " in c or " run " in c for c in _calls(state))
+
+
+def test_make_db_backup_runs_in_the_compose_stack_that_is_running(tmp_path):
+    """The host cannot reach postgres:5432 on the stack's network: the web container can."""
+    state = tmp_path / "docker"
+    state.mkdir()
+    (state / "web").write_text("c101 old\n")
+    result = subprocess.run(
+        ["make", "--no-print-directory", "db-backup", "COMPOSE_PROJECT=kore-x",
+         "COMPOSE_FILES=production.yml production.lowmem.yml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env=os.environ | {"PATH": f"{FAKES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                          "FAKE_DOCKER_STATE": str(state)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "db-backup: in the Compose stack's web container" in result.stdout
+    [exec_call] = [c for c in _calls(state) if " exec " in c]
+    assert "--project-name kore-x " in exec_call
+    assert "-f production.yml -f production.lowmem.yml" in exec_call
+    assert "exec -T django python manage.py backup" in exec_call

@@ -141,13 +141,41 @@ def test_ci_runs_the_make_targets_on_postgres_and_redis():
 
 def test_deploy_builds_by_commit_and_gates_production():
     workflow = _workflow("deploy.yml")
-    on = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as True
-    assert set(on["push"]["branches"]) == {"main", "develop"}
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
-    assert "GITHUB_SHA" in " ".join(s.get("run", "") for s in build["steps"])
+    assert "SHA" in " ".join(s.get("run", "") for s in build["steps"])
     assert "main" in deploy["environment"]["name"]
     assert "production" in deploy["environment"]["name"]
     assert "staging" in deploy["environment"]["name"]
     assert deploy["concurrency"]["cancel-in-progress"] is False
     assert "scripts/deploy.sh" in deploy["steps"][0]["run"]
     assert deploy["needs"] == "build"
+
+
+def test_deploy_waits_for_ci_and_builds_only_what_ci_passed():
+    """A push is deployed once the ci workflow succeeded on it, as the commit CI tested."""
+    workflow = _workflow("deploy.yml")
+    on = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as True
+    assert "push" not in on
+    assert on["workflow_run"] == {
+        "workflows": [_workflow("ci.yml")["name"]],
+        "types": ["completed"],
+        "branches": ["main", "develop"],
+    }
+    build = workflow["jobs"]["build"]
+    assert "github.event.workflow_run.conclusion == 'success'" in build["if"]
+    assert "github.event.workflow_run.event == 'push'" in build["if"]
+    checkout = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["ref"] == "${{ env.SHA }}"
+    assert "workflow_run.head_sha" in workflow["env"]["SHA"]
+
+
+def test_deploy_pushes_the_nginx_image_that_deploy_sh_runs():
+    workflow = _workflow("deploy.yml")
+    pushes = [s["with"] for s in workflow["jobs"]["build"]["steps"]
+              if s.get("uses", "").startswith("docker/build-push-action")]  # fmt: skip
+    nginx = next(p for p in pushes if p["context"] == "docker/production/nginx")
+    assert nginx["push"] is True
+    assert "${{ env.NGINX_IMAGE }}:${{ steps.tag.outputs.tag }}" in nginx["tags"]
+    run = workflow["jobs"]["deploy"]["steps"][0]["run"]
+    assert "KORE_NGINX_IMAGE='$NGINX_IMAGE'" in run
+    assert "KORE_PULL=1" in run
