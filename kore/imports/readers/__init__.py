@@ -12,7 +12,9 @@ from typing import BinaryIO, Protocol
 from .base import ImportFileError, Row, RowError, Statement
 from .camt_reader import CamtReader
 from .csv_reader import CsvReader
+from .mt940_reader import MtReader, mt_kind
 from .ofx_reader import OfxReader
+from .qif_reader import QifReader
 
 Opener = Callable[[], BinaryIO]
 
@@ -45,9 +47,15 @@ _CAMT_ROOTS = {b"BkToCstmrStmt": "camt053", b"BkToCstmrAcctRpt": "camt052",
 def format_detect(head: bytes, name: str) -> str:
     """The format of a file from its first bytes (the name only tells OFX from QFX): ``ofx``,
     ``qfx``, ``camt052``/``camt053``/``camt054`` (by the message's namespace or root element; an
-    XML that is none of them is read as camt053, whose reader names what it is), else ``csv``."""
+    XML that is none of them is read as camt053, whose reader names what it is), ``mt940`` and
+    ``mt942`` (``:20:`` and ``:25:`` fields, with or without the SWIFT envelope), ``qif``
+    (``!Type:``, ``!Account`` or ``!Option:`` first), else ``csv``."""
     text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     upper = text.upper()
+    if upper.startswith((b"!TYPE:", b"!ACCOUNT", b"!OPTION:", b"!CLEAR:")):
+        return "qif"
+    if kind := mt_kind(text.decode("latin-1").replace("\r\n", "\n")):
+        return kind
     if upper.startswith(b"OFXHEADER") or b"<OFX>" in upper or b"<?OFX" in upper:
         return "qfx" if name.lower().endswith(".qfx") else "ofx"
     if upper.startswith((b"<?XML", b"<DOCUMENT", b"<!DOCTYPE")) or _CAMT.search(text):
@@ -63,8 +71,9 @@ def reader_open(
 ) -> Reader:
     """The reader for ``fmt``; CSV detection (encoding, delimiter, columns) happens here.
 
-    Readers of statement formats (OFX/QFX, CAMT) also list ``statements`` (see ``Statement``)
-    once ``rows()`` has run to its end: each statement's account, currency and balances.
+    Readers of statement formats (OFX/QFX, CAMT, MT940/942, QIF) also list ``statements`` (see
+    ``Statement``) once ``rows()`` has run to its end: each statement's account, currency and
+    balances.
     """
     if fmt == "csv":
         return CsvReader(opener, currency=currency, mapping=mapping)
@@ -72,4 +81,8 @@ def reader_open(
         return OfxReader(opener, currency=currency, size=size)
     if fmt in ("camt052", "camt053", "camt054"):
         return CamtReader(opener, currency=currency)
+    if fmt in ("mt940", "mt942"):
+        return MtReader(opener, currency=currency, size=size, interim=fmt == "mt942")
+    if fmt == "qif":
+        return QifReader(opener, currency=currency, size=size, mapping=mapping)
     raise ImportFileError(f"Unknown format {fmt!r}.", code="import_format_unknown")

@@ -274,3 +274,124 @@ def test_an_unknown_camt_status_is_a_row_error():
     assert first.code == "invalid_state"
     with pytest.raises(ImportFileError):
         reader_open("nope", lambda: path.open("rb"), currency="EUR", size=1, mapping={})
+
+
+# --- MT940 / MT942 ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("mt940_de_sepa.sta", "mt940"), ("mt940_nl_swift.txt", "mt940"),
+     ("mt940_abn_free_text.sta", "mt940"), ("mt942_intraday.txt", "mt942"),
+     ("qif_bank_us.qif", "qif"), ("qif_accounts_de.qif", "qif")],
+)  # fmt: skip
+def test_mt940_mt942_and_qif_are_not_taken_for_csv(name, fmt):
+    assert format_detect((FIXTURES / name).read_bytes()[:4096], name) == fmt
+
+
+def test_mt940_with_german_structured_details_is_imported(world, account):
+    job = run(world, account, "mt940_de_sepa.sta")
+    assert (job.status, job.format) == ("done", "mt940")
+    assert booked(account) == [
+        # valued 29 December, entered 30 December: the entry date, in the value date's year
+        (date(2023, 12, 30), Decimal("-45.90"), "2023-12-29T18:44 Debitk.3 2028-12",
+         "Buchhandlung Müller"),
+        (date(2024, 1, 2), Decimal("2350.00"), "Gehalt Januar 2024 Personalnummer 4711",
+         "ACME Software GmbH"),
+        (date(2024, 1, 5), Decimal("-89.99"), "Mobilfunkrechnung 01/2024", "Funk Mobil AG"),
+    ]  # fmt: skip
+    rows, reader = read("mt940_de_sepa.sta")
+    assert (rows[2].metadata or {})["mandate_id"] == "M-2020-1"
+    (statement,) = reader.statements  # type: ignore[attr-defined]
+    assert (statement.account_ref, statement.currency, statement.opening_balance,
+            statement.closing_balance, statement.closing_date) == (
+        "10020030/0001234567", "EUR", Decimal("1500.00"), Decimal("3714.11"), date(2024, 1, 5)
+    )  # fmt: skip
+
+
+def test_mt940_in_a_swift_envelope_with_tagged_details_and_a_reversal(world, account):
+    job = run(world, account, "mt940_nl_swift.txt")
+    assert (job.status, job.format) == ("done", "mt940")
+    assert booked(account) == [
+        (date(2024, 1, 31), Decimal("-25.00"), "Cadeau verjaardag Piet", "J. Jansen"),
+        (date(2024, 1, 31), Decimal("12.50"), "Terugbetaling bestelling 771", "Webwinkel BV"),
+        # RC: a credit reversed is a debit, booked with its sign
+        (date(2024, 1, 31), Decimal("-12.50"), "Storno terugbetaling 771", "Webwinkel BV"),
+    ]
+    rows, reader = read("mt940_nl_swift.txt")
+    assert [r.account_ref for r in rows] == ["NL20INGB0001234567"] * 3
+    assert reader.statements[0].closing_balance == Decimal("475.00")  # type: ignore[attr-defined]
+
+
+def test_mt940_with_free_text_details_and_a_bank_preamble(world, account):
+    job = run(world, account, "mt940_abn_free_text.sta")
+    assert job.status == "done", job.error_message
+    assert [(t[1], t[2]) for t in booked(account)] == [
+        (Decimal("-12.34"), "BEA NR:XXXX01 02.03.24/14.02 ALBERT HEIJN 1234 AMSTERDAM,PAS999"),
+        (Decimal("100.00"), "OVERBOEKING VAN REKENING 123456789 SPAAR"),
+    ]
+
+
+def test_mt942_rows_are_bank_pending(world, account):
+    job = run(world, account, "mt942_intraday.txt")
+    assert (job.status, job.format) == ("done", "mt942")
+    rows, reader = read("mt942_intraday.txt")
+    assert [(r.amount, r.bank_state, r.description) for r in rows] == [
+        (Decimal("-59.90"), "pending", "Bestellung 8812"),
+        (Decimal("250.00"), "pending", "Miete September"),
+    ]
+    assert [s.kind for s in reader.statements] == ["intraday"]  # type: ignore[attr-defined]
+
+
+def test_a_malformed_mt940_line_is_a_row_error(world, account):
+    data = (FIXTURES / "mt940_abn_free_text.sta").read_bytes().replace(b"D12,34N426", b"X12,34")
+    job = run(world, account, "x.sta", data)
+    assert (job.status, job.error_code) == ("failed", "import_rows_invalid")
+    assert job.errors[0]["code"] == "invalid_entry"
+
+
+# --- QIF ----------------------------------------------------------------------------------------
+def test_qif_from_quicken_is_imported(world, account):
+    job = run(world, account, "qif_bank_us.qif")
+    assert (job.status, job.format) == ("done", "qif")
+    assert booked(account) == [
+        (date(2024, 1, 2), Decimal("-1250.00"), "January rent", "City Property Management"),
+        # the memo is a number: the payee describes the row
+        (date(2024, 1, 15), Decimal("2480.17"), "ACME CORP PAYROLL", "ACME CORP PAYROLL"),
+        (date(2024, 1, 20), Decimal("-86.40"), "Groceries and supplies", "Costco"),
+        (date(2024, 1, 28), Decimal("-45.00"), "Cash withdrawal", "Cash withdrawal"),
+    ]
+    rows, _ = read("qif_bank_us.qif")
+    assert rows[2].notes == "Split: Groceries Food -60.40; Household Cleaning -26.00"
+    assert (rows[0].reference, (rows[0].metadata or {})["category"]) == ("1043", "Housing:Rent")
+
+
+def test_qif_with_accounts_and_day_first_dates(world, account):
+    job = run(world, account, "qif_accounts_de.qif")
+    assert job.status == "done", job.error_message
+    assert [(t[0], t[1]) for t in booked(account)] == [
+        (date(2024, 1, 2), Decimal("-1234.56")),
+        (date(2024, 1, 15), Decimal("3100.00")),
+        (date(2024, 1, 20), Decimal("-19.99")),
+    ]
+    rows, _ = read("qif_accounts_de.qif")
+    assert [r.account_ref for r in rows] == ["Girokonto", "Girokonto", "Kreditkarte"]
+
+
+def test_qif_dates_that_read_both_ways_are_refused_without_a_locale(world, account):
+    job = run(world, account, "qif_ambiguous_dates.qif")
+    assert (job.status, job.error_code) == ("failed", "import_date_ambiguous")
+    assert "locale" in job.error_message
+    job = run(world, account, "qif_ambiguous_dates.qif", mapping={"locale": "en-GB"})
+    assert job.status == "done", job.error_message
+    assert [t[0] for t in booked(account)] == [date(2024, 4, 3), date(2024, 6, 5)]
+
+
+def test_qif_amounts_that_read_both_ways_are_refused(world, account):
+    data = b"!Type:Bank\nD01/13/2024\nT-1,234\nPX\n^\n"
+    job = run(world, account, "x.qif", data)
+    assert (job.status, job.error_code) == ("failed", "import_amount_ambiguous")
+
+
+def test_a_qif_investment_account_is_named_as_such(world, account):
+    job = run(world, account, "qif_investment.qif")
+    assert (job.status, job.error_code) == ("failed", "import_investment_statement")
+    assert "Kore imports cash accounts" in job.error_message
