@@ -24,7 +24,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from kore.ledger import selectors  # noqa: E402
+from kore.ledger import transaction_list as tl  # noqa: E402
 from kore.ledger.models import Category  # noqa: E402
 from kore.orgs.models import Membership, Organization, Role  # noqa: E402
 from kore.orgs.services import token_pair_issue  # noqa: E402
@@ -71,9 +71,7 @@ def explain(slug: str, cursor: str, category_id: str, date_from: str, date_to: s
     }
     for name, (filters, cur) in cases.items():
         with CaptureQueriesContext(connection) as ctx:
-            selectors.transaction_page(
-                organization=org, filters=selectors.TransactionFilter(**filters), cursor=cur
-            )
+            tl.page(organization=org, filters=tl.TransactionFilter(**filters), cursor=cur)
         sql = next(q["sql"] for q in ctx.captured_queries if "ORDER BY" in q["sql"])
         with connection.cursor() as c:
             c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)

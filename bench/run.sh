@@ -12,7 +12,7 @@ TRANSACTIONS=${BENCH_TRANSACTIONS:-1000000}
 ORGS=${BENCH_ORGS:-10}
 DURATION=${BENCH_DURATION:-10s}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kore_bench}
-export REDIS_URL=redis://127.0.0.1:6379/5
+export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}
 export DJANGO_SETTINGS_MODULE=config.settings.production
 SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')
 export SECRET_KEY ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False DEBUG=False

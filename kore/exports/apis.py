@@ -15,9 +15,9 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kore.core.exceptions import Conflict, NotFound
-from kore.ledger.apis import TransactionQuery
-from kore.ledger.selectors import TransactionFilter
+from kore.core.exceptions import Conflict, NotFound, RuleViolation
+from kore.ledger import transaction_list as tl
+from kore.ledger.apis import query_schema
 from kore.orgs.scoping import OrgAPIView
 
 from . import selectors, services
@@ -26,12 +26,13 @@ from .models import ExportJob
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ExportQuery(TransactionQuery):
-    """The transaction list's filters and ordering, and the file format."""
-
-    format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv", required=False)
-    cursor = None  # type: ignore[assignment]
-    limit = None  # type: ignore[assignment]
+FORMATS = ("csv", "xlsx")
+# The transaction list's filters and ordering, and the file format (for the schema).
+ExportQuery = query_schema(
+    "ExportQuery",
+    paged=False,
+    format=serializers.ChoiceField(choices=list(FORMATS), default="csv", required=False),
+)
 
 
 class FileNegotiationMixin:
@@ -99,12 +100,14 @@ class TransactionExportApi(FileNegotiationMixin, OrgAPIView):
         operation_id="orgs_transactions_export",
     )
     def get(self, request: Request, org_slug: str) -> HttpResponseBase:
-        query = ExportQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params: dict[str, Any] = dict(query.validated_data)
-        fmt, ordering = params.pop("format"), params.pop("ordering")
-        organization = self.org.organization
-        filters = TransactionFilter(**params)
+        query = tl.parse_query(request.query_params, also=("format",), paged=False)
+        fmt = request.query_params.get("format") or "csv"
+        if fmt not in FORMATS:
+            raise RuleViolation(
+                "format is csv or xlsx.",
+                fields={"format": [{"code": "invalid_choice", "message": "csv or xlsx."}]},
+            )
+        organization, filters, ordering = self.org.organization, query.filters, query.ordering
         response: HttpResponseBase
         if fmt == "csv":
             response = StreamingHttpResponse(
@@ -114,11 +117,9 @@ class TransactionExportApi(FileNegotiationMixin, OrgAPIView):
             name = services.filename_for(organization, "csv")
         else:
             limit = settings.KORE_EXPORT_SYNC_LIMIT
-            count = selectors.export_count(
-                organization=organization, filters=filters, at_most=limit + 1
-            )
+            count = tl.count(organization=organization, filters=filters, at_most=limit + 1)
             if count > limit:
-                job = services.export_job_create(ctx=self.org, params=params, ordering=ordering)
+                job = services.export_job_create(ctx=self.org, filters=filters, ordering=ordering)
                 body = ExportJobOutput(job, context={"request": request}).data
                 return Response(body, status=202)
             handle = services.xlsx_file(

@@ -10,7 +10,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -24,12 +24,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from kore.core.money import format_amount
-from kore.ledger.selectors import TransactionFilter
+from kore.ledger import transaction_list as tl
+from kore.ledger.transaction_list import TransactionFilter
 from kore.notifications.services import export_job_email_enqueue
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
 
-from . import selectors
 from .models import ExportJob
 from .sheets import Cell, csv_lines, xlsx_append, xlsx_workbook
 
@@ -48,6 +48,21 @@ IMPORT_MAPPING: dict[str, str] = {
     "decimal": ".", "delimiter": ",", "encoding": "utf-8-sig",
 }  # fmt: skip
 Status = ExportJob.Status
+CHUNK_ROWS = 2000
+EXPORT_FIELDS = (
+    "id", "occurred_on", "account__name", "amount", "currency", "description", "counterparty",
+    "category__name", "reference", "notes", "status",
+)  # fmt: skip
+
+
+def export_chunks(
+    *, organization: Organization, filters: TransactionFilter, ordering: str
+) -> Iterator[list[dict[str, Any]]]:
+    """The list's rows for a file, ``CHUNK_ROWS`` at a time (memory stays flat)."""
+    return tl.chunks(
+        organization=organization, filters=filters, ordering=ordering, size=CHUNK_ROWS,
+        fields=EXPORT_FIELDS,
+    )  # fmt: skip
 
 
 def filename_for(organization: Organization, extension: str) -> str:
@@ -72,9 +87,7 @@ def csv_stream(
 ) -> Iterator[bytes]:
     """UTF-8 (with BOM, for spreadsheets) CSV: the header at once, then one piece per chunk."""
     yield ("\ufeff" + next(csv_lines([COLUMNS]))).encode()
-    for chunk in selectors.export_chunks(
-        organization=organization, filters=filters, ordering=ordering
-    ):
+    for chunk in export_chunks(organization=organization, filters=filters, ordering=ordering):
         yield "".join(csv_lines(csv_row(row) for row in chunk)).encode()
 
 
@@ -95,9 +108,7 @@ def xlsx_write(
     sheet: Any = None
     in_sheet = SHEET_ROWS
     written = 0
-    for chunk in selectors.export_chunks(
-        organization=organization, filters=filters, ordering=ordering
-    ):
+    for chunk in export_chunks(organization=organization, filters=filters, ordering=ordering):
         for row in chunk:
             if in_sheet >= SHEET_ROWS:
                 number = len(workbook.worksheets) + 1
@@ -132,33 +143,15 @@ def xlsx_file(
 
 
 # --- jobs ---------------------------------------------------------------------------------------
-def filters_dump(params: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
-        for k, v in params.items()
-    }
-
-
-def filters_load(data: dict[str, Any]) -> TransactionFilter:
-    values = dict(data)
-    for key in ("date_from", "date_to"):
-        if values.get(key) is not None:
-            values[key] = date.fromisoformat(values[key])
-    for key in ("amount_min", "amount_max"):
-        if values.get(key) is not None:
-            values[key] = Decimal(values[key])
-    return TransactionFilter(**values)
-
-
 def export_job_create(
-    *, ctx: OrgContext, params: dict[str, Any], ordering: str, rows_total: int | None = None
+    *, ctx: OrgContext, filters: TransactionFilter, ordering: str, rows_total: int | None = None
 ) -> ExportJob:
     """Record a queued XLSX export and send it to the worker once committed."""
     with db_transaction.atomic():
         job = ExportJob.objects.create(
             organization=ctx.organization,
             created_by=ctx.user,
-            filters=filters_dump(params),
+            filters=filters.to_params(),  # read back by tl.parse_filters
             ordering=ordering,
             filename=filename_for(ctx.organization, "xlsx"),
             rows_total=rows_total,
@@ -203,7 +196,7 @@ def export_job_run(*, job_id: int) -> None:
             return
         with tempfile.TemporaryFile() as out:
             written = xlsx_write(
-                out, organization=job.organization, filters=filters_load(job.filters),
+                out, organization=job.organization, filters=tl.parse_filters(job.filters),
                 ordering=job.ordering, on_chunk=progress,
             )  # fmt: skip
             out.seek(0)

@@ -1,8 +1,6 @@
 """Ledger endpoints under /api/v1/orgs/{slug}/: thin views over selectors and services."""
 
 import json
-import re
-from datetime import date
 from typing import Any
 
 from django.db import connection
@@ -14,8 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import NotFound
-from kore.core.fields import IdField, id_parse, id_query_param
-from kore.core.pagination import parse_limit
+from kore.core.fields import IdField, id_query_param
 from kore.core.renderers import wants_browsable
 from kore.core.serializers import StrictSerializer
 from kore.orgs.models import Role
@@ -23,7 +20,8 @@ from kore.orgs.scoping import OrgAPIView
 
 from . import selectors
 from . import serializers as s
-from .models import Account, Category, Statement, Transaction
+from . import transaction_list as tl
+from .models import Account, Category, Statement
 from .services import accounts, categories, statements, transactions, transfers
 from .services.concurrency import etag_for
 
@@ -145,67 +143,34 @@ class CategoryDetailApi(OrgAPIView):
 
 
 # --- Transactions ---------------------------------------------------------------------------------
-class TransactionQuery(serializers.Serializer):  # type: ignore[type-arg]
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-    amount_min = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
-    amount_max = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
-    account = IdField(required=False)
-    category = IdField(required=False, help_text="Includes its descendants.")
-    status = serializers.ChoiceField(choices=Transaction.Status.values, required=False)
-    tag = serializers.CharField(required=False)
-    q = serializers.CharField(
-        required=False,
-        max_length=200,
-        help_text="Text anywhere in the description or counterparty, any case; % and _ literal.",
+def query_schema(name: str, *, paged: bool = True, **extra: Any) -> Any:
+    """The list's parameters (``transaction_list.FILTER_PARAMS``) as a serializer, for the
+    schema only: ``transaction_list.parse_query`` is what reads them."""
+    kinds: dict[str, Any] = {
+        "date": lambda p: serializers.DateField(required=False, help_text=p.help),
+        "decimal": lambda p: serializers.DecimalField(
+            max_digits=20, decimal_places=4, required=False, help_text=p.help
+        ),
+        "integer": lambda p: IdField(required=False, help_text=p.help),
+        "boolean": lambda p: serializers.BooleanField(required=False, help_text=p.help),
+        "string": lambda p: serializers.CharField(required=False, help_text=p.help),
+    }
+    attrs: dict[str, Any] = {k: kinds[p.kind](p) for k, p in tl.FILTER_PARAMS.items()}
+    attrs["ordering"] = serializers.ChoiceField(
+        choices=list(tl.ORDERINGS), default=tl.DEFAULT_ORDERING, required=False
     )
-    ordering = serializers.ChoiceField(
-        choices=list(selectors.ORDERINGS), default="-occurred_on", required=False
-    )
-    cursor = serializers.CharField(required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
+    if paged:
+        attrs["cursor"] = serializers.CharField(required=False)
+        attrs["limit"] = serializers.IntegerField(
+            required=False, min_value=1, max_value=500, default=50
+        )
+        attrs["running_balance"] = serializers.BooleanField(
+            required=False, help_text=tl.RUNNING_BALANCE_HELP
+        )
+    return type(name, (serializers.Serializer,), {**attrs, **extra})
 
 
-_PAGING_ONLY = frozenset({"limit", "cursor", "ordering"})
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_STATUSES = frozenset(Transaction.Status.values)
-
-
-def _plain_date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if _ISO_DATE.fullmatch(raw) else None
-    except ValueError:
-        return None
-
-
-# The filters the list is mostly called with, in the one spelling each that needs no serializer;
-# they parse to what TransactionQuery would give. Anything else (another filter, another
-# spelling, a bad value) goes through TransactionQuery, which also words every error.
-_PLAIN_FILTERS: dict[str, Any] = {
-    "date_from": _plain_date,
-    "date_to": _plain_date,
-    "account": id_parse,
-    "category": id_parse,
-    "status": lambda raw: raw if raw in _STATUSES else None,
-}
-
-
-def _plain_filters(query_params: Any) -> dict[str, Any] | None:
-    """The filters without building the 12-field serializer (~0.5 ms of CPU a request), or None."""
-    if query_params.get("ordering", "-occurred_on") not in selectors.ORDERINGS:
-        return None
-    params: dict[str, Any] = {}
-    for key in query_params:
-        if key in _PAGING_ONLY:
-            continue
-        parse = _PLAIN_FILTERS.get(key)
-        value = parse(query_params.get(key)) if parse else None
-        if value is None:
-            return None
-        params[key] = value
-    return params
-
-
+TransactionQuery = query_schema("TransactionQuery")
 TransactionPage = inline_serializer(
     "TransactionPage",
     {
@@ -221,10 +186,10 @@ class TransactionRenderMixin:
     org: Any
 
     def render(self, tx_id: int, status: int = 200) -> Response:
-        row = selectors.transaction_get(organization=self.org.organization, tx_id=tx_id)
+        row = tl.get(organization=self.org.organization, tx_id=tx_id)
         if row is None:
             raise NotFound()
-        body = s.transaction_json(row)
+        body = tl.row_json(row)
         response = Response(body, status=status)
         response["ETag"] = body["etag"]
         return response
@@ -240,41 +205,29 @@ class TransactionListCreateApi(TransactionRenderMixin, OrgAPIView):
         operation_id="orgs_transactions_list",
     )
     def get(self, request: Request, org_slug: str) -> Response:
-        limit = parse_limit(request.query_params.get("limit"))  # 422 above 500
-        plain = _plain_filters(request.query_params)
-        if plain is not None:
-            # The common calls skip building a 12-field serializer per request.
-            params: dict[str, Any] = plain
-            ordering = request.query_params.get("ordering", "-occurred_on")
-            cursor = request.query_params.get("cursor") or None
-        else:
-            query = TransactionQuery(data=request.query_params)
-            query.is_valid(raise_exception=True)
-            params = dict(query.validated_data)
-            ordering, cursor, limit = (
-                params.pop("ordering"),
-                params.pop("cursor", None),
-                params.pop("limit"),
-            )
+        # ``format`` is the API's renderer choice (``?format=api`` in a browser).
+        query = tl.parse_query(request.query_params, also=("format",))
         page = {
             "organization": self.org.organization,
-            "filters": selectors.TransactionFilter(**params),
-            "ordering": ordering,
-            "cursor": cursor,
-            "limit": limit,
+            "filters": query.filters,
+            "ordering": query.ordering,
+            "cursor": query.cursor,
+            "limit": query.limit,
         }
-        if connection.vendor == "postgresql" and not wants_browsable(request):
+        if (
+            connection.vendor == "postgresql"
+            and not query.running_balance
+            and not wants_browsable(request)
+        ):
             # Hot path: PostgreSQL encodes each row; Python only joins them.
-            encoded, next_cursor = selectors.transaction_page_json(**page)
+            encoded, next_cursor = tl.page_json(**page)
             body = '{"results":[%s],"next_cursor":%s}' % (  # noqa: UP031
                 ",".join(encoded),
                 json.dumps(next_cursor),
             )
             return HttpResponse(body, content_type="application/json")  # type: ignore[return-value]
-        rows, next_cursor = selectors.transaction_page(**page)
-        return Response(
-            {"results": [s.transaction_json(r) for r in rows], "next_cursor": next_cursor}
-        )
+        rows, next_cursor = tl.page(**page, running_balance=query.running_balance)
+        return Response({"results": [tl.row_json(r) for r in rows], "next_cursor": next_cursor})
 
     @extend_schema(
         request=s.TransactionInput, responses={201: s.TransactionOutput}, tags=["transactions"]

@@ -2,28 +2,42 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kore.core.exceptions import KoreError
 from kore.core.fields import IdField
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.orgs.scoping import OrgAPIView
 
-from .apis import TransactionQuery
+from . import transaction_list as tl
+from .apis import query_schema
 from .models import Transaction
-from .selectors import TransactionFilter
 from .services.bulk import transactions_bulk_delete, transactions_bulk_update
 
 
-class BulkFilter(TransactionQuery):
-    """The list's filters (ordering, cursor and limit are ignored here)."""
+@extend_schema_field(query_schema("BulkFilter", paged=False))
+class FilterField(serializers.DictField):
+    """The list's filters, named as its query parameters (read by ``parse_filters``)."""
 
 
 class BulkTarget(StrictSerializer):
     ids = serializers.ListField(child=IdField(), required=False, max_length=1000, allow_empty=False)
-    filter = BulkFilter(required=False)
+    filter = FilterField(required=False)
+
+    def validate_filter(self, value: dict[str, Any]) -> tl.TransactionFilter:
+        try:
+            return tl.parse_filters(value, also=("ordering",))
+        except KoreError as exc:
+            raise serializers.ValidationError(
+                {
+                    k: [ErrorDetail(e["message"], code=e["code"]) for e in v]
+                    for k, v in exc.fields.items()
+                }
+            ) from None
 
 
 class BulkSet(StrictSerializer):
@@ -40,15 +54,10 @@ class BulkUpdateInput(BulkTarget):
 
 
 Changed = inline_serializer("BulkResult", {"changed": serializers.IntegerField()})
-_FILTER_KEYS = set(TransactionFilter.__dataclass_fields__)
 
 
 def _target(data: dict[str, Any]) -> dict[str, Any]:
-    raw = data.get("filter")
-    filters = None
-    if raw is not None:
-        filters = TransactionFilter(**{k: v for k, v in raw.items() if k in _FILTER_KEYS})
-    return {"ids": data.get("ids"), "filters": filters}
+    return {"ids": data.get("ids"), "filters": data.get("filter")}
 
 
 class TransactionBulkUpdateApi(OrgAPIView):

@@ -9,7 +9,8 @@ from kore.core.pagination import parse_limit
 from kore.orgs.scoping import OrgAPIView
 
 from .feed import transaction_changes
-from .serializers import TransactionOutput, transaction_json
+from .serializers import TransactionOutput
+from .transaction_list import row_json
 
 ChangePage = inline_serializer(
     "TransactionChanges",
@@ -57,7 +58,7 @@ class TransactionChangesApi(OrgAPIView):
                 "op": "delete" if row["deleted_at"] else "upsert",
                 "id": row["id"],
                 "change_seq": row["change_seq"],
-                "transaction": None if row["deleted_at"] else transaction_json(row),
+                "transaction": None if row["deleted_at"] else row_json(row),
             }
             for row in rows
         ]

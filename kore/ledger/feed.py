@@ -11,7 +11,7 @@ from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Organization
 
 from .models import LedgerState, Transaction
-from .selectors import TX_FIELDS, transaction_rows
+from .transaction_list import TX_FIELDS, transaction_rows
 
 
 class CursorExpired(KoreError):

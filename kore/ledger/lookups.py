@@ -13,7 +13,6 @@ from django.db import models
 from django.db.models import lookups
 
 
-@models.CharField.register_lookup
 class ILikeContains(lookups.IContains):
     lookup_name = "ilike_contains"
 
@@ -24,3 +23,7 @@ class ILikeContains(lookups.IContains):
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         rhs_sql, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs_sql} ILIKE {rhs_sql}", (*lhs_params, *rhs_params)
+
+
+models.CharField.register_lookup(ILikeContains)
+models.TextField.register_lookup(ILikeContains)

@@ -1,6 +1,5 @@
-"""Wire shapes of the ledger (documented in the schema) and the fast row renderer lists use."""
+"""Wire shapes of the ledger (documented in the schema)."""
 
-from datetime import UTC
 from typing import Any
 
 from rest_framework import serializers
@@ -11,6 +10,7 @@ from kore.core.money import format_amount
 from kore.core.serializers import StrictCharField, StrictSerializer
 
 from .models import Account, Category, Statement, Transaction
+from .transaction_list import ROW, RUNNING_BALANCE_HELP, Column
 
 
 class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -108,72 +108,38 @@ class TransactionPatch(TransactionInput):
         return value
 
 
-class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
-    """The documented shape; ``transaction_json`` renders it without per-field overhead."""
-
-    id = serializers.IntegerField()
-    account = serializers.IntegerField()
-    occurred_on = serializers.DateField()
-    amount = serializers.CharField(help_text='Decimal string, e.g. "-12.30".')
-    currency = serializers.CharField()
-    description = serializers.CharField()
-    counterparty = serializers.CharField()
-    category = serializers.IntegerField(allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField())
-    reference = serializers.CharField()
-    notes = serializers.CharField()
-    metadata = serializers.DictField(child=serializers.CharField())
-    status = serializers.ChoiceField(choices=Transaction.Status.choices)
-    splits = SplitOutput(many=True)
-    transfer = serializers.IntegerField(allow_null=True)
-    statement = serializers.IntegerField(allow_null=True)
-    created_by = serializers.IntegerField(allow_null=True)
-    created_by_token = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    version = serializers.IntegerField()
-    etag = serializers.CharField()
+def _output_field(column: Column) -> Any:
+    kind = column.kind
+    text: dict[str, Any] = {"help_text": column.help} if column.help else {}
+    if kind == "ref":
+        return serializers.IntegerField(allow_null=True, **text)
+    if kind == "int":
+        return serializers.IntegerField(**text)
+    if kind == "date":
+        return serializers.DateField(**text)
+    if kind == "timestamp":
+        return serializers.DateTimeField(**text)
+    if kind == "choice":
+        return serializers.ChoiceField(choices=Transaction.Status.choices, **text)
+    if kind == "json":
+        return serializers.DictField(child=serializers.CharField(), **text)
+    if kind == "tags":
+        return serializers.ListField(child=serializers.CharField(), **text)
+    if kind == "splits":
+        return SplitOutput(many=True, **text)
+    return serializers.CharField(**text)  # text, money, etag
 
 
-def _iso(value: Any) -> str:
-    """UTC with microseconds and a Z, as PostgreSQL renders it on the list's hot path."""
-    return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-
-
-def transaction_json(row: dict[str, Any]) -> dict[str, Any]:
-    """Render a row from ``selectors.transaction_page`` in the TransactionOutput shape."""
-    currency = row["currency"]
-    return {
-        "id": row["id"],
-        "account": row["account_id"],
-        "occurred_on": row["occurred_on"].isoformat(),
-        "amount": format_amount(row["amount"], currency),
-        "currency": currency,
-        "description": row["description"],
-        "counterparty": row["counterparty"],
-        "category": row["category_id"],
-        "tags": row["tags"],
-        "reference": row["reference"],
-        "notes": row["notes"],
-        "metadata": row["metadata"],
-        "status": row["status"],
-        "splits": [
-            {
-                "category": s["category_id"],
-                "amount": format_amount(s["amount"], currency),
-                "memo": s["memo"],
-            }
-            for s in row["splits"]
-        ],
-        "transfer": row["transfer_id"],
-        "statement": row["statement_id"],
-        "created_by": row["created_by_id"],
-        "created_by_token": row["created_by_token_id"],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "version": row["version"],
-        "etag": f'"{row["id"]}-{row["version"]}"',
-    }
+# The documented shape, generated from the list's one declaration of a row.
+TransactionOutput = type(
+    "TransactionOutput",
+    (serializers.Serializer,),
+    {
+        "__doc__": "A transaction as the list, detail and change feed render it.",
+        **{c.name: _output_field(c) for c in ROW},
+        "running_balance": serializers.CharField(required=False, help_text=RUNNING_BALANCE_HELP),
+    },
+)
 
 
 class TransferInput(StrictSerializer):

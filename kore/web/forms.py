@@ -9,7 +9,6 @@ from django.http import QueryDict
 
 from kore.core.exceptions import KoreError
 from kore.core.fields import id_coerce, id_parse
-from kore.ledger import selectors
 from kore.ledger.models import Account, Category
 from kore.orgs.models import Organization, Role
 
@@ -65,39 +64,6 @@ class SignInForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
-
-
-class TransactionFilterForm(forms.Form):
-    """The API list's filters (TransactionQuery), as a GET form."""
-
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    account = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
-    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
-    status = forms.ChoiceField(required=False, choices=STATUS_ALL)
-    tag = forms.CharField(required=False, max_length=50)
-    amount_min = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
-    amount_max = forms.DecimalField(required=False, max_digits=20, decimal_places=4)
-    ordering = forms.ChoiceField(required=False, choices=ORDERINGS, label="Sort")
-
-    def __init__(
-        self, *args: Any, accounts: list[Account], categories: list[Category], **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        set_choices(self, "account", [("", "All accounts")] + [(a.pk, a.name) for a in accounts])
-        set_choices(self, "category", category_choices(categories, "All categories"))
-
-    def filters(self) -> selectors.TransactionFilter:
-        data = {k: v for k, v in self.cleaned_data.items() if k != "ordering"}
-        return selectors.TransactionFilter(**{k: (v if v != "" else None) for k, v in data.items()})
-
-    def sort_order(self) -> str:
-        return str(self.cleaned_data.get("ordering") or "-occurred_on")
 
 
 def parse_tags(text: str) -> list[str]:

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
-from kore.exports import selectors as export_selectors
 from kore.exports import services
+from kore.ledger import transaction_list
 from kore.ledger.tests.factories import AccountFactory
 
 from .conftest import record
@@ -110,7 +110,7 @@ def test_streams_in_keyset_chunks(world, account, monkeypatch, django_assert_max
     ids = record(world, account, [
         {"occurred_on": date(2025, 1, 1 + i % 28), "amount": Decimal(i)} for i in range(53)
     ])  # fmt: skip
-    monkeypatch.setattr(export_selectors, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(services, "CHUNK_ROWS", 5)
     response = client_for(world.owner).get(url(world))
     assert response.streaming is True
     chunks = list(response.streaming_content)
@@ -125,8 +125,10 @@ def test_streams_in_keyset_chunks(world, account, monkeypatch, django_assert_max
 def test_stream_starts_before_any_row_is_read(world, account, monkeypatch):
     record(world, account, [{}])
     calls = []
-    real = export_selectors._chunk
-    monkeypatch.setattr(export_selectors, "_chunk", lambda *a: calls.append(1) or real(*a))
+    real = transaction_list.transaction_rows
+    monkeypatch.setattr(
+        transaction_list, "transaction_rows", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     response = client_for(world.owner).get(url(world))
     stream = iter(response.streaming_content)
     assert next(stream).startswith(b"\xef\xbb\xbfid,date,")

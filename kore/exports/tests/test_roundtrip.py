@@ -13,8 +13,8 @@ from kore.imports.models import ImportJob
 from kore.imports.readers.base import DATE_MAX, DATE_MIN
 from kore.imports.services import import_job_create, import_job_run
 from kore.ledger.models import Account, Transaction
-from kore.ledger.selectors import TransactionFilter
 from kore.ledger.tests.factories import AccountFactory
+from kore.ledger.transaction_list import TransactionFilter
 
 from .conftest import owner_ctx, record
 

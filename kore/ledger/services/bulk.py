@@ -11,7 +11,7 @@ from kore.core.exceptions import Conflict, RuleViolation, rule_violation
 from kore.orgs.scoping import OrgContext
 
 from ..models import Category, Transaction
-from ..selectors import TransactionFilter, _filtered
+from ..transaction_list import TransactionFilter, filter_queryset
 from .periods import period_open_check
 from .state import ledger_version_bump
 from .transactions import BATCH_LIMIT, _tags, transactions_bulk_set
@@ -44,7 +44,7 @@ def _targets(
         qs = Transaction.objects.filter(pk__in=found)
     else:
         assert filters is not None
-        qs = _filtered(ctx.organization, filters)
+        qs = filter_queryset(ctx.organization, filters)
     count = qs.count()
     if count > BATCH_LIMIT:
         raise RuleViolation(

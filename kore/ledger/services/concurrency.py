@@ -13,8 +13,13 @@ class Versioned(Protocol):
     def version(self) -> int: ...
 
 
+def etag(pk: Any, version: int) -> str:
+    """The ETag of a row at a version (the transaction list renders the same in SQL)."""
+    return f'"{pk}-{version}"'
+
+
 def etag_for(obj: Versioned) -> str:
-    return f'"{obj.pk}-{obj.version}"'
+    return etag(obj.pk, obj.version)
 
 
 def check_version(obj: Versioned, if_match: str | None) -> None:

@@ -45,7 +45,7 @@ def test_bad_filter_is_a_400_with_the_field_named(world: OrgWorld) -> None:
     ledger(world)
     response = browser(world.member).get(page(world, "transactions/"), {"date_from": "soon"})
     assert response.status_code == 400
-    assert "Enter a valid date" in response.content.decode()
+    assert "date_from: A date as YYYY-MM-DD." in response.content.decode()
     response = browser(world.member).get(page(world, "transactions/"), {"cursor": "garbage"})
     assert response.status_code == 400
 

@@ -1,0 +1,223 @@
+"""The list's filters as a finance person uses them: categories through split lines (the list adds
+up to the categories report), uncategorised rows, amounts, attachments, counterparty, currency."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kore.core.money import format_amount
+from kore.core.testing import client_for
+from kore.ledger.models import Attachment, Category, Transaction
+
+from .factories_tx import TransactionFactory, TxAccountFactory, TxCategoryFactory, tx_base
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(world):
+    return client_for(world.member)
+
+
+def _walk(api, world, **params):
+    rows, cursor = [], None
+    while True:
+        query = {**params, "limit": 3, **({"cursor": cursor} if cursor else {})}
+        response = api.get(tx_base(world), query)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        rows += body["results"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+def _ids(api, world, **params):
+    return {row["id"] for row in _walk(api, world, **params)}
+
+
+def _create(api, world, **body):
+    response = api.post(tx_base(world), body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.fixture
+def books(world, api):
+    """Two currencies, a three-level tree, whole rows and split rows (a split line's category
+    differs from anything on its row), an uncategorised row and an uncategorised split line."""
+    eur = TxAccountFactory(organization=world.org, currency="EUR")
+    usd = TxAccountFactory(organization=world.org, currency="USD")
+    food = TxCategoryFactory(organization=world.org, name="Food")
+    lunch = TxCategoryFactory(organization=world.org, name="Lunch", parent=food, depth=2)
+    cafe = TxCategoryFactory(organization=world.org, name="Cafe", parent=lunch, depth=3)
+    home = TxCategoryFactory(organization=world.org, name="Home")
+    pay = TxCategoryFactory(organization=world.org, name="Salary", kind=Category.Kind.INCOME)
+    day = iter(range(1, 28))
+
+    def add(account, amount, **extra):
+        return _create(
+            api, world, account=account.pk, amount=amount,
+            occurred_on=date(2026, 3, next(day)).isoformat(), **extra,
+        )  # fmt: skip
+
+    made = {
+        "groceries": add(eur, "-40.00", category=food.pk, counterparty="Market"),
+        "coffee": add(eur, "-3.20", category=cafe.pk, counterparty="ACME Café"),
+        "split": add(eur, "-25.40", category=home.pk, splits=[
+            {"amount": "-20.00", "category": home.pk, "memo": "lamp"},
+            {"amount": "-5.40", "category": lunch.pk, "memo": "sandwich"},
+        ]),
+        "half known": add(usd, "-30.00", splits=[
+            {"amount": "-10.00", "category": cafe.pk},
+            {"amount": "-20.00", "memo": "no idea"},
+        ]),
+        "salary": add(eur, "2500.00", category=pay.pk, counterparty="Employer"),
+        "stray": add(usd, "-7.77", counterparty="acme café"),
+        "rent": add(eur, "-900.00", category=home.pk, reference="R-3"),
+    }  # fmt: skip
+    return {"ids": {k: v["id"] for k, v in made.items()}, "categories": [food, lunch, cafe, home,
+            pay], "food": food, "lunch": lunch, "home": home}  # fmt: skip
+
+
+def test_category_matches_the_row_or_any_split_line_and_descendants(world, api, books):
+    ids = books["ids"]
+    assert _ids(api, world, category=books["food"].pk) == {
+        ids["groceries"],
+        ids["coffee"],
+        ids["split"],
+        ids["half known"],
+    }
+    assert _ids(api, world, category=books["lunch"].pk) == {
+        ids["coffee"],
+        ids["split"],
+        ids["half known"],
+    }
+    assert _ids(api, world, category=books["home"].pk) == {ids["split"], ids["rent"]}
+
+
+def _report(api, world):
+    response = api.get(
+        f"/api/v1/orgs/{world.org.slug}/reports/categories/",
+        {"date_from": "2026-01-01", "date_to": "2026-12-31"},
+    )
+    assert response.status_code == 200, response.json()
+    return response.json()["rows"]
+
+
+def test_the_list_adds_up_to_the_categories_report_for_every_category(world, api, books):
+    """For each category, what the list shows under it (the row's amount, or the amounts of its
+    split lines under that category) sums to the report's total for it and its descendants."""
+    categories = books["categories"]
+    below: dict[int, set[int]] = {c.pk: {c.pk} for c in categories}
+    for c in categories:  # three levels: a parent and a grandparent at most
+        parent = c.parent
+        while parent is not None:
+            below[parent.pk].add(c.pk)
+            parent = parent.parent
+    reported: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for row in _report(api, world):
+        for top, members in below.items():
+            if row["category"] in members:
+                reported[(top, row["currency"])] += Decimal(row["total"])
+    listed: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for c in categories:
+        for row in _walk(api, world, category=c.pk):
+            if row["splits"]:
+                part = sum(
+                    (Decimal(s["amount"]) for s in row["splits"] if s["category"] in below[c.pk]),
+                    Decimal(0),
+                )
+            else:
+                part = Decimal(row["amount"])
+            listed[(c.pk, row["currency"])] += part
+    assert listed == reported
+    assert listed[(books["lunch"].pk, "EUR")] == Decimal("-8.60")  # a coffee and a split line
+    assert reported[(books["home"].pk, "EUR")] == Decimal("-920.00")
+
+
+def test_uncategorised_is_a_row_or_split_line_without_category(world, api, books):
+    ids = books["ids"]
+    assert _ids(api, world, uncategorized="true") == {ids["half known"], ids["stray"]}
+    assert _ids(api, world, uncategorized="false") == set(ids.values()) - {
+        ids["half known"],
+        ids["stray"],
+    }
+    listed = sum(
+        (Decimal(s["amount"]) for r in _walk(api, world, uncategorized="true")
+         for s in (r["splits"] or [r]) if s["category"] is None),
+        Decimal(0),
+    )  # fmt: skip
+    reported = sum(
+        (Decimal(r["total"]) for r in _report(api, world) if r["category"] is None), Decimal(0)
+    )
+    assert listed == reported == Decimal("-27.77")
+
+
+def test_amount_range_counterparty_and_currency(world, api, books):
+    ids = books["ids"]
+    assert _ids(api, world, amount_min="-30", amount_max="-3.20") == {
+        ids["coffee"],
+        ids["split"],
+        ids["half known"],
+        ids["stray"],
+    }
+    assert _ids(api, world, counterparty="acme CAFÉ") == {ids["coffee"], ids["stray"]}
+    assert _ids(api, world, counterparty="ACME") == set()  # exact, not "contains"
+    assert _ids(api, world, currency="USD") == {ids["half known"], ids["stray"]}
+    assert _ids(api, world, currency="USD", counterparty="Acme Café") == {ids["stray"]}
+
+
+def test_has_attachments(world, api, books):
+    ids = books["ids"]
+    rent = Transaction.objects.get(pk=ids["rent"])
+    Attachment.objects.create(
+        organization=world.org, transaction=rent, path="t/rent.pdf", original_name="rent.pdf",
+        content_type="application/pdf", size=10, sha256="0" * 64,
+    )  # fmt: skip
+    assert _ids(api, world, has_attachments="true") == {ids["rent"]}
+    assert _ids(api, world, has_attachments="false") == set(ids.values()) - {ids["rent"]}
+
+
+def test_the_web_page_reads_the_same_filters(world, books):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(world.member)
+    page = f"/o/{world.org.slug}/transactions/"
+    response = browser.get(page, {"uncategorized": "true", "q": "", "account": ""})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "no idea" not in body  # memos are not shown, the rows are
+    assert body.count('class="tx-row"') == 2
+    response = browser.get(page, {"date_from": "2026-03-09", "date_to": "2026-03-01"})
+    assert response.status_code == 400
+    assert "date_to is before date_from" in response.content.decode()
+    response = browser.get(page, {"uncategorised": "true"})
+    assert response.status_code == 400
+    assert "uncategorised" in response.content.decode()
+
+
+def test_running_balance_on_one_account_walks_with_the_cursor(world, api):
+    account = TxAccountFactory(
+        organization=world.org, currency="EUR", opening_balance=Decimal("100.00")
+    )
+    other = TxAccountFactory(organization=world.org, currency="EUR")
+    amounts = ["-10.00", "25.50", "-0.50", "-100.00", "7.00"]
+    for day, amount in enumerate(amounts, start=1):
+        TransactionFactory(account=account, occurred_on=date(2026, 4, day), amount=amount)
+        TransactionFactory(account=other, occurred_on=date(2026, 4, day), amount="1000")
+    expected, total = {}, Decimal("100.00")
+    for day, amount in enumerate(amounts, start=1):
+        total += Decimal(amount)
+        expected[date(2026, 4, day).isoformat()] = format_amount(total, "EUR")
+    for ordering in ("-occurred_on", "occurred_on", "amount"):
+        rows = _walk(api, world, account=account.pk, running_balance="true", ordering=ordering)
+        assert {r["occurred_on"]: r["running_balance"] for r in rows} == expected
+    # Other filters leave rows out, never the balance's arithmetic.
+    rows = _walk(api, world, account=account.pk, running_balance="true", amount_min="0")
+    assert [r["running_balance"] for r in rows] == ["22.00", "115.50"]
+    plain = _walk(api, world, account=account.pk)
+    assert all("running_balance" not in r for r in plain)
