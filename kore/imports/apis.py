@@ -5,6 +5,8 @@ does the rest. The upload streams to a temporary file through ``ImportUploadHand
 refuses a body over ``KORE_IMPORT_MAX_BYTES`` by its Content-Length and while streaming.
 """
 
+import re
+import zoneinfo
 from typing import Any
 
 from django.http import HttpRequest
@@ -29,7 +31,14 @@ from kore.orgs.scoping import OrgAPIView
 
 from . import services
 from .models import ImportJob
-from .readers.csv_reader import DELIMITERS, ENCODINGS, LOCALES
+from .readers.csv_reader import (
+    DATE_CODES,
+    DELIMITERS,
+    ENCODINGS,
+    LOCALES,
+    MAX_COLUMNS,
+    PREAMBLE_LINES,
+)
 from .selectors import import_job_get, import_job_page
 
 
@@ -43,22 +52,88 @@ MAPPING_MAX_BYTES = 16 * 1024
 MAPPING_MAX_DEPTH = 1
 
 
-class MappingInput(StrictSerializer):
-    """CSV column mapping: header names for each role, and optional reading options."""
+class ColumnField(serializers.Field):  # type: ignore[type-arg]
+    """A column: its header name, or its 1-based position (files without a header)."""
 
-    date = serializers.CharField(required=False, max_length=200)
-    amount = serializers.CharField(required=False, max_length=200)
-    debit = serializers.CharField(required=False, max_length=200)
-    credit = serializers.CharField(required=False, max_length=200)
-    description = serializers.CharField(required=False, max_length=200)
-    counterparty = serializers.CharField(required=False, max_length=200)
-    reference = serializers.CharField(required=False, max_length=200)
+    default_error_messages = {
+        "invalid_column": "A header name (at most 200 characters) or a position from 1 to "
+        f"{MAX_COLUMNS}.",
+    }
+
+    def to_internal_value(self, data: Any) -> str | int:
+        if isinstance(data, str) and 0 < len(data) <= 200:
+            return data
+        if isinstance(data, int) and not isinstance(data, bool) and 1 <= data <= MAX_COLUMNS:
+            return data
+        self.fail("invalid_column")
+        raise AssertionError  # fail() raises
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+DATE_FORMAT_HELP = (
+    "strftime codes: " + ", ".join(f"%{code} {meaning}" for code, meaning in DATE_CODES.items())
+    + "; a day, a month and a year at least (e.g. %d.%m.%Y, %m/%d/%Y %I:%M %p)."
+)  # fmt: skip
+
+
+def date_format_check(value: str) -> None:
+    """A declared date_format: known codes only, with a day, a month and a year."""
+    codes = re.findall(r"%(.?)", value)
+    unknown = sorted({f"%{c}" for c in codes if c not in DATE_CODES})
+    complete = "d" in codes and {"m", "b", "B"} & set(codes) and {"y", "Y"} & set(codes)
+    if unknown or not complete:
+        problem = f"Unknown code {', '.join(unknown)}. " if unknown else ""
+        raise serializers.ValidationError(f"{problem}Use {DATE_FORMAT_HELP}",
+                                          code="invalid_date_format")  # fmt: skip
+
+
+def time_zone_check(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise serializers.ValidationError(
+            "An IANA time zone name, e.g. Europe/Berlin.", code="invalid_time_zone"
+        )
+
+
+class MappingInput(StrictSerializer):
+    """CSV and spreadsheet column mapping: a header name (or a 1-based position, for files
+    without a header) for each role, and optional reading options."""
+
+    date = ColumnField(required=False)
+    amount = ColumnField(required=False, help_text="Signed amounts (or see direction).")
+    debit = ColumnField(required=False, help_text="With credit: separate amount columns.")
+    credit = ColumnField(required=False)
+    direction = ColumnField(
+        required=False,
+        help_text="D/C, Debit/Credit, DBIT/CRDT, Af/Bij, S/H or Soll/Haben beside an unsigned "
+        "amount.",
+    )
+    currency = ColumnField(required=False)
+    original_amount = ColumnField(required=False)
+    original_currency = ColumnField(required=False)
+    state = ColumnField(required=False, help_text="booked, pending, reverted/cancelled.")
+    bank_id = ColumnField(required=False, help_text="The bank's own transaction id.")
+    account_ref = ColumnField(required=False, help_text="The statement's account or IBAN.")
+    description = ColumnField(required=False)
+    counterparty = ColumnField(required=False)
+    reference = ColumnField(required=False)
+    notes = ColumnField(required=False)
     locale = serializers.ChoiceField(choices=sorted(LOCALES), required=False)
-    date_format = serializers.RegexField(r"^[^%]*(%[dmyYbB][^%]*)+$", max_length=40,
-                                         required=False)  # fmt: skip
+    date_format = serializers.CharField(
+        max_length=40, required=False, validators=[date_format_check], help_text=DATE_FORMAT_HELP
+    )
     decimal = serializers.ChoiceField(choices=[",", "."], required=False)
     delimiter = serializers.ChoiceField(choices=list(DELIMITERS), required=False)
     encoding = serializers.ChoiceField(choices=list(ENCODINGS), required=False)
+    header_line = serializers.IntegerField(
+        required=False, min_value=0, max_value=PREAMBLE_LINES,
+        help_text="The header's line; 0 when the file has none (map columns by position).",
+    )  # fmt: skip
+    time_zone = serializers.CharField(
+        max_length=64, required=False, validators=[time_zone_check],
+        help_text="The zone of the file's date-times; the organisation's when omitted.",
+    )  # fmt: skip
 
 
 class ImportUpload(StrictSerializer):
@@ -129,7 +204,7 @@ JOB_ERROR_CODES = (
     "import_too_many_columns, import_csv_malformed, import_mapping_incomplete, "
     "import_mapping_invalid, import_file_malformed, import_xml_forbidden, import_format_unknown, "
     "import_no_statement, import_bank_error, import_investment_statement, import_date_ambiguous, "
-    "import_amount_ambiguous, "
+    "import_amount_ambiguous, import_decimal_ambiguous, "
     "import_currency_mismatch, import_file_too_large, import_file_missing, import_rows_invalid, "
     "import_attempts_exhausted, import_timed_out, import_internal_error, account_archived"
 )

@@ -202,6 +202,7 @@ class _Run:
         if job.format == ImportJob.Format.CSV:
             saved = import_mapping_get(account_id=job.account_id)
             mapping = {**saved, **mapping} if saved else mapping
+        mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
         reader = self._reader(mapping)
         try:
             self._validate(reader)

@@ -172,9 +172,15 @@ def date_parse(text: str, fmt: str) -> date:
     return date_check(value)
 
 
-def text_clean(value: str, column: str) -> str:
+def text_fit(value: str, column: str) -> tuple[str, str | None]:
+    """``value`` with its whitespace collapsed, cut to the column's limit with an ellipsis; the
+    second item is the whole cleaned text when it had to be cut (for the row's metadata)."""
     cleaned = " ".join(value.replace("\x00", "").split())
     limit = TEXT_MAX[column]
     if len(cleaned) > limit:
-        raise ValueProblem(f"{column}_too_long", f"At most {limit} characters.")
-    return cleaned
+        return cleaned[: limit - 1] + "…", cleaned
+    return cleaned, None
+
+
+def text_clean(value: str, column: str) -> str:
+    return text_fit(value, column)[0]

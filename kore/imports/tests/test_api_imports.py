@@ -107,3 +107,36 @@ def test_force_needs_a_finished_job(world, account):
         f"{base(world)}{job_id}/force/", {"lines": [1]}, format="json"
     )
     assert_error(response, 409, "import_not_forceable")
+
+
+@pytest.mark.django_db
+def test_a_bad_date_format_lists_the_allowed_codes(world, account):
+    response = post(world.member, world, account.pk, "x.csv", b"a,b\n1,2\n",
+                    mapping='{"date_format": "%Y-%m-%dT%Q"}')  # fmt: skip
+    error = assert_error(response, 422)
+    (problem,) = error["fields"]["mapping.date_format"]
+    assert problem["code"] == "invalid_date_format"
+    assert problem["message"].startswith("Unknown code %Q. Use strftime codes: %d day (01-31)")
+    assert "%H hour (00-23)" in problem["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("mapping", "field"),
+    [('{"date": 0}', "date"), ('{"amount": true}', "amount"), ('{"header_line": 99}',
+      "header_line"), ('{"time_zone": "Mars/Olympus"}', "time_zone"),
+     ('{"date_format": "%H:%M"}', "date_format")],
+)  # fmt: skip
+def test_mapping_columns_positions_and_options_are_checked(world, account, mapping, field):
+    response = post(world.member, world, account.pk, "x.csv", b"a,b\n1,2\n", mapping=mapping)
+    error = assert_error(response, 422)
+    assert f"mapping.{field}" in error["fields"], error
+
+
+@pytest.mark.django_db
+def test_a_mapping_by_position_is_accepted(world, account):
+    response = post(world.member, world, account.pk, "x.csv", b"2024-01-02,-1.00\n",
+                    mapping='{"date": 1, "amount": 2, "header_line": 0, '
+                            '"time_zone": "Europe/Paris", "direction": "Sens"}')  # fmt: skip
+    assert response.status_code == 202, response.content
+    assert response.json()["mapping"]["date"] == 1

@@ -23,10 +23,21 @@ def read(name: str, mapping: dict[str, object] | None = None) -> list[Row | RowE
     [
         (
             "csv_de_sparkasse.csv",
-            Row(2, date(2024, 1, 2), Decimal("-1234.56"), "Miete Januar", "Hausverwaltung Müller"),
+            Row(
+                2,
+                date(2024, 1, 2),
+                Decimal("-1234.56"),
+                "Miete Januar",
+                "Hausverwaltung Müller",
+                currency="EUR",
+                account_ref="DE001",
+            ),
         ),
         ("csv_uk_barclays.csv", Row(2, date(2024, 1, 13), Decimal("-1024.10"), "TESCO STORES")),
-        ("csv_us_chase.csv", Row(2, date(2024, 1, 5), Decimal("-45.99"), "AMAZON MKTPL")),
+        (
+            "csv_us_chase.csv",
+            Row(2, date(2024, 1, 5), Decimal("-45.99"), "AMAZON MKTPL", notes="Shopping"),
+        ),
         (
             "csv_fr_tab.csv",
             Row(2, date(2024, 2, 5), Decimal("-4.50"), "Carte Café Crème", "", "REF1"),
@@ -86,10 +97,16 @@ def test_bad_rows_are_row_errors_with_line_and_column(name, codes):
     assert all(e.line >= 2 for e in errors)
 
 
-def test_a_wrong_declared_encoding_fails_with_its_line():
-    with pytest.raises(ImportFileError) as raised:
-        read("csv_de_sparkasse.csv", {"encoding": "utf-8"})
-    assert (raised.value.code, raised.value.line) == ("import_encoding_error", 2)
+def test_a_declared_encoding_the_bytes_contradict_is_not_trusted():
+    """UTF-8 declared for a CP1252 file, Latin-1 declared for a UTF-8 one: the bytes win."""
+    rows = read("csv_de_sparkasse.csv", {"encoding": "utf-8"})
+    assert rows[0].counterparty == "Hausverwaltung Müller"
+    utf8 = FIXTURES / "csv_de_sparkasse.csv"
+    text = utf8.read_bytes().decode("cp1252").encode("utf-8")
+    reader = reader_open("csv", lambda: __import__("io").BytesIO(text), currency="EUR",
+                         size=len(text), mapping={"encoding": "latin-1"})  # fmt: skip
+    assert next(iter(reader.rows())).counterparty == "Hausverwaltung Müller"  # not "MÃ¼ller"
+    assert reader.mapping["encoding"] == "utf-8"
 
 
 def test_ten_thousand_columns_are_refused(tmp_path):

@@ -37,7 +37,7 @@ def live(account):
 @pytest.mark.parametrize(
     ("name", "count"),
     [("csv_de_sparkasse.csv", 4), ("csv_uk_barclays.csv", 3), ("csv_us_chase.csv", 3),
-     ("csv_fr_tab.csv", 2), ("statement.ofx", 3), ("statement.qfx", 2), ("camt053.xml", 3)],
+     ("csv_fr_tab.csv", 3), ("statement.ofx", 3), ("statement.qfx", 2), ("camt053.xml", 3)],
 )  # fmt: skip
 def test_each_format_imports_every_row_with_provenance(world, account, name, count):
     job = run(world, account, name)
