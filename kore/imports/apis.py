@@ -204,7 +204,7 @@ JOB_ERROR_CODES = (
     "import_too_many_columns, import_csv_malformed, import_mapping_incomplete, "
     "import_mapping_invalid, import_file_malformed, import_xml_forbidden, import_format_unknown, "
     "import_no_statement, import_bank_error, import_investment_statement, import_date_ambiguous, "
-    "import_amount_ambiguous, import_decimal_ambiguous, "
+    "import_amount_ambiguous, "
     "import_currency_mismatch, import_file_too_large, import_file_missing, import_rows_invalid, "
     "import_attempts_exhausted, import_timed_out, import_internal_error, account_archived"
 )

@@ -396,7 +396,7 @@ def decimal_detect(values: list[str]) -> str:
                 f"The amount {value.strip()[:20]!r} reads as thousands or as decimals: set the "
                 "mapping's locale (e.g. de-DE or fr-FR for a decimal comma, en-GB or en-US for a "
                 "decimal point) or its decimal.",
-                code="import_decimal_ambiguous",
+                code="import_amount_ambiguous",
             )
         if dot >= 0 and comma >= 0:
             seen.add("." if dot > comma else ",")
@@ -408,7 +408,7 @@ def decimal_detect(values: list[str]) -> str:
         raise ImportFileError(
             "Some amounts use a decimal point and others a decimal comma: set the mapping's "
             "locale or its decimal.",
-            code="import_decimal_ambiguous",
+            code="import_amount_ambiguous",
         )
     return seen.pop() if seen else ""
 

@@ -272,7 +272,7 @@ def test_a_locale_settles_the_date_order(world, account, locale, first):
 @pytest.mark.django_db
 def test_an_amount_that_fits_both_decimal_marks_is_refused(world, account):
     job = run(world, account, "csv_amount_ambiguous.csv")
-    assert (job.status, job.error_code) == ("failed", "import_decimal_ambiguous")
+    assert (job.status, job.error_code) == ("failed", "import_amount_ambiguous")
     assert job.error_message.startswith("The amount '1.234' reads as thousands or as decimals")
     assert not live(account).exists()
     job = run(world, account, "csv_amount_ambiguous.csv", mapping={"locale": "de-DE"})
@@ -300,4 +300,4 @@ def test_an_ambiguous_amount_past_the_sample_is_a_row_error(world, account):
 def test_mixed_decimal_marks_are_refused(world, account):
     data = b"Date;Text;Amount\n2024-01-02;A;-1,50\n2024-01-03;B;-2.75\n"
     job = run(world, account, "mixed.csv", data)
-    assert (job.status, job.error_code) == ("failed", "import_decimal_ambiguous")
+    assert (job.status, job.error_code) == ("failed", "import_amount_ambiguous")
