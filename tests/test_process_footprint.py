@@ -1,8 +1,8 @@
 """What every web and worker process imports at start: libraries only one feature needs stay out.
 
 Each Gunicorn worker and Celery worker pays for its imports in private memory (the 512 MB
-profile runs five of them): openpyxl ~10 MB, ofxtools ~16 MB, boto3 + botocore ~20 MB. They are
-imported by the code path that uses them (XLSX export, OFX import, S3), not at start.
+profile runs five of them): openpyxl ~10 MB, boto3 + botocore ~20 MB. They are imported by the
+code path that uses them (XLSX export, S3), not at start.
 """
 
 import json
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ONLY_WHEN_USED = ("openpyxl", "ofxtools", "boto3", "botocore", "moto", "playwright")
+ONLY_WHEN_USED = ("openpyxl", "boto3", "botocore", "moto", "playwright")
 
 PROBE = """
 import json, sys

@@ -158,6 +158,19 @@ class CamtReader:
                     "The XML declares a DTD or entities, which statements never need.",
                     code="import_xml_forbidden",
                 ) from exc
+            except ValueError as exc:  # expat: "multi-byte encodings are not supported"
+                if isinstance(exc, ValueProblem):
+                    raise
+                raise ImportFileError(
+                    "The XML declares a character encoding Kore does not read; statements are "
+                    "UTF-8.",
+                    code="import_encoding_unsupported",
+                ) from exc
+            except LookupError as exc:  # <?xml encoding="…"?> names no codec Python has
+                raise ImportFileError(
+                    "The XML declares an unknown character encoding; statements are UTF-8.",
+                    code="import_encoding_unsupported",
+                ) from exc
             except ParseError as exc:
                 line, column = exc.position
                 raise ImportFileError(

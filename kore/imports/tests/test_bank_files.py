@@ -112,6 +112,10 @@ def test_ofx_2_xml_is_read(world, account):
                   b"<OFX><STMTRS>&x;</STMTRS></OFX>", "import_xml_forbidden"),
         ("x.xml", b"<?xml version='1.0'?><Document><BkToCstmrStmt><Stmt>\x00</Stmt>",
          "import_file_malformed"),
+        ("x.xml", b'<?xml version="1.0" encoding="big5"?><Document/>',
+         "import_encoding_unsupported"),
+        ("x.xml", b'<?xml version="1.0" encoding="utf-9"?><Document/>',
+         "import_encoding_unsupported"),
     ],
 )  # fmt: skip
 def test_error_messages_never_carry_a_path_or_a_library_exception(world, account, name, data,
