@@ -22,7 +22,7 @@ from . import selectors
 from . import serializers as s
 from . import transaction_list as tl
 from .models import Account, Category, Statement
-from .services import accounts, categories, statements, transactions, transfers
+from .services import accounts, categories, statements, transactions
 from .services.concurrency import etag_for
 
 IF_MATCH = OpenApiParameter(
@@ -307,22 +307,6 @@ class TransactionBulkCreateApi(OrgAPIView):
             )
         created = transactions.transaction_create_many(ctx=self.org, rows=parsed)
         return Response({"ids": [tx.pk for tx in created]}, status=201)
-
-
-# --- Transfers ------------------------------------------------------------------------------------
-class TransferCreateApi(TransactionRenderMixin, OrgAPIView):
-    @extend_schema(request=s.TransferInput, responses={201: s.TransferOutput}, tags=["transfers"])
-    def post(self, request: Request, org_slug: str) -> Response:
-        data = s.TransferInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        transfer = transfers.transfer_create(ctx=self.org, **data.validated_data)
-        legs = sorted(transfer.legs.values_list("pk", flat=True))
-        body = {
-            "id": transfer.pk,
-            "rate": format(transfer.rate.normalize(), "f"),  # never "1E+2"
-            "legs": [self.render(pk).data for pk in legs],
-        }
-        return Response(body, status=201)
 
 
 # --- Statements -----------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ class Transfer(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     rate = models.DecimalField(max_digits=24, decimal_places=10)
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditFields])
 
     def __str__(self) -> str:
         return f"transfer {self.pk}"

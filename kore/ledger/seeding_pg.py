@@ -236,8 +236,8 @@ WITH row AS (
   RETURNING id, amount, transfer_id, has_splits, has_tags, created_at,
     CASE WHEN currency = 'JPY' THEN 0 ELSE 2 END AS places
 ), transfers AS (
-  INSERT INTO "{transfer}" (id, organization_id, rate, created_at)
-  SELECT transfer_id, %(org)s, round(max(amount) / -min(amount), 10), min(created_at)
+  INSERT INTO "{transfer}" (id, organization_id, rate, version, created_at)
+  SELECT transfer_id, %(org)s, round(max(amount) / -min(amount), 10), 1, min(created_at)
   FROM ins WHERE transfer_id IS NOT NULL GROUP BY transfer_id
   RETURNING 1
 ), splits AS (

@@ -151,10 +151,38 @@ class TransferInput(StrictSerializer):
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
+class TransferPatch(StrictSerializer):
+    amount = MoneyField(required=False, help_text="Positive amount leaving from_account.")
+    to_amount = MoneyField(
+        required=False, help_text="Amount arriving (across currencies; the rate follows)."
+    )
+    rate = MoneyField(
+        required=False,
+        help_text="Across currencies instead of to_amount: to_amount = amount * rate, which "
+        "must fit the currency's decimals (422 rate_inexact otherwise).",
+    )
+    occurred_on = serializers.DateField(required=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
 class TransferOutput(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
+    from_account = serializers.IntegerField()
+    to_account = serializers.IntegerField()
+    amount = serializers.CharField(help_text="Positive, in from_account's currency.")
+    to_amount = serializers.CharField(help_text="Positive, in to_account's currency.")
     rate = serializers.CharField()
+    occurred_on = serializers.DateField()
+    description = serializers.CharField()
+    version = serializers.IntegerField()
+    etag = serializers.CharField()
+    created_at = serializers.DateTimeField()
     legs = TransactionOutput(many=True)
+
+
+class TransferPage(serializers.Serializer):  # type: ignore[type-arg]
+    results = TransferOutput(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
 
 
 class StatementOutput(serializers.ModelSerializer):  # type: ignore[type-arg]

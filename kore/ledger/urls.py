@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_attachments, apis_bulk, apis_feed, apis_periods
+from . import apis, apis_attachments, apis_bulk, apis_feed, apis_periods, apis_transfers
 from .apis_audit import AuditListApi
 
 P = "orgs/<slug:org_slug>/"
@@ -45,7 +45,12 @@ urlpatterns = [
         apis.TransactionRestoreApi.as_view(),
         name="transaction-restore",
     ),
-    path(f"{P}transfers/", apis.TransferCreateApi.as_view(), name="transfer-create"),
+    path(f"{P}transfers/", apis_transfers.TransferListCreateApi.as_view(), name="transfer-list"),
+    path(
+        f"{P}transfers/<id:transfer_id>/",
+        apis_transfers.TransferDetailApi.as_view(),
+        name="transfer-detail",
+    ),
     path(f"{P}statements/", apis.StatementListCreateApi.as_view(), name="statement-list"),
     path(
         f"{P}statements/<id:statement_id>/",

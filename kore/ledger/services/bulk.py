@@ -14,7 +14,7 @@ from ..models import Category, Transaction
 from ..transaction_list import TransactionFilter, filter_queryset
 from .periods import period_open_check
 from .state import ledger_version_bump
-from .transactions import BATCH_LIMIT, _tags, transactions_bulk_set
+from .transactions import BATCH_LIMIT, TRANSFER_CATEGORY, _tags, transactions_bulk_set
 
 
 def _targets(
@@ -85,6 +85,11 @@ def transactions_bulk_update(
         values["status"] = changes["status"]
     with db_transaction.atomic():
         qs = _targets(ctx, ids, filters)
+        category_id = values.get("category_id")
+        if category_id is not None and qs.filter(transfer__isnull=False).exists():
+            kind = Category.objects.values_list("kind", flat=True).get(pk=category_id)
+            if kind != Category.Kind.TRANSFER:
+                raise rule_violation("set.category", "transfer_category", TRANSFER_CATEGORY)
         seq = ledger_version_bump(organization=ctx.organization)
         period_open_check(
             organization=ctx.organization, entries=qs.values_list("account_id", "occurred_on")

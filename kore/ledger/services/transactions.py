@@ -78,9 +78,29 @@ def _check_metadata(metadata: Any, errors: FieldErrors) -> None:
             _error(errors, f"metadata.{key}", "metadata_value_too_long", "Values are ≤ 500.")
 
 
-def _check_row(row: dict[str, Any], refs: Refs) -> FieldErrors:
+TRANSFER_CATEGORY = (
+    "A transfer moves money between your own accounts: it is neither income nor spending, so "
+    "its legs take no income or expense category."
+)
+
+
+def _transfer_category_errors(row: Mapping[str, Any], refs: Refs, errors: FieldErrors) -> None:
+    """A transfer leg's category (and its split lines') is empty or of the transfer kind."""
+    named = [("category", row.get("category"))]
+    named += [
+        (f"splits.{i}.category", s.get("category")) for i, s in enumerate(row.get("splits") or [])
+    ]
+    for name, category_id in named:
+        category = refs.categories.get(category_id) if category_id is not None else None
+        if category is not None and category.kind != Category.Kind.TRANSFER:
+            _error(errors, name, "transfer_category", TRANSFER_CATEGORY)
+
+
+def _check_row(row: dict[str, Any], refs: Refs, *, transfer: bool = False) -> FieldErrors:
     """Rule checks for one transaction's full set of values; returns field errors."""
     errors: FieldErrors = {}
+    if transfer:
+        _transfer_category_errors(row, refs, errors)
     account = refs.accounts.get(row["account"]) if row.get("account") is not None else None
     if account is None:
         _error(errors, "account", "not_found", "No such account in this organisation.")
@@ -290,11 +310,15 @@ def transaction_update(
         if row["splits"] is None and "amount" in changes and tx.splits.exists():
             row["splits"] = list(tx.splits.values("category", "amount", "memo"))
         refs = _refs(ctx, [row])
-        errors = _check_row(row, refs)
+        errors = _check_row(row, refs, transfer=tx.transfer_id is not None)
         if errors:
             raise _rules(errors)
         if tx.transfer_id and ("account" in changes or "amount" in changes):
-            raise Conflict("Change a transfer by deleting and recreating it.", code="transfer_leg")
+            raise Conflict(
+                f"This is a leg of transfer {tx.transfer_id}: change its amounts through "
+                f"/transfers/{tx.transfer_id}/, which corrects both legs at once.",
+                code="transfer_leg",
+            )
         account = refs.accounts[row["account"]]
         if row["account"] != tx.account_id:
             _archived_conflict([account])

@@ -1,4 +1,5 @@
-"""POST /transfers/: two linked legs in one database transaction."""
+"""POST /transfers/: two linked legs in one database transaction (reading and correcting them:
+test_api_transfer_detail)."""
 
 from decimal import Decimal
 
@@ -219,7 +220,7 @@ def test_unauthenticated_is_401(world, eur):
     assert_error(response, 401, "not_authenticated")
 
 
-@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_wrong_method_is_405(world, method):
     response = getattr(client_for(world.member), method)(_url(world), {}, format="json")
     assert_error(response, 405, "method_not_allowed")
