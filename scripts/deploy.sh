@@ -222,11 +222,26 @@ nginx_up() {  # nginx_up <tag>: start Nginx when it is not running; recreate it 
   fi
 }
 
+restore_web() {  # restore_web <tag>: web replicas of <tag> only, as many as before
+  local tag=$1 id kept=0
+  # Replicas of the new version go first; the previous version's are still serving when the new
+  # ones failed their health check (they are stopped only after every new one is healthy).
+  for id in $(compose ps -q "$web"); do
+    if [ "$(docker inspect --format '{{.Config.Image}}' "$id")" = "$KORE_IMAGE:$tag" ]; then
+      kept=$((kept + 1))
+    else
+      echo "deploy: removing replica $id of the failed version"
+      docker stop --time 10 "$id" >/dev/null && docker rm "$id" >/dev/null
+    fi
+  done
+  [ "$kept" -ge "$replicas" ] || with_tag "$tag" roll_web "$tag"
+}
+
 rollback() {
   echo "deploy: FAILED; rolling back to ${previous:-nothing}" >&2
   if [ -z "$previous" ]; then
     echo "deploy: a first deploy has nothing to roll back to; the containers are left for inspection" >&2
-  elif with_tag "$previous" roll_web "$previous" &&
+  elif restore_web "$previous" &&
     { [ "${#running_workers[@]}" -eq 0 ] ||
       with_tag "$previous" compose up -d --no-deps "${running_workers[@]}"; } &&
     { [ "$nginx_changed" = 0 ] || with_tag "$previous" compose up -d --no-deps "$nginx"; }; then
