@@ -184,3 +184,11 @@ def text_fit(value: str, column: str) -> tuple[str, str | None]:
 
 def text_clean(value: str, column: str) -> str:
     return text_fit(value, column)[0]
+
+
+def text_kept(value: str, column: str, metadata: dict[str, str]) -> str:
+    """``text_fit``, keeping the whole text in ``metadata[column]`` when it had to be cut."""
+    text, full = text_fit(value, column)
+    if full is not None:
+        metadata[column] = full
+    return text

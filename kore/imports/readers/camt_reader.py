@@ -36,6 +36,7 @@ from .base import (
     amount_parse,
     date_parse,
     text_clean,
+    text_kept,
 )
 
 # Root element → (format, statement element, statement kind)
@@ -270,7 +271,7 @@ class CamtReader:
                     entry_row,
                     original_amount=original,
                     original_currency=original_currency,
-                    description=text_clean(description, "description"),
+                    description=text_kept(description, "description", extra),
                     counterparty=text_clean(counterparty, "counterparty"),
                     notes=notes,
                     metadata={**(entry_row.metadata or {}), **extra},
@@ -393,7 +394,7 @@ class CamtReader:
                 rows.append(replace(
                     entry_row, line=line, amount=signed, original_amount=original,
                     original_currency=original_currency,
-                    description=text_clean(description, "description"),
+                    description=text_kept(description, "description", extra),
                     counterparty=text_clean(counterparty, "counterparty"),
                     reference=text_clean(own_ref or end_to_end or bank_id, "reference"),
                     bank_id=bank_id, notes=notes,

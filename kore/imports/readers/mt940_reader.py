@@ -32,6 +32,7 @@ from .base import (
     amount_parse,
     date_check,
     text_clean,
+    text_kept,
 )
 
 MT_MAX_BYTES = 50 * 1024 * 1024
@@ -316,7 +317,7 @@ class MtReader:
                 line=number,
                 occurred_on=occurred_on,
                 amount=amount,
-                description=text_clean(description or extra, "description"),
+                description=text_kept(description or extra, "description", metadata),
                 counterparty=text_clean(counterparty, "counterparty"),
                 reference=text_clean(reference, "reference"),
                 currency=statement.currency,

@@ -28,6 +28,7 @@ from .base import (
     amount_parse,
     date_parse,
     text_clean,
+    text_kept,
 )
 
 # The file is read whole; a statement file is a few MB, this bounds a hostile one.
@@ -239,7 +240,7 @@ class OfxReader:
                 line=number,
                 occurred_on=occurred_on,
                 amount=amount,
-                description=text_clean(description, "description"),
+                description=text_kept(description, "description", metadata),
                 counterparty=text_clean(name, "counterparty"),
                 reference=text_clean(fitid, "reference"),
                 currency=currency,

@@ -31,6 +31,7 @@ from .base import (
     amount_parse,
     date_check,
     text_clean,
+    text_kept,
 )
 
 QIF_MAX_BYTES = 50 * 1024 * 1024
@@ -269,7 +270,7 @@ class QifReader:
                 line=number,
                 occurred_on=occurred_on,
                 amount=amount,
-                description=text_clean(description, "description"),
+                description=text_kept(description, "description", metadata),
                 counterparty=text_clean(payee, "counterparty"),
                 reference=text_clean(fields.get("N", ""), "reference"),
                 account_ref=statement.account_ref,

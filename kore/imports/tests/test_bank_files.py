@@ -399,3 +399,17 @@ def test_a_qif_investment_account_is_named_as_such(world, account):
     job = run(world, account, "qif_investment.qif")
     assert (job.status, job.error_code) == ("failed", "import_investment_statement")
     assert "Kore imports cash accounts" in job.error_message
+
+
+def test_a_long_text_is_cut_with_an_ellipsis_and_kept_whole(world, account):
+    memo = " ".join(["Sammelrechnung"] * 50)  # 749 characters
+    data = (FIXTURES / "statement.ofx").read_bytes().replace(b"Weekly shop", memo.encode())
+    job = run(world, account, "long.ofx", data)
+    assert job.status == "done", job.error_message
+    first = live(account).get(reference="F1")
+    assert (len(first.description), first.description[-1]) == (500, "…")
+    reader = reader_open("ofx", lambda: io.BytesIO(data), currency="EUR", size=len(data),
+                         mapping={})  # fmt: skip
+    row = next(iter(reader.rows()))
+    assert isinstance(row, Row)
+    assert (row.metadata or {})["description"] == memo
