@@ -170,6 +170,20 @@ class CountsOutput(serializers.Serializer):  # type: ignore[type-arg]
     created = serializers.IntegerField(source="created_count")
     duplicates_skipped = serializers.IntegerField(source="duplicate_count")
     invalid = serializers.IntegerField(source="invalid_count")
+    pending = serializers.IntegerField(
+        source="pending_count", help_text="Rows the bank marked pending, booked as such."
+    )
+    replaced = serializers.IntegerField(
+        source="replaced_count",
+        help_text="Bank-pending transactions a booked row of this file replaced.",
+    )
+    reverted_skipped = serializers.IntegerField(
+        source="reverted_count", help_text="Reverted or cancelled rows, skipped."
+    )
+    matched = serializers.IntegerField(
+        source="matched_count",
+        help_text="Rows linked to a transaction entered by hand instead of booked again.",
+    )
 
 
 class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -196,6 +210,19 @@ class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
             "reference": serializers.CharField(),
         },
     )
+
+
+class MatchOutput(serializers.Serializer):  # type: ignore[type-arg]
+    line = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=["linked", "choose", "undone"],
+        help_text="linked: booked onto ``transaction``; choose: several candidates fit, the row "
+        "was booked as a new transaction; undone: the link was undone, the row booked anew.",
+    )
+    transaction = serializers.IntegerField(allow_null=True)
+    candidates = serializers.ListField(child=serializers.IntegerField())
+    reason = serializers.CharField()
+    values = serializers.DictField(help_text="The row as the file gave it.")
 
 
 JOB_ERROR_CODES = (
@@ -239,10 +266,11 @@ class ImportJobOutput(ImportJobSummary):
 
     errors = RowErrorOutput(many=True)  # type: ignore[assignment]
     duplicates = DuplicateOutput(many=True)
+    matches = MatchOutput(many=True)
     mapping = serializers.DictField(help_text="The mapping declared for this import.")
 
     class Meta(ImportJobSummary.Meta):
-        fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "mapping")  # type: ignore[assignment]
+        fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping")  # type: ignore[assignment]
 
 
 ImportPage = inline_serializer(
@@ -376,3 +404,35 @@ class ImportForceApi(OrgAPIView):
             ctx=self.org, job_id=job_id, lines=data.validated_data["lines"]
         )
         return Response({"created": created}, status=201)
+
+
+class ImportMatchUndoInput(StrictSerializer):
+    line = serializers.IntegerField(min_value=1)
+
+
+class ImportMatchUndoApi(OrgAPIView):
+    """Undo a match: the row the import linked to a transaction entered by hand is booked as a
+    new transaction, and the transaction entered by hand is left as it was. 422
+    ``import_line_not_matched``; 409 ``import_not_undoable`` or ``import_match_changed``."""
+
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        request=ImportMatchUndoInput,
+        responses={
+            201: inline_serializer(
+                "ImportMatchUndone",
+                {"line": serializers.IntegerField(),
+                 "transaction": serializers.IntegerField(help_text="The one entered by hand."),
+                 "created": serializers.IntegerField(help_text="The row, booked anew.")},
+            )
+        },
+        tags=["imports"],
+    )  # fmt: skip
+    def post(self, request: Request, org_slug: str, job_id: int) -> Response:
+        data = ImportMatchUndoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        undone = services.import_match_undo(
+            ctx=self.org, job_id=job_id, line=data.validated_data["line"]
+        )
+        return Response(undone, status=201)

@@ -84,6 +84,17 @@ class ImportJob(JobRow):
     invalid_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     duplicates = models.JSONField(default=list, blank=True)
+    # What the bank said of rows, counted: bank-pending rows booked as such, pending
+    # transactions a booked row replaced, reverted or cancelled rows skipped.
+    pending_count = models.PositiveIntegerField(default=0, db_default=0)
+    replaced_count = models.PositiveIntegerField(default=0, db_default=0)
+    reverted_count = models.PositiveIntegerField(default=0, db_default=0)
+    # Rows linked to a transaction entered by hand instead of booked again, and rows with
+    # several candidates for the user to choose from (kore.imports.matching).
+    matched_count = models.PositiveIntegerField(default=0, db_default=0)
+    matches = models.JSONField(default=list, blank=True)
+    # Each statement of the file checked against the account (opening/closing balances).
+    statements = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes: ClassVar = [

@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -47,7 +48,9 @@ from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, User
 from kore.orgs.scoping import OrgContext
 
+from .booking import Booked, Booker, Pending, pending_pairs
 from .fingerprints import Fingerprinter, fingerprint, row_key
+from .matching import Candidate, Incoming, hand_matches
 from .models import ERRORS_KEPT, ImportJob, ImportMapping
 from .readers import ImportFileError, Reader, Row, RowError, format_detect, reader_open
 from .selectors import import_job_get, import_mapping_get
@@ -243,7 +246,8 @@ class _Run:
         in_closed: list[str] = []  # fingerprints of the rows dated in the closed period
         if staging is not None:
             staging.create()
-        for item in reader.rows():
+        booker = Booker(self.job.account.currency)
+        for item in booker(reader.rows()):
             total += 1
             if isinstance(item, RowError):
                 invalid += 1
@@ -266,10 +270,14 @@ class _Run:
                         lines = []
             if total % HEARTBEAT_ROWS == 0:
                 self._heartbeat()
-        if total == 0:
+        reverted, pending = booker.counts.reverted, booker.counts.pending
+        if total == 0 and not reverted:
             raise ImportFileError("The file has no rows.", code="import_no_rows")
-        self._update(rows_total=total, invalid_count=invalid, errors=errors)
-        self.job.rows_total, self.job.invalid_count, self.job.errors = total, invalid, errors
+        self._update(rows_total=total, invalid_count=invalid, errors=errors,
+                     reverted_count=reverted, pending_count=pending)  # fmt: skip
+        job = self.job
+        job.rows_total, job.invalid_count, job.errors = total, invalid, errors
+        job.reverted_count, job.pending_count = reverted, pending
         if invalid and (refuse_on_error or invalid == total):  # no row at all is a failure
             raise ImportFileError(
                 f"{invalid} of {total} rows break a rule; nothing was written (see errors"
@@ -310,7 +318,7 @@ class _Run:
         fingerprinter = Fingerprinter(self.job.account_id)
         chunk: list[tuple[Row, str, int]] = []
         read = 0
-        for item in reader.rows():
+        for item in Booker(self.job.account.currency)(reader.rows()):
             read += 1
             if isinstance(item, RowError):
                 continue
@@ -354,6 +362,9 @@ class _Run:
                 )
             self._heartbeat()  # also locks the job row until commit
             staging.statistics_ensure()
+            if _links_possible(job):
+                links = self._link(staging.fresh(job.account_id, after, through))
+                staging.link(links)
             size, held = staging.counts(job.account_id, after, through)
             if held:
                 for row, fp, occurrence, matched in staging.matches(
@@ -383,6 +394,9 @@ class _Run:
                 created_count=job.created_count,
                 duplicate_count=job.duplicate_count,
                 duplicates=job.duplicates,
+                replaced_count=job.replaced_count,
+                matched_count=job.matched_count,
+                matches=job.matches,
             )
         import_rows_record(written)
         if self.progress:
@@ -398,6 +412,10 @@ class _Run:
                     )
             self._heartbeat()  # also locks the job row until commit
             matched = _live_fingerprints(job.account_id, [fp for _, fp, _ in chunk])
+            linked: set[int] = set()
+            if _links_possible(job):
+                linked = set(self._link([(r, fp) for r, fp, _ in chunk if fp not in matched]))
+            chunk = [entry for entry in chunk if entry[0].line not in linked]
             new = [(row, fp) for row, fp, _ in chunk if fp not in matched]
             if new and not job.dry_run:
                 _transactions_create(job, new)
@@ -415,10 +433,68 @@ class _Run:
                 created_count=job.created_count,
                 duplicate_count=job.duplicate_count,
                 duplicates=job.duplicates,
+                replaced_count=job.replaced_count,
+                matched_count=job.matched_count,
+                matches=job.matches,
             )
         import_rows_record(0 if job.dry_run else len(new))
         if self.progress:
             self.progress(job)
+
+    def _link(self, rows: list[tuple[Row, str]]) -> dict[int, int]:
+        """Rows booked onto transactions already there instead of anew (line → transaction):
+        a booked row replaces the bank-pending transaction it completes; a row matching exactly
+        one transaction entered by hand is linked to it (several: listed for the user to
+        choose, and booked). Runs inside the chunk's transaction; a dry run changes nothing."""
+        job = self.job
+        days = job.organization.import_match_days
+        links: dict[int, int] = {}
+        by_line = {row.line: (row, fp) for row, fp in rows}
+        pending = [
+            Pending(pk, on, amount, bank_id)
+            for pk, on, amount, bank_id in Transaction.objects.filter(
+                account_id=job.account_id, bank_state=Transaction.BankState.PENDING,
+                deleted_at__isnull=True,
+            ).values_list("id", "occurred_on", "amount", "bank_id")
+        ]  # fmt: skip
+        if pending:
+            booked = [
+                Booked(row.line, row.occurred_on, row.amount, row.bank_id)
+                for row, _ in rows if row.bank_state == "booked"
+            ]  # fmt: skip
+            for row_ref, tx in pending_pairs(pending, booked, days=days):
+                row, fp = by_line[row_ref.line]
+                links[row.line] = tx.id
+                job.replaced_count += 1
+                if not job.dry_run:
+                    _pending_replace(job, tx.id, row, fp)
+        rest = [(row, fp) for row, fp in rows if row.line not in links]
+        if rest and _hand_entered_exist(job.account_id):
+            low = min(r.occurred_on for r, _ in rest) - timedelta(days=days)
+            high = max(r.occurred_on for r, _ in rest) + timedelta(days=days)
+            candidates = [
+                Candidate(pk, on, amount, counterparty or description)
+                for pk, on, amount, counterparty, description in Transaction.objects.filter(
+                    account_id=job.account_id, fingerprint__isnull=True, deleted_at__isnull=True,
+                    occurred_on__range=(low, high), amount__in={r.amount for r, _ in rest},
+                ).values_list("id", "occurred_on", "amount", "counterparty", "description")
+            ]  # fmt: skip
+            incoming = [
+                Incoming(r.line, r.occurred_on, r.amount, r.counterparty or r.description)
+                for r, _ in rest
+            ]
+            for result in hand_matches(incoming, candidates, days=days):
+                row, fp = by_line[result.line]
+                if result.linked is not None:
+                    links[row.line] = result.linked
+                    job.matched_count += 1
+                    previous = _hand_link(job, result.linked, row, fp)
+                else:
+                    previous = None
+                if len(job.matches) < ERRORS_KEPT:
+                    job.matches.append(_match_entry(row, fp, result.linked, result.candidates,
+                                                    previous))  # fmt: skip
+        return links
 
     def _heartbeat(self) -> None:
         if not self._update():
@@ -429,6 +505,114 @@ class _Run:
         return ImportJob.objects.filter(
             pk=self.job.pk, status=Status.RUNNING, claim=self.claim
         ).update(heartbeat_at=now, updated_at=now, **values)
+
+
+def _links_possible(job: ImportJob) -> bool:
+    """Whether the account holds a bank-pending row or a row entered by hand (two small
+    partial indexes): when it holds neither, as for most imports, rows are only inserted."""
+    live = Transaction.objects.filter(account_id=job.account_id, deleted_at__isnull=True)
+    return live.filter(bank_state=Transaction.BankState.PENDING).exists() or _hand_entered_exist(
+        job.account_id
+    )
+
+
+def _hand_entered_exist(account_id: int) -> bool:
+    return Transaction.objects.filter(
+        account_id=account_id, fingerprint__isnull=True, deleted_at__isnull=True
+    ).exists()
+
+
+_BANK_FIELDS = ("fingerprint", "import_job_id", "import_line", "bank_state", "bank_id")
+
+
+def _row_values(row: Row) -> dict[str, Any]:
+    return {
+        "occurred_on": row.occurred_on.isoformat(),
+        "amount": str(row.amount),
+        "description": row.description,
+        "counterparty": row.counterparty,
+        "reference": row.reference,
+        "original_amount": None if row.original_amount is None else str(row.original_amount),
+        "original_currency": row.original_currency,
+        "bank_state": row.bank_state,
+        "bank_id": row.bank_id,
+        "notes": row.notes,
+        "metadata": row.metadata or {},
+    }
+
+
+def _row_from_values(line: int, values: dict[str, Any], currency: str) -> Row:
+    from .readers.base import amount_parse, date_parse
+
+    original = values.get("original_amount")
+    return Row(
+        line,
+        date_parse(values["occurred_on"], "%Y-%m-%d"),
+        amount_parse(values["amount"], decimal=".", currency=currency),
+        values["description"],
+        values["counterparty"],
+        values["reference"],
+        original_amount=None if original is None else Decimal(original),
+        original_currency=values.get("original_currency", ""),
+        bank_state=values.get("bank_state", "booked"),
+        bank_id=values.get("bank_id", ""),
+        notes=values.get("notes", ""),
+        metadata=values.get("metadata") or None,
+    )
+
+
+def _save_with_history(job: ImportJob, tx: Transaction) -> None:
+    tx.change_seq = ledger_version_bump(organization=job.organization)
+    tx.version += 1
+    tx._history_user = job.created_by  # type: ignore[attr-defined]
+    tx.save()
+
+
+def _pending_replace(job: ImportJob, tx_id: int, row: Row, fp: str) -> None:
+    """The booked row takes the pending transaction's place: its values, the bank's booked
+    state, this import's provenance; the user's category, tags and notes stay."""
+    tx = Transaction.objects.select_for_update().get(pk=tx_id)
+    tx.occurred_on, tx.amount, tx.description = row.occurred_on, row.amount, row.description
+    tx.counterparty, tx.reference = row.counterparty, row.reference
+    tx.original_amount, tx.original_currency = row.original_amount, row.original_currency
+    tx.bank_state, tx.bank_id = Transaction.BankState.BOOKED, row.bank_id or tx.bank_id
+    tx.notes = tx.notes or row.notes
+    tx.metadata = {**(row.metadata or {}), **tx.metadata}
+    tx.fingerprint, tx.import_job, tx.import_line = fp, job, row.line
+    _save_with_history(job, tx)
+
+
+def _hand_link(job: ImportJob, tx_id: int, row: Row, fp: str) -> dict[str, Any]:
+    """Link the imported row to the transaction entered by hand: the transaction keeps its own
+    values and gains the bank's provenance. Returns what it had before (for undoing)."""
+    tx = Transaction.objects.select_for_update().get(pk=tx_id)
+    previous = {name: getattr(tx, name) for name in _BANK_FIELDS}
+    if not job.dry_run:
+        tx.fingerprint, tx.import_job, tx.import_line = fp, job, row.line
+        tx.bank_state, tx.bank_id = row.bank_state, row.bank_id
+        _save_with_history(job, tx)
+    return previous
+
+
+def _match_entry(
+    row: Row, fp: str, linked: int | None, candidates: tuple[int, ...],
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    if linked is not None:
+        reason = f"Same amount, a close date and a similar payee as transaction {linked}."
+    else:
+        reason = (f"{len(candidates)} transactions entered by hand fit; the row was booked as "
+                  "a new one: choose one to link it to, or keep it.")  # fmt: skip
+    return {
+        "line": row.line,
+        "transaction": linked,
+        "candidates": list(candidates),
+        "status": "linked" if linked is not None else "choose",
+        "reason": reason,
+        "fingerprint": fp,
+        "values": _row_values(row),
+        "previous": previous,
+    }
 
 
 def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, int]:
@@ -454,6 +638,9 @@ def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> Non
             amount=row.amount, currency=account.currency, description=row.description,
             counterparty=row.counterparty, reference=row.reference, created_by=job.created_by,
             change_seq=seq, import_job=job, import_line=row.line, fingerprint=fp,
+            original_amount=row.original_amount, original_currency=row.original_currency,
+            bank_state=row.bank_state, bank_id=row.bank_id, notes=row.notes,
+            metadata=row.metadata or {},
         )
         for row, fp in rows
     ]  # fmt: skip
@@ -631,6 +818,53 @@ def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
         logger.warning("reaper: re-queued %s, re-sent %s", requeued, waiting)
     import_dry_run_files_purge(now=now)
     return [*requeued, *waiting]
+
+
+def import_match_undo(*, ctx: OrgContext, job_id: int, line: int) -> dict[str, Any]:
+    """Undo the link of an imported row to a transaction entered by hand: the transaction loses
+    the bank's provenance (its own values never changed) and the row is booked as a new one."""
+    with db_transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("account", "organization", "created_by")
+            .filter(organization=ctx.organization, pk=job_id)
+            .first()
+        )
+        if job is None:
+            raise NotFound()
+        if job.status != Status.DONE or job.dry_run:
+            raise Conflict("Only a finished, real import's matches can be undone.",
+                           code="import_not_undoable")  # fmt: skip
+        entry = next((m for m in job.matches if m["line"] == line), None)
+        if entry is None or entry["status"] != "linked":
+            raise RuleViolation(
+                f"Line {line} is not a row this import linked to a transaction.",
+                code="import_line_not_matched",
+                fields={"line": [{"code": "import_line_not_matched",
+                                  "message": "Not a linked row of this import."}]},
+            )  # fmt: skip
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+                )
+        tx = Transaction.objects.select_for_update().filter(pk=entry["transaction"]).first()
+        if tx is None or tx.fingerprint != entry["fingerprint"] or tx.import_job_id != job.pk:
+            raise Conflict("The transaction changed since it was linked; edit it instead.",
+                           code="import_match_changed")  # fmt: skip
+        for name, value in (entry["previous"] or {}).items():
+            setattr(tx, name, value)
+        _save_with_history(job, tx)
+        row = _row_from_values(line, entry["values"], job.account.currency)
+        _transactions_create(job, [(row, entry["fingerprint"])])
+        created = Transaction.objects.get(
+            account_id=job.account_id, fingerprint=entry["fingerprint"], deleted_at__isnull=True
+        )
+        entry.update(status="undone", created=created.pk)
+        job.matched_count -= 1
+        job.created_count += 1
+        job.save(update_fields=["matches", "matched_count", "created_count", "updated_at"])
+    return {"line": line, "transaction": tx.pk, "created": created.pk}
 
 
 def import_rows_force(*, ctx: OrgContext, job_id: int, lines: list[int]) -> list[dict[str, int]]:

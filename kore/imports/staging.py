@@ -9,6 +9,7 @@ rows in file order with their source line, position in the reader's stream (``re
 progress figure), fingerprint and occurrence; nothing per row stays in the worker's memory.
 """
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,7 +28,20 @@ logger = logging.getLogger(__name__)
 _COLUMNS = (
     "line integer NOT NULL, read integer NOT NULL, fingerprint text NOT NULL, "
     "occurrence integer NOT NULL, occurred_on date NOT NULL, amount text NOT NULL, "
-    "description text NOT NULL, counterparty text NOT NULL, reference text NOT NULL"
+    "description text NOT NULL, counterparty text NOT NULL, reference text NOT NULL, "
+    "original_amount text, original_currency text NOT NULL, bank_state text NOT NULL, "
+    "bank_id text NOT NULL, notes text NOT NULL, metadata text NOT NULL, "
+    # The live transaction this row is booked onto instead of a new one: a bank-pending row it
+    # replaces, or a row entered by hand it matches (kore.imports.booking, .matching).
+    "links bigint"
+)
+_COPY_COLUMNS = (
+    "line, read, fingerprint, occurrence, occurred_on, amount, description, counterparty, "
+    "reference, original_amount, original_currency, bank_state, bank_id, notes, metadata"
+)
+_ROW_COLUMNS = (
+    "s.line, s.occurred_on, s.amount, s.description, s.counterparty, s.reference, "
+    "s.original_amount, s.original_currency, s.bank_state, s.bank_id, s.notes, s.metadata"
 )
 # The live transaction of the account holding a staged row's fingerprint, probed through the
 # ledger_tx_fingerprint index once per staged row. The account id is an InitPlan parameter
@@ -45,11 +59,26 @@ _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 def staging_line(row: Row, read: int, fp: str, occurrence: int) -> str:
     """One COPY text line for ``row`` (``amount`` kept as text: ``str(Decimal)``, exactly)."""
+    original = "\\N" if row.original_amount is None else str(row.original_amount)
+    metadata = json.dumps(row.metadata).translate(_ESCAPE) if row.metadata else "{}"
     return (
         f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
         f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
-        f"{row.reference.translate(_ESCAPE)}\n"
+        f"{row.reference.translate(_ESCAPE)}\t{original}\t{row.original_currency}\t"
+        f"{row.bank_state}\t{row.bank_id.translate(_ESCAPE)}\t{row.notes.translate(_ESCAPE)}\t"
+        f"{metadata}\n"
     )
+
+
+def _row(values: Any) -> Row:
+    line, occurred_on, amount, description, counterparty, reference, original, \
+        original_currency, bank_state, bank_id, notes, metadata = values  # fmt: skip
+    return Row(
+        line, occurred_on, Decimal(amount), description, counterparty, reference,
+        original_amount=None if original is None else Decimal(original),
+        original_currency=original_currency, bank_state=bank_state, bank_id=bank_id,
+        notes=notes, metadata=json.loads(metadata) or None,
+    )  # fmt: skip
 
 
 class Staging:
@@ -65,10 +94,7 @@ class Staging:
             return
         with connection.cursor() as cursor:
             raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            with raw.copy(
-                "COPY pg_temp.kore_import_staging (line, read, fingerprint, occurrence, "
-                "occurred_on, amount, description, counterparty, reference) FROM STDIN"
-            ) as copy:
+            with raw.copy(f"COPY pg_temp.kore_import_staging ({_COPY_COLUMNS}) FROM STDIN") as copy:
                 copy.write("".join(lines).encode())
 
     def index(self) -> None:
@@ -104,7 +130,7 @@ class Staging:
             cursor.execute(
                 "SELECT count(*), count(*) FILTER (WHERE EXISTS "  # noqa: S608 - constant SQL
                 f"(SELECT FROM ({_MATCH}) m)) FROM pg_temp.kore_import_staging s "
-                "WHERE s.line > %s AND s.line <= %s",
+                "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL",
                 [account_id, after, through],
             )
             size, held = cursor.fetchone()
@@ -119,16 +145,38 @@ class Staging:
             return
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT s.line, s.occurred_on, s.amount, s.description, s.counterparty, "  # noqa: S608
-                "s.reference, s.fingerprint, s.occurrence, m.id "
+                f"SELECT {_ROW_COLUMNS}, s.fingerprint, s.occurrence, m.id "  # noqa: S608
                 f"FROM pg_temp.kore_import_staging s CROSS JOIN LATERAL ({_MATCH}) m "
-                "WHERE s.line > %s AND s.line <= %s ORDER BY s.line LIMIT %s",
+                "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL ORDER BY s.line LIMIT %s",
                 [account_id, after, through, limit],
             )
             found: list[Any] = cursor.fetchall()
-        for line, occurred_on, amount, description, counterparty, reference, fp, nth, tx in found:
-            row = Row(line, occurred_on, Decimal(amount), description, counterparty, reference)
-            yield row, fp, nth, tx
+        for *values, fp, nth, tx in found:
+            yield _row(values), fp, nth, tx
+
+    def fresh(self, account_id: int, after: int, through: int) -> list[tuple[Row, str]]:
+        """The range's rows no live transaction holds yet, with their fingerprints: the rows
+        that may replace a bank-pending transaction or match one entered by hand."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {_ROW_COLUMNS}, s.fingerprint "  # noqa: S608 - constant SQL
+                "FROM pg_temp.kore_import_staging s WHERE s.line > %s AND s.line <= %s "
+                f"AND s.links IS NULL AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line",
+                [after, through, account_id],
+            )
+            found: list[Any] = cursor.fetchall()
+        return [(_row(values), fp) for *values, fp in found]
+
+    def link(self, links: dict[int, int]) -> None:
+        """Book these lines onto existing transactions (line → transaction id), not anew."""
+        if not links:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE pg_temp.kore_import_staging s SET links = v.tx "
+                "FROM unnest(%s::int[], %s::bigint[]) AS v(line, tx) WHERE s.line = v.line",
+                [list(links), list(links.values())],
+            )
 
     def insert(
         self,
@@ -143,16 +191,19 @@ class Staging:
         """Write the range's rows that no live transaction of the account holds; how many."""
         source = (
             "SELECT s.occurred_on, s.amount::numeric AS amount, s.description, s.counterparty, "  # noqa: S608
-            "s.reference, s.fingerprint, s.line AS import_line "
+            "s.reference, s.fingerprint, s.line AS import_line, "
+            "s.original_amount::numeric AS original_amount, s.original_currency, s.bank_state, "
+            "s.bank_id, s.notes, s.metadata::jsonb AS metadata "
             "FROM pg_temp.kore_import_staging s "
-            f"WHERE s.line > %s AND s.line <= %s AND NOT EXISTS (SELECT FROM ({_MATCH}) m) "
-            "ORDER BY s.line"
+            "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL "
+            f"AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line"
         )
         return transactions_insert_select(
             source=source,
             params=[after, through, account_id],
             columns=("occurred_on", "amount", "description", "counterparty", "reference",
-                     "fingerprint", "import_line"),
+                     "fingerprint", "import_line", "original_amount", "original_currency",
+                     "bank_state", "bank_id", "notes", "metadata"),
             values=values,
             history_user_id=history_user_id,
             now=now,

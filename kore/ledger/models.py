@@ -52,6 +52,10 @@ class Account(models.Model):
     currency = models.CharField(max_length=3)
     opening_balance = MoneyColumn(default=0)
     archived = models.BooleanField(default=False)
+    # What the bank calls the account, so imports find it in a statement: an IBAN (stored
+    # without spaces, upper case, checksum verified) and/or the bank's own account number.
+    iban = models.CharField(max_length=34, blank=True, default="")
+    number = models.CharField(max_length=40, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -158,6 +162,15 @@ class Transaction(models.Model):
         CLEARED = "cleared"
         RECONCILED = "reconciled"
 
+    class BankState(models.TextChoices):
+        """What the bank said of an imported row, apart from Kore's reconciliation ``status``:
+        ``pending`` (authorised, not yet booked: a later booked row replaces it) or ``booked``.
+        Empty on rows entered by hand."""
+
+        NONE = "", "not from a bank"
+        BOOKED = "booked"
+        PENDING = "pending"
+
     # Sparse or covered foreign keys carry no index of their own (each index slows every insert):
     # organisation is the first column of ledger_tx_org_change_seq; transfer, statement and API
     # token have partial indexes over the few rows that have one.
@@ -187,6 +200,15 @@ class Transaction(models.Model):
     notes = models.TextField(blank=True, max_length=10_000)
     metadata = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    bank_state = models.CharField(
+        max_length=8, choices=BankState.choices, blank=True, default="", db_default=""
+    )
+    # The bank's own id of the row (OFX FITID, CAMT AcctSvcrRef…), when it gave one.
+    bank_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    # The amount as the bank first stated it in another currency (``amount`` is in the
+    # account's currency).
+    original_amount = MoneyColumn(null=True, blank=True)
+    original_currency = models.CharField(max_length=3, blank=True, default="", db_default="")
     transfer = models.ForeignKey(
         Transfer,
         on_delete=models.SET_NULL,
@@ -292,6 +314,19 @@ class Transaction(models.Model):
                 fields=["account", "fingerprint"],
                 name="ledger_tx_fingerprint",
                 condition=Q(fingerprint__isnull=False, deleted_at__isnull=True),
+            ),
+            # Imports look for bank-pending rows a booked row replaces: a handful per account.
+            models.Index(
+                fields=["account", "bank_id"],
+                name="ledger_tx_bank_pending",
+                condition=Q(bank_state="pending", deleted_at__isnull=True),
+            ),
+            # Imports look for rows entered by hand that an imported row matches (kore.imports
+            # .matching); imported rows (with a fingerprint) never enter this index.
+            models.Index(
+                fields=["account", "amount", "occurred_on"],
+                name="ledger_tx_by_hand",
+                condition=Q(fingerprint__isnull=True, deleted_at__isnull=True),
             ),
         ]
 

@@ -19,8 +19,8 @@ class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Account
         fields = (
-            "id", "name", "kind", "currency", "opening_balance", "archived", "version",
-            "created_at", "updated_at",
+            "id", "name", "kind", "currency", "opening_balance", "iban", "number", "archived",
+            "version", "created_at", "updated_at",
         )  # fmt: skip
 
     def get_opening_balance(self, obj: Account) -> str:
@@ -127,6 +127,8 @@ def _output_field(column: Column) -> Any:
         return serializers.ListField(child=serializers.CharField(), **text)
     if kind == "splits":
         return SplitOutput(many=True, **text)
+    if kind == "original_money":
+        return serializers.CharField(allow_null=True, **text)
     return serializers.CharField(**text)  # text, money, etag
 
 

@@ -426,7 +426,8 @@ def where_sql(organization: Organization, f: TransactionFilter) -> tuple[list[st
 class Column:
     name: str  # on the wire
     source: str  # the row dict's key and the table's column
-    kind: str  # int, ref, date, money, text, choice, json, tags, splits, timestamp, etag
+    # int, ref, date, money, original_money, text, choice, json, tags, splits, timestamp, etag
+    kind: str
     help: str = ""
 
 
@@ -444,6 +445,21 @@ ROW: tuple[Column, ...] = (
     Column("notes", "notes", "text"),
     Column("metadata", "metadata", "json"),
     Column("status", "status", "choice"),
+    Column(
+        "bank_state",
+        "bank_state",
+        "text",
+        "What the bank said of an imported row: booked, or pending (a later booked row replaces "
+        "it); empty for rows entered by hand. Apart from the reconciliation status.",
+    ),
+    Column("bank_id", "bank_id", "text", "The bank's own id of the row, when it gave one."),
+    Column(
+        "original_amount",
+        "original_amount",
+        "original_money",
+        "The amount the bank also stated in another currency (original_currency), or null.",
+    ),
+    Column("original_currency", "original_currency", "text"),
     Column("splits", "splits", "splits"),
     Column("transfer", "transfer_id", "ref"),
     Column("statement", "statement_id", "ref"),
@@ -474,6 +490,9 @@ def row_json(row: dict[str, Any]) -> dict[str, Any]:
     for c in ROW:
         if c.kind == "money":
             out[c.name] = format_amount(row[c.source], currency)
+        elif c.kind == "original_money":
+            value = row[c.source]
+            out[c.name] = None if value is None else format_amount(value, row["original_currency"])
         elif c.kind == "date":
             out[c.name] = row[c.source].isoformat()
         elif c.kind == "timestamp":
@@ -500,6 +519,9 @@ _PLACES = f'((%s::jsonb) ->> {T}."currency")::int'
 _TIMESTAMP = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 _SQL_OF_KIND: dict[str, Callable[[str], str]] = {
     "money": lambda col: f'round({T}."{col}", {_PLACES})::text',
+    "original_money": lambda col: (
+        f'round({T}."{col}", ((%s::jsonb) ->> {T}."original_currency")::int)::text'
+    ),
     "timestamp": lambda col: _TIMESTAMP.format(col=f'{T}."{col}"'),
     "tags": lambda col: (
         f'CASE WHEN {T}."has_tags" THEN COALESCE((SELECT json_agg(g."name" ORDER BY g."name") '  # noqa: S608 - fixed SQL

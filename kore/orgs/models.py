@@ -116,6 +116,9 @@ class Organization(models.Model):
     # Books closed through this day for every account: no transaction dated on or before it is
     # created, changed, deleted or restored (kore.ledger.services.periods). People move it.
     lock_date = models.DateField(null=True, blank=True)
+    # How many days apart an imported row and a transaction entered by hand (or a bank-pending
+    # row and its booked successor) may be dated and still be taken for one another.
+    import_match_days = models.PositiveSmallIntegerField(default=3, db_default=3)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,7 +28,8 @@ def test_upload_answers_202_with_the_queued_job(world, account):
         "queued", "ofx", "skip_invalid", True,
     )  # fmt: skip
     assert body["progress"] == {"rows_read": 0, "rows_total": None}
-    assert body["counts"] == {"created": 0, "duplicates_skipped": 0, "invalid": 0}
+    assert body["counts"] == {"created": 0, "duplicates_skipped": 0, "invalid": 0, "pending": 0,
+                              "replaced": 0, "reverted_skipped": 0, "matched": 0}  # fmt: skip
     job = ImportJob.objects.get(pk=body["id"])
     assert job.file_path.startswith(f"imports/{world.org.pk}/")
     assert len(job.file_path) > 40  # a uuid4, not guessable
