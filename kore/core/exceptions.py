@@ -186,7 +186,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "The date is in a closed period: on or before the account's latest reconciled "
         "statement, or the organisation's lock date.",
     ),
-    "statement_reconciled": (409, "The statement is already reconciled."),
+    "statement_reconciled": (409, "The statement is reconciled; reopen it before changing it."),
     "statement_open": (409, "The statement is not reconciled."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
     "invitation_used": (409, "The invitation was already accepted."),

@@ -342,6 +342,28 @@ class StatementDetailApi(OrgAPIView):
         statement = self._get(statement_id)
         return _with_etag(Response(s.StatementOutput(statement).data), statement)
 
+    @extend_schema(
+        request=s.StatementPatch, responses={200: s.StatementOutput}, parameters=[IF_MATCH],
+        tags=["statements"],
+    )  # fmt: skip
+    def patch(self, request: Request, org_slug: str, statement_id: int) -> Response:
+        """Correct an open statement's date or closing balance (409 when reconciled)."""
+        data = s.StatementPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        statement = statements.statement_update(
+            ctx=self.org, statement_id=statement_id, if_match=_if_match(request),
+            **data.validated_data,
+        )  # fmt: skip
+        return _with_etag(Response(s.StatementOutput(statement).data), statement)
+
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=["statements"])
+    def delete(self, request: Request, org_slug: str, statement_id: int) -> Response:
+        """Delete an open statement (409 when reconciled: reopen it first)."""
+        statements.statement_delete(
+            ctx=self.org, statement_id=statement_id, if_match=_if_match(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class StatementReconcileApi(OrgAPIView):
     """Reconcile: 422 reconciliation_mismatch with the difference when the balance is off."""

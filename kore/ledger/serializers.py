@@ -205,3 +205,8 @@ class StatementInput(StrictSerializer):
     account = IdField()
     end_date = serializers.DateField()
     closing_balance = MoneyField()
+
+
+class StatementPatch(StrictSerializer):
+    end_date = serializers.DateField(required=False)
+    closing_balance = MoneyField(required=False)

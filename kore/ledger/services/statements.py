@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction as db_transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from kore.core.exceptions import Conflict, NotFound, RuleViolation, rule_violation
@@ -19,19 +19,47 @@ from .transactions import transactions_bulk_set
 _COUNTED = (Transaction.Status.CLEARED, Transaction.Status.RECONCILED)
 
 
+def statement_counted(*, account: Account, end_date: date) -> QuerySet[Transaction]:
+    """The rows a statement to ``end_date`` counts: live, cleared or reconciled, to that day."""
+    return Transaction.objects.filter(
+        account=account, deleted_at__isnull=True, occurred_on__lte=end_date, status__in=_COUNTED
+    )
+
+
+def statement_cleared_balance(*, account: Account, end_date: date) -> Decimal:
+    """What reconciling compares with the closing balance: the opening balance plus the
+    counted rows. Pending rows do not count until they are ticked (cleared)."""
+    total = statement_counted(account=account, end_date=end_date).aggregate(s=Sum("amount"))["s"]
+    return Decimal(account.opening_balance) + (total or Decimal(0))
+
+
+def statement_uncleared(*, account: Account, end_date: date) -> QuerySet[Transaction]:
+    """The live pending rows to ``end_date``: what a mismatch usually waits for."""
+    return Transaction.objects.filter(
+        account=account,
+        deleted_at__isnull=True,
+        occurred_on__lte=end_date,
+        status=Transaction.Status.PENDING,
+    )
+
+
+def _closing_checked(closing_balance: Decimal, currency: str) -> None:
+    try:
+        check_precision(closing_balance, currency)
+    except MoneyError as exc:
+        raise RuleViolation(
+            exc.message, code=exc.code,
+            fields={"closing_balance": [{"code": exc.code, "message": exc.message}]},
+        ) from exc  # fmt: skip
+
+
 def statement_create(
     *, ctx: OrgContext, account: int, end_date: date, closing_balance: Decimal
 ) -> Statement:
     found = Account.objects.filter(organization=ctx.organization, pk=account).first()
     if found is None:
         raise rule_violation("account", "not_found", "No such account in this organisation.")
-    try:
-        check_precision(closing_balance, found.currency)
-    except MoneyError as exc:
-        raise RuleViolation(
-            exc.message, code=exc.code,
-            fields={"closing_balance": [{"code": exc.code, "message": exc.message}]},
-        ) from exc  # fmt: skip
+    _closing_checked(closing_balance, found.currency)
     with db_transaction.atomic():
         statement = Statement.objects.create(
             organization=ctx.organization,
@@ -55,6 +83,83 @@ def _statement(ctx: OrgContext, statement_id: int) -> Statement:
     return statement
 
 
+def _mismatch(account: Account, statement: Statement, balance: Decimal) -> RuleViolation:
+    """The 422 of a reconcile that does not add up, saying what counts and what is waiting."""
+    currency = account.currency
+    difference = statement.closing_balance - balance
+    pending = statement_uncleared(account=account, end_date=statement.end_date).aggregate(
+        n=Count("id"), s=Sum("amount")
+    )
+    waiting = ""
+    if pending["n"]:
+        waiting = (
+            f" {pending['n']} uncleared transactions to that date total "
+            f"{format_amount(pending['s'], currency)}: tick those that are on the statement "
+            "(mark them cleared) and reconcile again."
+        )
+    message = (
+        f"The statement is off by {format_amount(difference, currency)}: only cleared "
+        f"transactions count, and the opening balance plus those to "
+        f"{statement.end_date.isoformat()} is {format_amount(balance, currency)}.{waiting}"
+    )
+    return RuleViolation(
+        message,
+        code="reconciliation_mismatch",
+        fields={
+            "closing_balance": [
+                {
+                    "code": "reconciliation_mismatch",
+                    "message": f"difference={format_amount(difference, currency)}; "
+                    f"computed={format_amount(balance, currency)} (cleared transactions only); "
+                    f"uncleared={pending['n']}",
+                }
+            ]
+        },
+    )
+
+
+def statement_update(
+    *,
+    ctx: OrgContext,
+    statement_id: int,
+    if_match: str | None = None,
+    end_date: date | None = None,
+    closing_balance: Decimal | None = None,
+) -> Statement:
+    """Correct an open statement's date or closing balance (a reconciled one: reopen it first)."""
+    with db_transaction.atomic():
+        statement = _statement(ctx, statement_id)
+        check_version(statement, if_match)
+        _refuse_if_reconciled(statement)
+        if closing_balance is not None:
+            _closing_checked(closing_balance, statement.account.currency)
+            statement.closing_balance = closing_balance
+        if end_date is not None:
+            statement.end_date = end_date
+        statement.version += 1
+        statement.save()
+        ledger_version_bump(organization=ctx.organization)
+    return statement
+
+
+def statement_delete(*, ctx: OrgContext, statement_id: int, if_match: str | None = None) -> None:
+    """Delete an open statement (kept in the audit history); a reconciled one is reopened first."""
+    with db_transaction.atomic():
+        statement = _statement(ctx, statement_id)
+        check_version(statement, if_match)
+        _refuse_if_reconciled(statement)
+        statement.delete()
+        ledger_version_bump(organization=ctx.organization)
+
+
+def _refuse_if_reconciled(statement: Statement) -> None:
+    if statement.status == Statement.Status.RECONCILED:
+        raise Conflict(
+            "The statement is reconciled; an admin must reopen it before it can change.",
+            code="statement_reconciled",
+        )
+
+
 def statement_reconcile(
     *, ctx: OrgContext, statement_id: int, if_match: str | None = None
 ) -> Statement:
@@ -69,29 +174,10 @@ def statement_reconcile(
         # Take the organisation's ledger lock before summing: a writer that holds it must commit
         # first, or the sum could miss its change and a stale total get reconciled.
         seq = ledger_version_bump(organization=ctx.organization)
-        counted = Transaction.objects.filter(
-            account=account,
-            deleted_at__isnull=True,
-            occurred_on__lte=statement.end_date,
-            status__in=_COUNTED,
-        )
-        total = counted.aggregate(s=Sum("amount"))["s"] or Decimal(0)
-        balance = account.opening_balance + total
+        counted = statement_counted(account=account, end_date=statement.end_date)
+        balance = statement_cleared_balance(account=account, end_date=statement.end_date)
         if balance != statement.closing_balance:
-            difference = statement.closing_balance - balance
-            raise RuleViolation(
-                f"The statement is off by {format_amount(difference, account.currency)}.",
-                code="reconciliation_mismatch",
-                fields={
-                    "closing_balance": [
-                        {
-                            "code": "reconciliation_mismatch",
-                            "message": f"difference={format_amount(difference, account.currency)}; "
-                            f"computed={format_amount(balance, account.currency)}",
-                        }
-                    ]
-                },
-            )
+            raise _mismatch(account, statement, balance)
         transactions_bulk_set(
             ctx=ctx,
             transactions=counted.filter(Q(statement__isnull=True) | Q(statement=statement)),

@@ -87,12 +87,15 @@ def test_mismatch_is_422_with_the_difference_and_changes_nothing(world, ledger):
     assert not Transaction.objects.filter(status="reconciled").exists()
 
 
-def test_pending_transactions_do_not_count(world, ledger):
+def test_pending_transactions_do_not_count_and_the_422_says_so(world, ledger):
     account, _ = ledger
     statement = _statement(world.org, account, "82.50")  # as if the pending -3.00 counted
-    assert_error(
+    error = assert_error(
         client_for(world.member).post(_url(world, statement)), 422, "reconciliation_mismatch"
     )
+    assert "only cleared transactions count" in error["message"]
+    assert "1 uncleared transactions to that date total -3.00" in error["message"]
+    assert "uncleared=1" in error["fields"]["closing_balance"][0]["message"]
 
 
 def test_earlier_reconciled_transactions_still_count(world, ledger):
