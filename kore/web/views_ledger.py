@@ -3,11 +3,12 @@
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,8 @@ from kore.ledger.models import Transaction
 from kore.ledger.services import accounts as account_services
 from kore.ledger.services import categories as category_services
 from kore.ledger.services import statements as statement_services
+from kore.ledger.services import transactions as tx_services
+from kore.ledger.services.periods import closed_through
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.reports.selectors import balances
@@ -137,52 +140,105 @@ def category_edit(request: HttpRequest, org: OrgContext, category_id: int) -> Ht
 
 
 # --- Reconciliation ------------------------------------------------------------------------
+TICK_ROWS = 200  # rows of the period listed to tick; more is a sign to narrow the date
+
+
 def cleared_balance(org: OrgContext, account_id: int, end: date) -> tuple[Decimal, str] | None:
-    """What reconciling would compare: opening balance + cleared/reconciled rows to ``end``."""
+    """What reconciling would compare (the statements service's rule) and the currency."""
     account = selectors.account_get(organization=org.organization, account_id=account_id)
     if account is None:
         return None
-    total = Transaction.objects.filter(
-        Q(status__in=["cleared", "reconciled"]),
-        account=account,
+    balance = statement_services.statement_cleared_balance(account=account, end_date=end)
+    return balance, account.currency
+
+
+def _period_rows(org: OrgContext, account_id: int, end: date) -> list[Transaction]:
+    """The rows to tick: not yet reconciled, after the account's closed period, to ``end``."""
+    closed = closed_through(organization=org.organization, account_ids=[account_id])
+    rows = Transaction.objects.filter(
+        organization=org.organization,
+        account_id=account_id,
         deleted_at__isnull=True,
         occurred_on__lte=end,
-    ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    return account.opening_balance + total, account.currency
+        status__in=[Transaction.Status.PENDING, Transaction.Status.CLEARED],
+    )
+    if account_id in closed:
+        rows = rows.filter(occurred_on__gt=closed[account_id])
+    return list(rows.order_by("occurred_on", "id")[: TICK_ROWS + 1])
+
+
+def _reconcile_context(org: OrgContext, form: forms.ReconcileForm) -> dict[str, Any]:
+    """The difference and the period's rows for a valid form; empty otherwise."""
+    context: dict[str, Any] = {"computed": None, "difference": None, "currency": "", "rows": []}
+    if not (form.is_bound and form.is_valid()):
+        return context
+    data = form.cleaned_data
+    found = cleared_balance(org, data["account"], data["end_date"])
+    if found is None:
+        return context
+    computed, currency = found
+    rows = _period_rows(org, data["account"], data["end_date"])
+    context.update(
+        computed=computed,
+        currency=currency,
+        difference=data["closing_balance"] - computed,
+        rows=rows[:TICK_ROWS],
+        more_rows=len(rows) > TICK_ROWS,
+    )
+    return context
 
 
 @org_page()
 def reconcile(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    """Statement date and closing balance → the difference, live → confirm."""
+    """Statement date and closing balance → the difference and the period's rows to tick, live
+    → confirm at zero."""
     accounts = list(selectors.account_list(organization=org.organization))
     initial = {"end_date": timezone.localdate(), "account": next((a.pk for a in accounts), None)}
     form = forms.ReconcileForm(
         request.POST or request.GET or None, initial=initial, accounts=accounts
     )
-    status, computed, difference, currency = 200, None, None, ""
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        found = cleared_balance(org, data["account"], data["end_date"])
-        if found is not None:
-            computed, currency = found
-            difference = data["closing_balance"] - computed
-        if request.method == "POST":
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
             return _reconcile_confirm(request, org, form)
-    elif form.is_bound and request.method == "POST":
         status = 400
     context = {
         "nav": "reconcile",
         "form": form,
-        "computed": computed,
-        "difference": difference,
-        "currency": currency,
         "has_accounts": bool(accounts),
         "statements": selectors.statement_list(organization=org.organization).select_related(
             "account"
         )[:20],
+        **_reconcile_context(org, form),
     }
     template = "web/_reconcile_result.html" if is_htmx(request) else "web/reconcile.html"
     return render_page(request, template, context, status=status)
+
+
+@org_page(write=Role.MEMBER)
+@require_POST
+def reconcile_tick(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Tick (clear) or untick (back to pending) one row of the period; answers with the new
+    difference and rows."""
+    accounts = list(selectors.account_list(organization=org.organization))
+    form = forms.ReconcileForm(request.POST, accounts=accounts)
+    tx_id = id_parse(request.POST.get("tx", ""))
+    wanted = request.POST.get("to", "")
+    error = ""
+    if tx_id is None or wanted not in (Transaction.Status.PENDING, Transaction.Status.CLEARED):
+        return error_page(request, 400, "Say which transaction and whether it is cleared.")
+    try:
+        tx_services.transaction_update(ctx=org, tx_id=tx_id, status=wanted)
+    except KoreError as exc:
+        error = exc.message
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        query = {k: request.POST.get(k, "") for k in ("account", "end_date", "closing_balance")}
+        return redirect(reverse("web:reconcile", args=[org.organization.slug]) + "?" +
+                        urlencode(query))  # fmt: skip
+    context = {"form": form, "tick_error": error, **_reconcile_context(org, form)}
+    return render_page(request, "web/_reconcile_result.html", context)
 
 
 def _reconcile_confirm(

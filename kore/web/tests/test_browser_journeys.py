@@ -125,14 +125,14 @@ def test_import_csv_with_mapping(web_page: Any, world: OrgWorld) -> None:
 
 def test_reconcile_and_report(web_page: Any, world: OrgWorld) -> None:
     page = web_page
-    data = ledger(world, count=2)  # -1.50 and -2.50 from 100.00
-    Transaction.objects.filter(pk=data["txs"][0].pk).update(status="cleared")
+    data = ledger(world, count=2)  # -1.50 and -2.50 from 100.00, both uncleared
     sign_in(page, world.member.email)
     page.goto(page.base + f"/o/{world.org.slug}/reconcile/")
     page.fill("#id_end_date", "2026-03-31")
-    page.fill("#id_closing_balance", "90.00")
-    page.wait_for_selector("#difference >> text=-8.50")
     page.fill("#id_closing_balance", "98.50")
+    page.wait_for_selector("#difference >> text=-1.50")
+    assert page.locator("#reconcile-confirm").count() == 0
+    page.check(f"#tick-{data['txs'][0].pk} input.tick")  # on the statement: tick it
     page.wait_for_selector("#difference.ok")
     assert not serious(page)
     shot(page, "reconcile")
