@@ -40,7 +40,7 @@ def test_the_period_rows_are_listed_and_ticking_moves_the_difference(world: OrgW
     body = client.post(
         tick, {**query, "tx": second.pk, "to": "cleared"}, HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert 'id="difference" >' not in body and 'class="ok" id="difference">0.00' in body
+    assert 'class="ok" id="difference">0.00' in body
     assert "reconcile-confirm" in body
     assert Transaction.objects.get(pk=third.pk).status == "pending"
 
@@ -114,7 +114,8 @@ def test_viewers_see_the_rows_but_cannot_tick(world: OrgWorld) -> None:
     body = viewer.get(
         page(world, "reconcile/"), _query(data, "98.50"), HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert f'id="tick-{tx.pk}"' in body and "disabled" in body
+    assert f'id="tick-{tx.pk}"' in body
+    assert "disabled" in body
     response = viewer.post(
         page(world, "reconcile/tick/"), {**_query(data, "98.50"), "tx": tx.pk, "to": "cleared"}
     )
