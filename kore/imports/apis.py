@@ -193,6 +193,9 @@ class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
     column = serializers.CharField()
     code = serializers.CharField()
     message = serializers.CharField()
+    value = serializers.CharField(
+        required=False, help_text="The text the file holds there (first 100 characters)."
+    )
 
 
 class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ from kore.core.money import MoneyError, check_precision, minor_units, parse_amou
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2100, 12, 31)
+VALUE_SHOWN = 100  # characters of a bad value kept in the job's report
 TEXT_MAX = {"description": 500, "counterparty": 200, "reference": 200}
 _LEADING_ZEROS = re.compile(r"^(-?)0+(?=\d)")
 _CURRENCY_MARKS = "€$£¥ \u00a0\u202f'"
@@ -103,10 +104,14 @@ class RowError:
     column: str
     code: str
     message: str
+    value: str = ""  # the text the file holds there (cut to VALUE_SHOWN), when the reader knows
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "code": self.code,
-                "message": self.message}  # fmt: skip
+        error = {"line": self.line, "column": self.column, "code": self.code,
+                 "message": self.message}  # fmt: skip
+        if self.value:
+            error["value"] = self.value[:VALUE_SHOWN]
+        return error
 
 
 class ValueProblem(ValueError):

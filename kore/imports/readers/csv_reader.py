@@ -616,8 +616,12 @@ class TableReader:
                 reference = extra["bank_id"]  # the bank's id is the best reference there is
         except ValueProblem as problem:
             role = getattr(problem, "role", role)
+            at = self.index.get(role, self.index.get("debit"))
+            value = fields[at] if at is not None else ""
+            if role == "amount" and "debit" in self.index:
+                value = f"{fields[self.index['debit']]} / {fields[self.index['credit']]}"
             column = self.columns.get(role) or self.columns.get("debit", role)
-            return RowError(line, column, problem.code, problem.message)
+            return RowError(line, column, problem.code, problem.message, value.strip())
         return Row(line, occurred_on, amount, description, counterparty, reference,
                    metadata=metadata, **extra)  # fmt: skip
 
@@ -630,14 +634,19 @@ class TableReader:
                 return fields
             need = self._need
             return RowError(line, "", "column_count",
-                            f"{len(fields)} columns where the mapping needs {need}.")  # fmt: skip
+                            f"{len(fields)} columns where the mapping needs {need}.",
+                            self.delimiter_joined(fields))  # fmt: skip
         if len(fields) > width and not "".join(fields[width:]).strip():
             return fields[:width]
         assert self.header is not None
         if len(fields) < width and not "".join(self.header[len(fields) :]).strip():
             return fields + [""] * (width - len(fields))
         return RowError(line, "", "column_count",
-                        f"{len(fields)} columns where the header has {width}.")  # fmt: skip
+                        f"{len(fields)} columns where the header has {width}.",
+                        self.delimiter_joined(fields))  # fmt: skip
+
+    def delimiter_joined(self, fields: list[str]) -> str:
+        return getattr(self, "delimiter", ",").join(fields)[:100]
 
     def _date(self, text: str) -> date:
         if not self.has_time and not self.format_has_time:

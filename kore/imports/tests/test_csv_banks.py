@@ -144,7 +144,7 @@ def test_an_unknown_direction_is_a_row_error_naming_the_spellings(world, account
     assert job.errors[0] == {
         "line": 2, "column": "Direction", "code": "invalid_direction",
         "message": "'x' is not a direction; Kore reads D/C, Debit/Credit, DBIT/CRDT, Af/Bij, "
-        "S/H and Soll/Haben.",
+        "S/H and Soll/Haben.", "value": "X",
     }  # fmt: skip
     assert not live(account).exists()
 
@@ -292,7 +292,7 @@ def test_an_ambiguous_amount_past_the_sample_is_a_row_error(world, account):
     assert job.errors == [{
         "line": 302, "column": "Amount", "code": "amount_ambiguous",
         "message": "'2,500' reads as thousands or as decimals: set the mapping's locale or "
-        "decimal.",
+        "decimal.", "value": "2,500",
     }]  # fmt: skip
 
 
