@@ -101,7 +101,9 @@ class BalancesApi(OrgAPIView):
 
 
 class CategoryTotalsApi(OrgAPIView):
-    """Totals by category and month (split lines under their own categories), per currency."""
+    """Totals by category and month (split lines under their own categories), per currency:
+    ``income`` (money in) and ``spending`` (money out, negative) apart, ``total`` their sum.
+    Transfers between the organisation's accounts are neither and are left out."""
 
     @extend_schema(
         parameters=[RangeQuery],
@@ -110,7 +112,8 @@ class CategoryTotalsApi(OrgAPIView):
             "rows": inline_serializer("CategoryMonth", {
                 "month": serializers.CharField(help_text="YYYY-MM"),
                 "category": serializers.IntegerField(allow_null=True),
-                "currency": serializers.CharField(), "total": _Money,
+                "currency": serializers.CharField(),
+                "income": _Money, "spending": _Money, "total": _Money,
                 "count": serializers.IntegerField(),
             }, many=True),
         })},
@@ -123,7 +126,7 @@ class CategoryTotalsApi(OrgAPIView):
         date_from, date_to = _range(org, query.validated_data)
         return _cached(
             request,
-            org, "categories", {"from": date_from, "to": date_to},
+            org, "categories-in-out", {"from": date_from, "to": date_to},
             lambda: selectors.category_totals(
                 organization=org, date_from=date_from, date_to=date_to
             ),

@@ -108,45 +108,56 @@ def balances(*, organization: Organization, as_of: date) -> dict[str, Any]:
 def category_totals(
     *, organization: Organization, date_from: date, date_to: date
 ) -> dict[str, Any]:
-    """Totals by category and month; split lines count under their own categories."""
+    """Totals by category and month; split lines count under their own categories.
+
+    Income (money in) and spending (money out) are reported apart, ``total`` is their sum: an
+    uncategorised salary no longer hides uncategorised spending. Transfers move money between
+    the organisation's own accounts, neither earned nor spent: they stay out of this report.
+    """
     in_range = Q(occurred_on__gte=date_from, occurred_on__lte=date_to)
+    sums = {
+        "income": Coalesce(Sum("amount", filter=Q(amount__gt=0)), _ZERO),
+        "spending": Coalesce(Sum("amount", filter=Q(amount__lt=0)), _ZERO),
+        "count": Count("id"),
+    }
     whole = (
         _live(organization)
-        .filter(in_range)
+        .filter(in_range, transfer__isnull=True)
         .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
         .annotate(month=TruncMonth("occurred_on"))
         .values("month", "category_id", "currency")
-        .annotate(total=Sum("amount"), count=Count("id"))
+        .annotate(**sums)
     )
     split_lines = (
         Split.objects.filter(
             transaction__organization=organization,
             transaction__deleted_at__isnull=True,
+            transaction__transfer__isnull=True,
             transaction__occurred_on__gte=date_from,
             transaction__occurred_on__lte=date_to,
         )
         .annotate(month=TruncMonth("transaction__occurred_on"))
         .values("month", "category_id", "transaction__currency")
-        .annotate(total=Sum("amount"), count=Count("id"))
+        .annotate(**sums)
     )
-    merged: dict[tuple[Any, Any, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    for row in whole:
-        cell = merged[(row["month"], row["category_id"], row["currency"])]
-        cell[0] += row["total"]
-        cell[1] += row["count"]
-    for row in split_lines:
-        cell = merged[(row["month"], row["category_id"], row["transaction__currency"])]
-        cell[0] += row["total"]
-        cell[1] += row["count"]
+    merged: dict[tuple[Any, Any, str], list[Any]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for rows, currency_key in ((whole, "currency"), (split_lines, "transaction__currency")):
+        for row in rows:
+            cell = merged[(row["month"], row["category_id"], row[currency_key])]
+            cell[0] += row["income"]
+            cell[1] += row["spending"]
+            cell[2] += row["count"]
     items = [
         {
             "month": _month(month),
             "category": category,
             "currency": currency,
-            "total": format_amount(total, currency),
+            "income": format_amount(income, currency),
+            "spending": format_amount(spending, currency),
+            "total": format_amount(income + spending, currency),
             "count": count,
         }
-        for (month, category, currency), (total, count) in sorted(
+        for (month, category, currency), (income, spending, count) in sorted(
             merged.items(), key=lambda kv: (_month(kv[0][0]), kv[0][2], kv[0][1] or 0)
         )
     ]

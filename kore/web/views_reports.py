@@ -52,7 +52,7 @@ def _spending(org: OrgContext, start: date, end: date) -> list[dict[str, Any]]:
     params = {"date_from": start, "date_to": end}
     data = report_cached(
         org.organization,
-        "category_totals",
+        "category_totals_in_out",  # income and spending apart
         params,
         lambda: category_totals(organization=org.organization, **params),
     )
@@ -67,9 +67,9 @@ def _spending(org: OrgContext, start: date, end: date) -> list[dict[str, Any]]:
     currency = org.organization.default_currency
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for row in data["rows"]:
-        value = Decimal(row["total"])
-        if row["currency"] == currency and value < 0:
-            totals[root(row["category"])] += -value
+        spent = -Decimal(row["spending"])  # money out, whatever came in under the category
+        if row["currency"] == currency and spent:
+            totals[root(row["category"])] += spent
     return [
         {"name": n, "total": t, "currency": currency}
         for n, t in sorted(totals.items(), key=lambda kv: -kv[1])
