@@ -56,17 +56,17 @@ def _local(tag: str) -> str:
 
 
 def _find(element: Element | None, *path: str) -> Element | None:
-    """The first descendant along ``path`` (local names: namespace versions differ)."""
+    """The first descendant along ``path`` (tags are local names: see ``rows``)."""
     current = element
     for name in path:
         if current is None:
             return None
-        current = next((c for c in current if _local(c.tag) == name), None)
+        current = current.find(name)
     return current
 
 
 def _all(element: Element | None, name: str) -> list[Element]:
-    return [] if element is None else [c for c in element if _local(c.tag) == name]
+    return [] if element is None else element.findall(name)
 
 
 def _text(element: Element | None, *path: str) -> str:
@@ -127,33 +127,41 @@ class CamtReader:
         self.statements = []
         number, entries = 0, 0
         stack: list[Element] = []
+        names: dict[str, str] = {}
         container = "Stmt"
         statement: Statement | None = None
         with self.opener() as raw:
             try:
                 for event, element in iterparse(raw, events=("start", "end"), forbid_dtd=True):
-                    name = _local(element.tag)
                     if event == "start":
+                        # Local names from here on: every version's namespace reads alike,
+                        # and find() stays on ElementTree's C path.
+                        name = names.get(element.tag) or names.setdefault(
+                            element.tag, _local(element.tag)
+                        )
+                        element.tag = name
                         if len(stack) == 1:
                             self._message(name)
                             container = MESSAGES[name][1]
-                        elif name == container and len(stack) == 2:
+                        elif len(stack) == 2 and name == container:
                             statement = Statement("", kind=self.kind)
                             self.statements.append(statement)
                         stack.append(element)
                         continue
                     stack.pop()
-                    parent = stack[-1] if stack else None
-                    if statement and parent is not None and _local(parent.tag) == container:
-                        self._statement_part(statement, name, element)
-                    if name == "Ntry" and statement is not None:
-                        entries += 1
-                        for row in self._rows(number, entries, element, statement):
-                            number += 1
-                            statement.rows += 1
-                            yield row
-                    if name in ("Ntry", container) and parent is not None:
-                        parent.remove(element)
+                    depth, name = len(stack), element.tag
+                    if depth == 3 and statement is not None:  # a child of Stmt/Rpt/Ntfctn
+                        if name == "Ntry":
+                            entries += 1
+                            for row in self._rows(number, entries, element, statement):
+                                number += 1
+                                statement.rows += 1
+                                yield row
+                            stack[-1].remove(element)
+                        else:
+                            self._statement_part(statement, name, element)
+                    elif depth == 2 and name == container:
+                        stack[-1].remove(element)
             except DefusedXmlException as exc:
                 raise ImportFileError(
                     "The XML declares a DTD or entities, which statements never need.",
