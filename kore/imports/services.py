@@ -572,6 +572,7 @@ def _pending_replace(job: ImportJob, tx_id: int, row: Row, fp: str) -> None:
     """The booked row takes the pending transaction's place: its values, the bank's booked
     state, this import's provenance; the user's category, tags and notes stay."""
     tx = Transaction.objects.select_for_update().get(pk=tx_id)
+    before = tx.occurred_on
     tx.occurred_on, tx.amount, tx.description = row.occurred_on, row.amount, row.description
     tx.counterparty, tx.reference = row.counterparty, row.reference
     tx.original_amount, tx.original_currency = row.original_amount, row.original_currency
@@ -579,7 +580,11 @@ def _pending_replace(job: ImportJob, tx_id: int, row: Row, fp: str) -> None:
     tx.notes = tx.notes or row.notes
     tx.metadata = {**(row.metadata or {}), **tx.metadata}
     tx.fingerprint, tx.import_job, tx.import_line = fp, job, row.line
-    _save_with_history(job, tx)
+    _save_with_history(job, tx)  # takes the ledger lock: the check below sees the period as is
+    period_open_check(
+        organization=job.organization,
+        entries=[(job.account_id, before), (job.account_id, row.occurred_on)],
+    )
 
 
 def _hand_link(job: ImportJob, tx_id: int, row: Row, fp: str) -> dict[str, Any]:

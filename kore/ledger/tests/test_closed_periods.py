@@ -437,3 +437,19 @@ def test_the_set_based_insert_checks_the_period_under_the_ledger_lock(world, clo
     assert refused.value.code == "period_reconciled"
     _unchanged(account, 3)
     assert Statement.objects.get(pk=closed["statement"].pk).status == "reconciled"
+
+
+@pytest.mark.django_db
+def test_forcing_a_skipped_duplicate_into_the_period_is_refused(world):
+    account = AccountFactory(organization=world.org, currency="EUR", opening_balance="0")
+    _import(world, account, CSV)
+    again = _import(world, account, CSV)
+    coffee = next(d["line"] for d in again.duplicates if d["values"]["occurred_on"] == "2026-01-20")
+    client_for(world.owner).put(
+        f"{base(world)}/lock-date/", {"lock_date": "2026-01-31"}, format="json"
+    )
+    response = client_for(world.member).post(
+        f"{base(world)}/imports/{again.pk}/force/", {"lines": [coffee]}, format="json"
+    )
+    assert_error(response, 409, "period_reconciled")
+    _unchanged(account, 2)
