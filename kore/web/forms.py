@@ -188,6 +188,33 @@ class CategoryForm(forms.Form):
         set_choices(self, "parent", category_choices(shallow, "(top level)"))
 
 
+class TransferForm(forms.Form):
+    """Money moved between two of the organisation's accounts (kore.ledger transfers)."""
+
+    from_account = forms.TypedChoiceField(coerce=id_coerce, label="From")
+    to_account = forms.TypedChoiceField(coerce=id_coerce, label="To")
+    amount = forms.DecimalField(
+        max_digits=20, decimal_places=4, min_value=0, help_text="Leaving the first account."
+    )
+    to_amount = forms.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+        label="Amount arriving",
+        help_text="Only between two currencies: what reached the second account.",
+    )
+    occurred_on = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    description = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, accounts: list[Account], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "from_account", account_choices(accounts, None))
+        set_choices(self, "to_account", account_choices(accounts, None))
+
+
 class ReconcileForm(forms.Form):
     account = forms.TypedChoiceField(coerce=id_coerce)
     end_date = forms.DateField(

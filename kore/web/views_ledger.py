@@ -20,6 +20,7 @@ from kore.ledger.services import accounts as account_services
 from kore.ledger.services import categories as category_services
 from kore.ledger.services import statements as statement_services
 from kore.ledger.services import transactions as tx_services
+from kore.ledger.services import transfers as transfer_services
 from kore.ledger.services.periods import closed_through
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
@@ -137,6 +138,35 @@ def category_edit(request: HttpRequest, org: OrgContext, category_id: int) -> Ht
     except KoreError as exc:
         messages.error(request, exc.message)
     return redirect("web:categories", org.organization.slug)
+
+
+# --- Transfers -----------------------------------------------------------------------------
+@org_page()
+def transfer_new(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Move money between two accounts: both legs written at once by the ledger."""
+    accounts = [a for a in selectors.account_list(organization=org.organization) if not a.archived]
+    initial = {
+        "occurred_on": timezone.localdate(),
+        "from_account": accounts[0].pk if accounts else None,
+        "to_account": accounts[1].pk if len(accounts) > 1 else None,
+    }
+    form = forms.TransferForm(request.POST or None, initial=initial, accounts=accounts)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if v is not None}
+            try:
+                transfer = transfer_services.transfer_create(ctx=org, **values)
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, "Transfer recorded: both accounts show it.")
+                leg = transfer.legs.order_by("amount", "id").values_list("pk", flat=True).first()
+                return redirect("web:transaction", org.organization.slug, leg)
+    context = {"nav": "transactions", "form": form, "enough_accounts": len(accounts) > 1}
+    return render_page(request, "web/transfer_form.html", context, status=status)
 
 
 # --- Reconciliation ------------------------------------------------------------------------
