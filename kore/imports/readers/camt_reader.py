@@ -91,6 +91,11 @@ def _party(details: Element | None, role: str) -> str:
     return ""
 
 
+def _batch_size(entry: Element) -> int:
+    count = _text(entry, "NtryDtls", "Btch", "NbOfTxs")
+    return int(count) if count.isdigit() and len(count) < 10 else 0
+
+
 def _iban(element: Element | None) -> str:
     return _text(element, "Id", "IBAN") or _text(element, "Id", "Othr", "Id")
 
@@ -273,6 +278,8 @@ class CamtReader:
                 return self._split(entry_row, entry, transactions, statement) or [
                     self._batch(entry_row, entry, transactions)
                 ]
+            if _batch_size(entry) > 1:  # a batch the bank does not detail
+                return [self._batch(entry_row, entry, transactions)]
             description, counterparty, notes, extra = self._texts(entry, single, amount)
             return [
                 replace(

@@ -184,7 +184,7 @@ def test_camt_takes_the_best_text_and_keeps_the_rest(world):
 # --- batches ------------------------------------------------------------------------------------
 def test_a_camt_batch_becomes_its_transactions_or_says_it_is_a_batch(world, account):
     job = run(world, account, "camt053_batch.xml")
-    assert (job.status, job.created_count) == ("done", 4)
+    assert (job.status, job.created_count) == ("done", 5)
     assert booked(account) == [
         (date(2024, 6, 28), Decimal("-1500.00"), "Gehalt Juni", "Anna Schmidt"),
         (date(2024, 6, 28), Decimal("-1250.00"), "Gehalt Juni", "Ben Weber"),
@@ -192,6 +192,9 @@ def test_a_camt_batch_becomes_its_transactions_or_says_it_is_a_batch(world, acco
         # no amounts per transaction: one row, for the entry's amount, saying what it is
         (date(2024, 6, 28), Decimal("95.80"), "Batch of 2 transactions: SEPA Sammelgutschrift",
          ""),
+        # only the count: one row, saying so
+        (date(2024, 6, 28), Decimal("-1234.00"),
+         "Batch of 12 transactions: SEPA Lastschrift Sammler", ""),
     ]  # fmt: skip
     rows, _ = read("camt053_batch.xml")
     assert rows[3].notes == "Kunde Eins Rechnung 17 · Kunde Zwei Rechnung 18"
@@ -199,17 +202,24 @@ def test_a_camt_batch_becomes_its_transactions_or_says_it_is_a_batch(world, acco
 
 # --- formats ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("name", "fmt", "states"),
+    ("name", "fmt", "states", "kept"),
     [
-        ("camt052_intraday.xml", "camt052", ["pending", "pending"]),  # intraday: never final
-        ("camt054_notification.xml", "camt054", ["booked"]),
-        ("camt053_states_currencies.xml", "camt053", ["booked", "booked", "pending", "pending"]),
+        # intraday: never final, every entry bank-pending
+        ("camt052_intraday.xml", "camt052", ["pending", "pending"], ["pending", "pending"]),
+        ("camt054_notification.xml", "camt054", ["booked"], ["booked"]),
+        # the entry in USD alone is refused (currency_mismatch); PDNG and INFO are pending
+        ("camt053_states_currencies.xml", "camt053", ["booked", "booked", "pending", "pending"],
+         ["booked", "pending", "pending"]),
     ],
-)
-def test_camt_052_and_054_are_detected_and_read_with_their_meaning(world, name, fmt, states):
+)  # fmt: skip
+def test_camt_052_and_054_are_detected_and_read_with_their_meaning(world, name, fmt, states,
+                                                                   kept):  # fmt: skip
     currency = "CHF" if fmt == "camt054" else "EUR"
-    job = run(world, account_in(world, currency), name)
-    assert job.format == fmt
+    target = account_in(world, currency)
+    job = run(world, target, name, mode="skip_invalid")
+    assert (job.status, job.format) == ("done", fmt)
+    booked_states = live(target).order_by("import_line").values_list("bank_state", flat=True)
+    assert list(booked_states) == kept
     rows, reader = read(name, currency)
     assert [r.bank_state for r in rows] == states
     kind = {"camt052": "intraday", "camt053": "statement", "camt054": "notification"}[fmt]
@@ -339,6 +349,10 @@ def test_mt940_with_free_text_details_and_a_bank_preamble(world, account):
 def test_mt942_rows_are_bank_pending(world, account):
     job = run(world, account, "mt942_intraday.txt")
     assert (job.status, job.format) == ("done", "mt942")
+    assert list(live(account).order_by("import_line").values_list("bank_state", flat=True)) == [
+        "pending",
+        "pending",
+    ]
     rows, reader = read("mt942_intraday.txt")
     assert [(r.amount, r.bank_state, r.description) for r in rows] == [
         (Decimal("-59.90"), "pending", "Bestellung 8812"),
@@ -415,3 +429,18 @@ def test_a_long_text_is_cut_with_an_ellipsis_and_kept_whole(world, account):
     row = next(iter(reader.rows()))
     assert isinstance(row, Row)
     assert (row.metadata or {})["description"] == memo
+
+
+def test_an_mt940_file_with_several_accounts_names_each_rows_account():
+    data = (FIXTURES / "mt940_de_sepa.sta").read_bytes() + (
+        FIXTURES / "mt940_abn_free_text.sta"
+    ).read_bytes()
+    reader = reader_open(format_detect(data[:4096], "x.sta"), lambda: io.BytesIO(data),
+                         currency="EUR", size=len(data), mapping={})  # fmt: skip
+    rows = list(reader.rows())
+    assert [r.line for r in rows] == [1, 2, 3, 4, 5]
+    assert [r.account_ref for r in rows] == ["10020030/0001234567"] * 3 + ["417164300"] * 2  # type: ignore[union-attr]
+    assert [(s.account_ref, s.rows) for s in reader.statements] == [  # type: ignore[attr-defined]
+        ("10020030/0001234567", 3),
+        ("417164300", 2),
+    ]
