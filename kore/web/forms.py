@@ -238,6 +238,16 @@ class OrganizationForm(forms.ModelForm):  # type: ignore[type-arg]
         return str(self.cleaned_data["default_currency"]).upper()
 
 
+class LockDateForm(forms.Form):
+    lock_date = forms.DateField(
+        required=False,
+        label="Books closed through",
+        help_text="No transaction on or before this day is added, changed or deleted in any "
+        "account. Leave empty to open the books.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)

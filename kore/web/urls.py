@@ -62,6 +62,7 @@ urlpatterns = [
     path(f"{ORG}imports/<id:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
     path(f"{ORG}imports/<id:job_id>/promote/", views_reports.import_promote, name="import-promote"),
     path(f"{ORG}settings/", views.settings_page, name="settings"),
+    path(f"{ORG}settings/lock-date/", views.lock_date, name="lock-date"),
     path(f"{ORG}settings/invite/", views.invite, name="invite"),
     path(f"{ORG}settings/members/<id:membership_id>/", views.member_change, name="member"),
     path(f"{ORG}settings/tokens/", views.token_create, name="token-create"),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kore.core.exceptions import KoreError
 from kore.core.throttling import credential_attempt_throttle
+from kore.ledger.services.periods import lock_date_set
 from kore.orgs import selectors as org_selectors
 from kore.orgs import services as org_services
 from kore.orgs.models import Role, User
@@ -165,6 +166,8 @@ def _settings_page(request: HttpRequest, org: OrgContext, **extra: object) -> Ht
     context = {
         "nav": "settings",
         "org_form": extra.pop("org_form", None) or forms.OrganizationForm(instance=o),
+        "lock_form": extra.pop("lock_form", None)
+        or forms.LockDateForm(initial={"lock_date": o.lock_date}),
         "invite_form": extra.pop("invite_form", None) or forms.InviteForm(),
         "token_form": extra.pop("token_form", None) or forms.TokenForm(),
         "members": org_selectors.membership_list(organization=o),
@@ -197,6 +200,26 @@ def settings_page(request: HttpRequest, org: OrgContext) -> HttpResponse:
             messages.success(request, "Organisation settings saved.")
             return redirect("web:settings", org.organization.slug)
     return _settings_page(request, org, org_form=form, status=422)
+
+
+@org_page(read=Role.ADMIN, write=Role.ADMIN)
+@require_POST
+def lock_date(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """Move the organisation's lock date (a signed-in admin; kept in the security log)."""
+    form = forms.LockDateForm(request.POST)
+    if form.is_valid():
+        moved = form.cleaned_data["lock_date"]
+        try:
+            lock_date_set(ctx=org, lock_date=moved, ip=request_ip(request))
+        except KoreError as exc:
+            forms.apply_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Books closed through {moved:%Y-%m-%d}." if moved else "The books are open.",
+            )
+            return redirect("web:settings", org.organization.slug)
+    return _settings_page(request, org, lock_form=form, status=422)
 
 
 @org_page(read=Role.ADMIN, write=Role.ADMIN)
