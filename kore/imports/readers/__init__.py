@@ -2,7 +2,8 @@
 
 A reader is built from an ``opener`` (a callable returning a fresh binary handle), so the import
 can read the file twice (validate, then write) and a resumed import can start over; nothing holds
-the whole file in memory except OFX, which is read whole (capped at ``OFX_MAX_BYTES``).
+the whole file in memory except OFX, MT940/942 and QIF, which are read whole (capped at
+``WHOLE_FILE_MAX_BYTES``).
 """
 
 import re

@@ -1,11 +1,12 @@
 """What every reader yields, and the value parsing they share (dates, amounts, text)."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, BinaryIO
 
 from kore.core.exceptions import KoreError
 from kore.core.money import MoneyError, check_precision, minor_units, parse_amount
@@ -38,6 +39,41 @@ class ImportFileError(KoreError):
 
 
 BANK_STATES = ("booked", "pending", "reverted")
+# Formats read whole (OFX, MT940/942, QIF): a statement file is a few MB, this bounds a hostile one.
+WHOLE_FILE_MAX_BYTES = 50 * 1024 * 1024
+# A memo that is a reference, not a description: one token with a digit ("REF:00912-A",
+# "000123456789"), or digits and punctuation only.
+_REFERENCE_LIKE = re.compile(r"(?=\S*\d)\S+|[\d\W_]+")
+
+
+def whole_file_read(opener: Callable[[], BinaryIO], size: int, kind: str) -> bytes:
+    """The bytes of a file read whole, refused past ``WHOLE_FILE_MAX_BYTES``."""
+    if size > WHOLE_FILE_MAX_BYTES:
+        raise ImportFileError(
+            f"{kind} files are at most {WHOLE_FILE_MAX_BYTES // (1024 * 1024)} MB.",
+            code="import_file_too_large",
+        )
+    with opener() as raw:
+        data = raw.read(WHOLE_FILE_MAX_BYTES + 1)
+    if len(data) > WHOLE_FILE_MAX_BYTES:
+        raise ImportFileError(
+            f"{kind} files are at most {WHOLE_FILE_MAX_BYTES // (1024 * 1024)} MB.",
+            code="import_file_too_large",
+        )
+    return data
+
+
+def text_decode(data: bytes, fallback: str = "cp1252") -> str:
+    """UTF-8 when the bytes are UTF-8 (a BOM dropped), else ``fallback``; never a surrogate."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode(fallback, errors="replace")
+
+
+def reference_like(text: str) -> bool:
+    """Whether a memo is a reference number rather than words (then the payee describes)."""
+    return bool(text) and _REFERENCE_LIKE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,10 +32,11 @@ from .base import (
     amount_parse,
     date_check,
     text_clean,
+    text_decode,
     text_kept,
+    whole_file_read,
 )
 
-MT_MAX_BYTES = 50 * 1024 * 1024
 _ENVELOPE = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:|^-\}?\s*$", re.MULTILINE)
 _FIELD = re.compile(r"^:(\d\d[A-Z]?):", re.MULTILINE)
 _LINE = re.compile(
@@ -190,24 +191,15 @@ class MtReader:
     def __init__(
         self, opener: Callable[[], BinaryIO], *, currency: str, size: int, interim: bool
     ) -> None:
-        if size > MT_MAX_BYTES:
-            raise ImportFileError(
-                f"MT940 files are at most {MT_MAX_BYTES // (1024 * 1024)} MB.",
-                code="import_file_too_large",
-            )
         self.opener = opener
+        self.size = size
         self.currency = currency
         self.interim = interim
         self.mapping = {}
         self.statements: list[Statement] = []
 
     def _text(self) -> str:
-        with self.opener() as raw:
-            data = raw.read(MT_MAX_BYTES + 1)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
+        text = text_decode(whole_file_read(self.opener, self.size, "MT940"))
         return _ENVELOPE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
     def _fields(self) -> Iterator[tuple[str, str]]:

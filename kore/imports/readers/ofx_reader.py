@@ -27,19 +27,17 @@ from .base import (
     ValueProblem,
     amount_parse,
     date_parse,
+    reference_like,
     text_clean,
+    text_decode,
     text_kept,
+    whole_file_read,
 )
 
-# The file is read whole; a statement file is a few MB, this bounds a hostile one.
-OFX_MAX_BYTES = 50 * 1024 * 1024
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._]*)([^<>]*)>([^<]*)")
 _CLOSING = re.compile(rb"</([A-Za-z][A-Za-z0-9._]*)\s*>")
 _HEADER_VALUE = re.compile(rb"(ENCODING|CHARSET)\s*[:=]\s*\"?([A-Za-z0-9_-]+)", re.IGNORECASE)
 _DATE = re.compile(r"(\d{8})|(\d{4}-\d{2}-\d{2})")
-# A memo that is a reference, not a description: one token with a digit ("REF:00912-A",
-# "000123456789"), or digits and punctuation only.
-_REFERENCE_LIKE = re.compile(r"(?=\S*\d)\S+|[\d\W_]+")
 # Values kept in a row's metadata, by their OFX names in lower case.
 _KEPT = ("TRNTYPE", "CHECKNUM", "REFNUM", "SRVRTID", "SIC", "PAYEEID", "CORRECTFITID",
          "CORRECTACTION", "DTUSER", "DTAVAIL", "EXTDNAME")  # fmt: skip
@@ -67,15 +65,11 @@ def _local_date(text: str, what: str) -> date:
 def _decode(data: bytes) -> str:
     """UTF-8 when the bytes are UTF-8 (many files declare USASCII and are not), else the
     declared 8-bit charset; never a lone surrogate."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
     charset = "cp1252"
     for key, value in _HEADER_VALUE.findall(data[:2048]):
         if key.upper() == b"CHARSET":
             charset = _CHARSETS.get(value.decode("ascii").upper(), "cp1252")
-    return data.decode(charset, errors="replace")
+    return text_decode(data, charset)
 
 
 def ofx_tree(data: bytes) -> Element:
@@ -130,19 +124,14 @@ class OfxReader:
     mapping: dict[str, object]
 
     def __init__(self, opener: Callable[[], BinaryIO], *, currency: str, size: int) -> None:
-        if size > OFX_MAX_BYTES:
-            raise ImportFileError(
-                f"OFX files are at most {OFX_MAX_BYTES // (1024 * 1024)} MB.",
-                code="import_file_too_large",
-            )
         self.opener = opener
+        self.size = size
         self.currency = currency
         self.mapping = {}
         self.statements: list[Statement] = []
 
     def rows(self) -> Iterator[Row | RowError]:
-        with self.opener() as raw:
-            root = ofx_tree(raw.read(OFX_MAX_BYTES + 1))
+        root = ofx_tree(whole_file_read(self.opener, self.size, "OFX"))
         found = [e for e in root.iter() if e.tag in ("STMTRS", "CCSTMTRS")]
         if not found:
             raise self._no_statement(root)
@@ -224,8 +213,7 @@ class OfxReader:
             column = "NAME"
             name = _text(trn, "NAME") or _text(trn.find("PAYEE"), "NAME")
             memo = _text(trn, "MEMO")
-            memo_is_reference = bool(memo) and _REFERENCE_LIKE.fullmatch(memo) is not None
-            description = name if memo_is_reference or not memo else memo
+            description = name if reference_like(memo) or not memo else memo
             fitid = _text(trn, "FITID") or _text(trn, "REFNUM")
             notes = []
             for key in _KEPT:

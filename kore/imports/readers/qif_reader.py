@@ -30,15 +30,16 @@ from .base import (
     ValueProblem,
     amount_parse,
     date_check,
+    reference_like,
     text_clean,
+    text_decode,
     text_kept,
+    whole_file_read,
 )
 
-QIF_MAX_BYTES = 50 * 1024 * 1024
 CASH_TYPES = ("bank", "cash", "ccard", "oth a", "oth l")
 LIST_TYPES = ("cat", "class", "memorized", "security", "prices", "invitem", "template")
 _DATE_PARTS = re.compile(r"(\d{1,4})\s*[/.\-']\s*(\d{1,2})\s*[/.\-']\s*(\d{1,4})")
-_REFERENCE_LIKE = re.compile(r"(?=\S*\d)\S+|[\d\W_]+")
 # Locales whose dates put the month first (kore.imports.readers.csv_reader.LOCALES).
 _MONTH_FIRST_LOCALES = ("en-US",)
 
@@ -103,24 +104,15 @@ class QifReader:
         size: int,
         mapping: dict[str, object],
     ) -> None:
-        if size > QIF_MAX_BYTES:
-            raise ImportFileError(
-                f"QIF files are at most {QIF_MAX_BYTES // (1024 * 1024)} MB.",
-                code="import_file_too_large",
-            )
         self.opener = opener
+        self.size = size
         self.currency = currency
         self.mapping = {k: v for k, v in mapping.items() if k in ("locale", "date_format",
                                                                   "decimal")}  # fmt: skip
         self.statements: list[Statement] = []
 
     def _records(self) -> list[tuple[Statement, _Record]]:
-        with self.opener() as raw:
-            data = raw.read(QIF_MAX_BYTES + 1)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
+        text = text_decode(whole_file_read(self.opener, self.size, "QIF"))
         self.statements = []
         records: list[tuple[Statement, _Record]] = []
         section, account_name = "", ""
@@ -253,8 +245,7 @@ class QifReader:
             amount = amount_parse(amount_text, decimal=decimal, currency=self.currency)
             column = "P"
             payee, memo = fields.get("P", ""), fields.get("M", "")
-            memo_is_reference = bool(memo) and _REFERENCE_LIKE.fullmatch(memo) is not None
-            description = payee if memo_is_reference or not memo else memo
+            description = payee if reference_like(memo) or not memo else memo
             metadata: dict[str, str] = {}
             for code, key in (("L", "category"), ("C", "cleared"), ("N", "number")):
                 if fields.get(code):

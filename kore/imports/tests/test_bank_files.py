@@ -444,3 +444,15 @@ def test_an_mt940_file_with_several_accounts_names_each_rows_account():
         ("10020030/0001234567", 3),
         ("417164300", 2),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["ofx", "mt940", "qif"])
+def test_a_file_read_whole_is_refused_past_its_limit(fmt):
+    from kore.imports.readers.base import WHOLE_FILE_MAX_BYTES
+
+    reader = reader_open(fmt, lambda: io.BytesIO(b"x"), currency="EUR",
+                         size=WHOLE_FILE_MAX_BYTES + 1, mapping={})  # fmt: skip
+    with pytest.raises(ImportFileError) as raised:
+        list(reader.rows())
+    assert raised.value.code == "import_file_too_large"
+    assert "at most 50 MB" in raised.value.message
