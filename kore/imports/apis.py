@@ -215,6 +215,14 @@ class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+class RoutedOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """Another account's statement in the file, imported by its own job into that account."""
+
+    account = serializers.IntegerField()
+    account_refs = serializers.ListField(child=serializers.CharField())
+    job = serializers.IntegerField(allow_null=True, help_text="Null in a dry run.")
+
+
 class MatchOutput(serializers.Serializer):  # type: ignore[type-arg]
     line = serializers.IntegerField()
     status = serializers.ChoiceField(
@@ -235,7 +243,8 @@ JOB_ERROR_CODES = (
     "import_mapping_invalid, import_file_malformed, import_xml_forbidden, import_format_unknown, "
     "import_no_statement, import_bank_error, import_investment_statement, import_date_ambiguous, "
     "import_amount_ambiguous, "
-    "import_currency_mismatch, import_file_too_large, import_file_missing, import_rows_invalid, "
+    "import_currency_mismatch, import_account_mismatch, import_accounts_unknown, "
+    "import_file_too_large, import_file_missing, import_rows_invalid, "
     "import_attempts_exhausted, import_timed_out, import_internal_error, account_archived"
 )
 
@@ -271,9 +280,16 @@ class ImportJobOutput(ImportJobSummary):
     duplicates = DuplicateOutput(many=True)
     matches = MatchOutput(many=True)
     mapping = serializers.DictField(help_text="The mapping declared for this import.")
+    account_refs = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The accounts (IBAN or number) of the file whose rows this import books; "
+        "empty: the file names none.",
+    )
+    routed = RoutedOutput(many=True)
 
     class Meta(ImportJobSummary.Meta):
-        fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping")  # type: ignore[assignment]
+        fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping",
+                  "account_refs", "routed")  # type: ignore[assignment]  # fmt: skip
 
 
 ImportPage = inline_serializer(

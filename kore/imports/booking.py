@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from kore.core.money import MoneyError, check_precision
+from kore.ledger.iban import account_ref_normalise
 
 from .readers import Row, RowError
 
@@ -29,15 +30,20 @@ class Booker:
     """Turns the reader's stream into what is booked: ``Row`` (in the account's currency),
     ``RowError`` (refused), or nothing (skipped reverted rows, counted in ``counts``)."""
 
-    def __init__(self, currency: str) -> None:
+    def __init__(self, currency: str, account_refs: Iterable[str] = ()) -> None:
         self.currency = currency
         self.counts = BookingCounts()
+        # Set when the file holds several accounts' statements: only these accounts' rows.
+        self.account_refs = frozenset(account_refs)
 
     def __call__(self, items: Iterable[Row | RowError]) -> Iterator[Row | RowError]:
+        refs = self.account_refs
         for item in items:
             if isinstance(item, RowError):
                 yield item
                 continue
+            if refs and account_ref_normalise(item.account_ref) not in refs:
+                continue  # another account's statement: its own job books it
             if item.bank_state == "reverted":
                 self.counts.reverted += 1
                 continue

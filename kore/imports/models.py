@@ -95,6 +95,10 @@ class ImportJob(JobRow):
     matches = models.JSONField(default=list, blank=True)
     # Each statement of the file checked against the account (opening/closing balances).
     statements = models.JSONField(default=list, blank=True)
+    # The accounts a file names (IBAN or number, normalised) whose rows this job books; empty:
+    # every row. ``routed``: the other statements of the file, each sent to its own account's job.
+    account_refs = models.JSONField(default=list, blank=True)
+    routed = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes: ClassVar = [

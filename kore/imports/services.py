@@ -27,7 +27,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.db import transaction as db_transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -40,6 +40,7 @@ from kore.core.exceptions import (
     rule_violation,
 )
 from kore.ledger.audit import audit_attrs
+from kore.ledger.iban import account_ref_normalise
 from kore.ledger.models import Account, Transaction
 from kore.ledger.services.periods import closed_through, period_open_check
 from kore.ledger.services.state import ledger_version_bump
@@ -207,6 +208,8 @@ class _Run:
             mapping = {**saved, **mapping} if saved else mapping
         mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
         reader = self._reader(mapping)
+        if job.format != ImportJob.Format.CSV and not job.account_refs:
+            self._route(reader)
         try:
             self._validate(reader)
             self._write(reader)
@@ -246,7 +249,7 @@ class _Run:
         in_closed: list[str] = []  # fingerprints of the rows dated in the closed period
         if staging is not None:
             staging.create()
-        booker = Booker(self.job.account.currency)
+        booker = Booker(self.job.account.currency, self.job.account_refs)
         for item in booker(reader.rows()):
             total += 1
             if isinstance(item, RowError):
@@ -318,7 +321,7 @@ class _Run:
         fingerprinter = Fingerprinter(self.job.account_id)
         chunk: list[tuple[Row, str, int]] = []
         read = 0
-        for item in Booker(self.job.account.currency)(reader.rows()):
+        for item in Booker(self.job.account.currency, self.job.account_refs)(reader.rows()):
             read += 1
             if isinstance(item, RowError):
                 continue
@@ -441,6 +444,75 @@ class _Run:
         if self.progress:
             self.progress(job)
 
+    def _route(self, reader: Reader) -> None:
+        """Which of the file's statements this job books. A file naming no account goes to the
+        target account. Otherwise each account the file names (IBAN or number) must be the
+        target's or another account's of the organisation (for QIF, its name); the others'
+        statements go to new
+        jobs on their accounts. A file not naming the target account, or naming an account Kore
+        does not know among several, is refused with the list of accounts it holds."""
+        job = self.job
+        refs: list[str] = []
+        for item in reader.rows():
+            if isinstance(item, Row) and item.account_ref:
+                ref = account_ref_normalise(item.account_ref)
+                if ref not in refs:
+                    refs.append(ref)
+        if not refs:
+            return
+        accounts = Account.objects.filter(organization_id=job.organization_id)
+        by_ref: dict[str, Account] = {}
+        for account in accounts.filter(Q(iban__in=refs) | Q(number__in=refs)):
+            for ref in (account.iban, account.number):
+                if ref in refs:
+                    by_ref[ref] = account
+        if any(ref not in by_ref for ref in refs):
+            # QIF names accounts as the user's software calls them: match Kore's names.
+            for account in accounts.filter(archived=False):
+                name = account_ref_normalise(account.name)
+                if name in refs and name not in by_ref:
+                    by_ref[name] = account
+        target = job.account
+        own = [ref for ref in refs if ref in by_ref and by_ref[ref].pk == target.pk]
+        unknown = [ref for ref in refs if ref not in by_ref]
+        if not (target.iban or target.number) and len(refs) == 1 and unknown:
+            own = refs  # one statement, and the account keeps no IBAN or number to compare
+        listed = ", ".join(
+            f"{ref} ({by_ref[ref].name})" if ref in by_ref else f"{ref} (no account)"
+            for ref in refs
+        )
+        if not own and (target.iban or target.number):
+            named = target.iban or target.number
+            raise ImportFileError(
+                f"The file holds the statement of {listed}, not of this account ({named}). "
+                "Import it into its own account, or set this account's IBAN or number.",
+                code="import_account_mismatch",
+            )
+        stray = [ref for ref in unknown if ref not in own]
+        if stray or not own:
+            raise ImportFileError(
+                f"The file holds statements of several accounts: {listed}. Set the IBAN or "
+                "account number of the Kore account each belongs to; each statement then goes "
+                "to its own account.",
+                code="import_accounts_unknown",
+            )
+        others: dict[int, list[str]] = {}
+        for ref in refs:
+            if ref not in own:
+                others.setdefault(by_ref[ref].pk, []).append(ref)
+        with db_transaction.atomic():
+            if not ImportJob.objects.filter(pk=job.pk, claim=self.claim).select_for_update():
+                raise _Lost()
+            routed = []
+            for account_id, account_refs in others.items():
+                sibling = (
+                    None if job.dry_run else _job_for_statements(job, account_id, account_refs)
+                )
+                routed.append({"account": account_id, "account_refs": account_refs,
+                               "job": sibling})  # fmt: skip
+            job.account_refs, job.routed = own, routed
+            self._update(account_refs=own, routed=routed)
+
     def _link(self, rows: list[tuple[Row, str]]) -> dict[int, int]:
         """Rows booked onto transactions already there instead of anew (line → transaction):
         a booked row replaces the bank-pending transaction it completes; a row matching exactly
@@ -505,6 +577,24 @@ class _Run:
         return ImportJob.objects.filter(
             pk=self.job.pk, status=Status.RUNNING, claim=self.claim
         ).update(heartbeat_at=now, updated_at=now, **values)
+
+
+def _job_for_statements(job: ImportJob, account_id: int, account_refs: list[str]) -> int:
+    """A queued job booking the statements of ``account_refs`` from ``job``'s file into their
+    own account (a copy of the file: each job removes its own when it ends)."""
+    with default_storage.open(job.file_path, "rb") as source:
+        path, size, _ = _store(File(source, name=job.original_name), job.organization)
+    try:
+        sibling = ImportJob.objects.create(
+            organization=job.organization, account_id=account_id, created_by=job.created_by,
+            format=job.format, mode=job.mode, file_path=path, original_name=job.original_name,
+            size=size, mapping=job.mapping, account_refs=account_refs,
+        )  # fmt: skip
+    except BaseException:
+        default_storage.delete(path)
+        raise
+    import_job_enqueue_on_commit(job_id=sibling.pk)
+    return sibling.pk
 
 
 def _links_possible(job: ImportJob) -> bool:

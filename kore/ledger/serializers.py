@@ -9,6 +9,7 @@ from kore.core.fields import CurrencyField, IdField, MoneyField
 from kore.core.money import format_amount
 from kore.core.serializers import StrictCharField, StrictSerializer
 
+from .iban import iban_check
 from .models import Account, Category, Statement, Transaction
 from .transaction_list import ROW, RUNNING_BALANCE_HELP, Column
 
@@ -27,11 +28,34 @@ class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
         return format_amount(obj.opening_balance, obj.currency)
 
 
+class IbanField(StrictCharField):
+    """An IBAN, spaces allowed; stored in its electronic form once its check digits match."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=50, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value:
+            return ""
+        try:
+            return iban_check(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_iban") from exc
+
+
+_IBAN_HELP = "The account's IBAN: imports route a statement naming it to this account."
+_NUMBER_HELP = "The bank's account number, as statements name it (OFX ACCTID, MT940 :25:)."
+
+
 class AccountInput(StrictSerializer):
     name = StrictCharField(max_length=120)
     kind = serializers.ChoiceField(choices=Account.Kind.choices, default=Account.Kind.BANK)
     currency = CurrencyField()
     opening_balance = MoneyField(required=False)
+    iban = IbanField(required=False, help_text=_IBAN_HELP)
+    number = StrictCharField(max_length=40, required=False, allow_blank=True,
+                             help_text=_NUMBER_HELP)  # fmt: skip
 
 
 class AccountPatch(StrictSerializer):
@@ -40,6 +64,9 @@ class AccountPatch(StrictSerializer):
     currency = CurrencyField(required=False)
     opening_balance = MoneyField(required=False)
     archived = serializers.BooleanField(required=False)
+    iban = IbanField(required=False, help_text=_IBAN_HELP)
+    number = StrictCharField(max_length=40, required=False, allow_blank=True,
+                             help_text=_NUMBER_HELP)  # fmt: skip
 
 
 class CategoryOutput(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -384,14 +384,17 @@ def test_qif_from_quicken_is_imported(world, account):
     assert (rows[0].reference, (rows[0].metadata or {})["category"]) == ("1043", "Housing:Rent")
 
 
-def test_qif_with_accounts_and_day_first_dates(world, account):
+def test_qif_with_accounts_and_day_first_dates(world):
+    # Each !Account goes to the Kore account of that name.
+    account = AccountFactory(organization=world.org, currency="EUR", name="Girokonto")
+    card = AccountFactory(organization=world.org, currency="EUR", name="Kreditkarte")
     job = run(world, account, "qif_accounts_de.qif")
     assert job.status == "done", job.error_message
     assert [(t[0], t[1]) for t in booked(account)] == [
         (date(2024, 1, 2), Decimal("-1234.56")),
         (date(2024, 1, 15), Decimal("3100.00")),
-        (date(2024, 1, 20), Decimal("-19.99")),
     ]
+    assert job.routed[0]["account"] == card.pk
     rows, _ = read("qif_accounts_de.qif")
     assert [r.account_ref for r in rows] == ["Girokonto", "Girokonto", "Kreditkarte"]
 

@@ -6,6 +6,7 @@ from kore.core.exceptions import Conflict, RuleViolation
 from kore.core.money import MoneyError, check_precision, minor_units
 from kore.orgs.scoping import OrgContext
 
+from ..iban import account_ref_normalise
 from ..models import Account, Statement, Transaction
 from .concurrency import check_version
 from .state import ledger_version_bump
@@ -19,6 +20,20 @@ def _money_rule(field: str, error: MoneyError) -> RuleViolation:
     )
 
 
+def _identifiers_free(account: Account) -> None:
+    """An IBAN or account number names one account of an organisation: imports route by it."""
+    others = Account.objects.filter(organization_id=account.organization_id).exclude(pk=account.pk)
+    for field in ("iban", "number"):
+        value = getattr(account, field)
+        if value and (others.filter(iban=value).exists() or others.filter(number=value).exists()):
+            raise RuleViolation(
+                f"Another account of this organisation has {value}.",
+                code="account_ref_taken",
+                fields={field: [{"code": "account_ref_taken",
+                                 "message": "Another account has this IBAN or number."}]},
+            )  # fmt: skip
+
+
 def account_create(
     *,
     ctx: OrgContext,
@@ -26,6 +41,8 @@ def account_create(
     currency: str,
     kind: str = Account.Kind.BANK,
     opening_balance: Decimal = Decimal(0),
+    iban: str = "",
+    number: str = "",
 ) -> Account:
     """Open an account in the caller's organisation."""
     try:
@@ -41,9 +58,12 @@ def account_create(
         currency=currency,
         kind=kind,
         opening_balance=opening_balance,
+        iban=iban,
+        number=account_ref_normalise(number),
     )
     try:
         with transaction.atomic():
+            _identifiers_free(account)
             account.save()
             ledger_version_bump(organization=ctx.organization)
     except IntegrityError as exc:
@@ -76,8 +96,12 @@ def account_update(
                 check_precision(opening, currency)  # type: ignore[arg-type]
             except MoneyError as exc:
                 raise _money_rule("opening_balance", exc) from exc
+        if "number" in changes:
+            changes["number"] = account_ref_normalise(str(changes["number"]))
         for field, value in changes.items():
             setattr(account, field, value)
+        if "iban" in changes or "number" in changes:
+            _identifiers_free(account)
         account.version += 1
         try:
             with transaction.atomic():
