@@ -1,12 +1,7 @@
-from django.contrib import admin
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kore.orgs.urls import auth_urlpatterns
-from kore.web.signin import admin_sign_in
-
-# The admin signs people in through Kore's own sign-in, two-factor step included.
-admin.site.login = admin_sign_in  # type: ignore[method-assign]
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("kore.ops.urls")),
@@ -17,18 +12,39 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
     path("", include(("kore.reports.urls", "reports"), namespace="reports")),
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path(
-        "docs/redoc/",
-        # Kore's template: the stock one loads Google Fonts from a CDN.
-        SpectacularRedocView.as_view(url_name="schema", template_name="kore_core/redoc.html"),
-        name="redoc",
-    ),
 ]
+urlpatterns: list[URLPattern | URLResolver] = []
 
-urlpatterns = [
-    path("admin/", admin.site.urls),
+# A Celery worker (config.settings.worker) installs neither the schema generator nor the admin:
+# it reverses the same URLs as the web (links in e-mails) without loading either.
+if apps.is_installed("drf_spectacular"):
+    from drf_spectacular.views import (
+        SpectacularAPIView,
+        SpectacularRedocView,
+        SpectacularSwaggerView,
+    )
+
+    api_v1 += [
+        path("schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+        path(
+            "docs/redoc/",
+            # Kore's template: the stock one loads Google Fonts from a CDN.
+            SpectacularRedocView.as_view(url_name="schema", template_name="kore_core/redoc.html"),
+            name="redoc",
+        ),
+    ]
+
+if apps.is_installed("django.contrib.admin"):
+    from django.contrib import admin
+
+    from kore.web.signin import admin_sign_in
+
+    # The admin signs people in through Kore's own sign-in, two-factor step included.
+    admin.site.login = admin_sign_in  # type: ignore[method-assign]
+    urlpatterns.append(path("admin/", admin.site.urls))
+
+urlpatterns += [
     path("api/v1/", include(api_v1)),
     path("ops/", include("kore.ops.operator_urls")),
     # "Sign in with Google": the provider round trip only (allauth's other pages are not used).

@@ -7,4 +7,8 @@ class OrgsConfig(AppConfig):
     verbose_name = "Identity and organisations"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from django.apps import apps
+
+        # A worker (config.settings.worker) runs without the schema generator.
+        if apps.is_installed("drf_spectacular"):
+            from . import schema  # noqa: F401  (registers the OpenAPI auth extensions)

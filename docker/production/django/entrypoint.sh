@@ -7,6 +7,9 @@
 #   migrate        wait for the database, migrate under a PostgreSQL advisory lock, exit
 #   manage ARGS    any manage.py command
 #   health-worker  healthcheck: the worker on this host answers a ping
+#   health-worker-file [AGE]  healthcheck without Python: the worker's consumer touched
+#                  KORE_WORKER_HEARTBEAT_FILE in the last AGE seconds (default 60)
+#   health-web     healthcheck without Python: Gunicorn answers /api/v1/health/live/ with 200
 #   health-beat    healthcheck: a beat process is running in this container
 #   anything else  run as a command (e.g. `bash`)
 #
@@ -75,6 +78,28 @@ case "$role" in
   health-worker)
     exec celery --app config.celery_app inspect ping \
       --destination "celery@${HOSTNAME:-$(hostname)}" --timeout "${1:-10}"
+    ;;
+  health-worker-file)
+    # No second Python process: in a small container `celery inspect ping` costs more memory
+    # than the worker itself.
+    file=${KORE_WORKER_HEARTBEAT_FILE:?health-worker-file needs KORE_WORKER_HEARTBEAT_FILE}
+    [ -f "$file" ] || { log "no heartbeat file $file yet"; exit 1; }
+    age=$(( $(date +%s) - $(stat -c %Y "$file") ))
+    if [ "$age" -gt "${1:-60}" ]; then
+      log "worker heartbeat is ${age}s old"
+      exit 1
+    fi
+    exit 0
+    ;;
+  health-web)
+    # Liveness over bash's /dev/tcp: an HTTP/1.0 GET, the status line read back.
+    bind=${GUNICORN_BIND:-0.0.0.0:8000}
+    port=${bind##*:}
+    exec 3<>"/dev/tcp/127.0.0.1/${port:-8000}" || exit 1
+    printf 'GET /api/v1/health/live/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    IFS= read -r -t "${1:-8}" status <&3 || { log "no answer from Gunicorn"; exit 1; }
+    [[ $status == "HTTP/1."?" 200 "* ]] || { log "liveness answered: $status"; exit 1; }
+    exit 0
     ;;
   health-beat)
     # Match in bash (no grep whose own argv would contain the pattern).
