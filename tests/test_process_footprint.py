@@ -71,3 +71,39 @@ def test_loading_the_wsgi_app_loads_the_urlconf_and_opens_no_connection():
     assert loaded == {
         "views": True, "jwt": True, "connections": [], "feature_only": [], "frozen": True
     }  # fmt: skip
+
+
+WORKER_PROBE = """
+import json, sys
+import django
+django.setup()
+from config.celery_app import app
+app.loader.import_default_modules()
+from django.core.checks import run_checks
+run_checks()  # what Celery's Django fixup runs at worker start (it loads the URLconf)
+from django.urls import reverse
+print(json.dumps({
+    "link": reverse("web:import", args=["acme", 7]),  # a task's e-mail link still resolves
+    "admin_modules": sorted(m for m in sys.modules if m.startswith("kore.") and
+                            m.rsplit(".", 1)[-1] == "admin"),
+    "schema": sorted(m for m in ("kore.orgs.schema", "drf_spectacular.views") if m in sys.modules),
+}))
+"""
+
+
+def test_worker_settings_load_neither_the_admin_nor_the_schema_views():
+    """config.settings.worker (the 512 MB profile's workers): every task and e-mail link works
+    without the admin's autodiscovery or the OpenAPI views, which a worker never serves."""
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.worker",
+        "SECRET_KEY": "worker-probe-" + "k" * 50,
+        "ALLOWED_HOSTS": "kore.test",
+        "DEBUG": "False",
+    }
+    result = subprocess.run(  # our own interpreter and code
+        [sys.executable, "-c", WORKER_PROBE], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {"link": "/o/acme/imports/7/", "admin_modules": [], "schema": []}

@@ -61,21 +61,50 @@ def _create(s: requests.Session, base: str, who: Identity, rng: random.Random) -
 
 
 MIX: tuple[Step, ...] = (
-    Step("web: transactions page", 25, lambda s, b, w, r: s.get(
-        f"{b}/o/{w.org}/transactions/", timeout=TIMEOUT)),
-    Step("api: transactions list", 20, lambda s, b, w, r: s.get(
-        f"{b}/api/v1/orgs/{w.org}/transactions/?limit=50", headers=_api(w), timeout=TIMEOUT)),
-    Step("api: transactions filter", 15, lambda s, b, w, r: s.get(
-        f"{b}/api/v1/orgs/{w.org}/transactions/?limit=50&amount_max=-10&date_from="
-        f"2025-0{r.randint(1, 9)}-01", headers=_api(w), timeout=TIMEOUT)),
-    Step("api: report (cash flow)", 10, lambda s, b, w, r: s.get(
-        f"{b}/api/v1/orgs/{w.org}/reports/cashflow/", headers=_api(w), timeout=TIMEOUT)),
-    Step("api: transaction detail", 15, lambda s, b, w, r: s.get(
-        f"{b}/api/v1/orgs/{w.org}/transactions/{w.transaction}/", headers=_api(w),
-        timeout=TIMEOUT)),
+    Step(
+        "web: transactions page",
+        25,
+        lambda s, b, w, r: s.get(f"{b}/o/{w.org}/transactions/", timeout=TIMEOUT),
+    ),
+    Step(
+        "api: transactions list",
+        20,
+        lambda s, b, w, r: s.get(
+            f"{b}/api/v1/orgs/{w.org}/transactions/?limit=50", headers=_api(w), timeout=TIMEOUT
+        ),
+    ),
+    Step(
+        "api: transactions filter",
+        15,
+        lambda s, b, w, r: s.get(
+            f"{b}/api/v1/orgs/{w.org}/transactions/?limit=50&amount_max=-10&date_from="
+            f"2025-0{r.randint(1, 9)}-01",
+            headers=_api(w),
+            timeout=TIMEOUT,
+        ),
+    ),
+    Step(
+        "api: report (cash flow)",
+        10,
+        lambda s, b, w, r: s.get(
+            f"{b}/api/v1/orgs/{w.org}/reports/cashflow/", headers=_api(w), timeout=TIMEOUT
+        ),
+    ),
+    Step(
+        "api: transaction detail",
+        15,
+        lambda s, b, w, r: s.get(
+            f"{b}/api/v1/orgs/{w.org}/transactions/{w.transaction}/",
+            headers=_api(w),
+            timeout=TIMEOUT,
+        ),
+    ),
     Step("api: create transaction", 10, _create, expect=201),
-    Step("admin: transactions", 5, lambda s, b, w, r: s.get(
-        f"{b}/admin/ledger/transaction/", timeout=TIMEOUT)),
+    Step(
+        "admin: transactions",
+        5,
+        lambda s, b, w, r: s.get(f"{b}/admin/ledger/transaction/", timeout=TIMEOUT),
+    ),
 )
 
 

@@ -54,6 +54,21 @@ class LowmemStack(Stack):
         base += [option for path in self.extra_files for option in ("-f", path)]
         return run([*base, *args], env=self.env, timeout=timeout, check=check).stdout
 
+    def down(self) -> None:
+        """Everything of the project, services of inactive profiles and volumes included."""
+        self.compose("--profile", "staging-worker", "--profile", "separate-beat", "down",
+                     "--volumes", "--remove-orphans", "--timeout", "20", timeout=300,
+                     check=False)  # fmt: skip
+
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """A manage.py command in a one-off container of the migrate service (160 MiB, run once).
+
+        Not `exec` in the web container: a second Kore process there does not fit its limit (the
+        kernel kills one of the two).
+        """
+        extra = [f"--env={k}={v}" for k, v in (env or {}).items()]
+        return self.compose("run", "--rm", "--no-deps", "-T", *extra, "migrate", "manage", *args)
+
     @property
     def staging_base(self) -> str:
         return f"http://127.0.0.1:{self.staging_port}"
@@ -177,7 +192,8 @@ class LowmemStack(Stack):
         rows = []
         for name, c in sorted(self.long_running().items()):
             path = self.cgroup(c)
-            oom = dict(line.split() for line in (path / "memory.oom_control").read_text().splitlines())
+            control = (path / "memory.oom_control").read_text().splitlines()
+            oom = dict(line.split() for line in control)
             rows.append(Usage(
                 name=name,
                 limit=int(c["HostConfig"]["Memory"]),  # type: ignore[index]

@@ -121,11 +121,15 @@ def test_monitoring_services_have_a_healthcheck_with_the_images_own_wget(prod, s
 def test_every_web_healthcheck_probes_liveness_not_readiness(prod):
     """A database outage must not mark every web container unhealthy (and get it replaced)."""
     merged = merge(prod, load_yaml(LOWMEM))
-    probes = {
-        name: " ".join(svc["healthcheck"]["test"])
-        for name, svc in merged["services"].items()
-        if ":8000" in " ".join(svc.get("healthcheck", {}).get("test", []))
-    }
+    entrypoint = (ROOT / "docker/production/django/entrypoint.sh").read_text()
+    health_web = entrypoint.split("  health-web)", 1)[1].split(";;", 1)[0]
+    probes = {}
+    for name, svc in merged["services"].items():
+        test = " ".join(svc.get("healthcheck", {}).get("test", []))
+        if ":8000" in test:
+            probes[name] = test
+        elif "entrypoint.sh health-web" in test:  # bash's HTTP probe, no Python process
+            probes[name] = health_web
     assert {"django", "django-staging"} <= set(probes)
     for name, probe in probes.items():
         assert "/api/v1/health/live/" in probe, name
@@ -167,15 +171,18 @@ def test_lowmem_profile_fits_512_mb(prod):
         n: mebibytes(s["deploy"]["resources"]["limits"]["memory"]) for n, s in long_running.items()
     }
     assert sum(limits.values()) <= 512, limits
-    assert set(long_running) >= {"django", "django-staging", "celeryworker", "celeryworker-staging"}
+    assert set(long_running) >= {"django", "django-staging", "celeryworker"}
+    # Staging's worker does not fit: its tasks run in staging's web process (no broker, eager).
+    assert "celeryworker-staging" not in long_running
+    assert services["django-staging"]["environment"]["CELERY_BROKER_URL"] == ""
     redis = " ".join(services["redis"]["command"])
-    assert "--maxmemory 50mb" in redis
+    assert "--maxmemory 12mb" in redis
     assert "--maxmemory-policy volatile-lru" in redis
     postgres = " ".join(services["postgres"]["command"])
     assert "shared_buffers=32MB" in postgres
     assert "work_mem=2MB" in postgres
     django, staging = services["django"]["environment"], services["django-staging"]["environment"]
-    assert (django["WEB_CONCURRENCY"], staging["WEB_CONCURRENCY"]) == ("2", "1")
+    assert (django["WEB_CONCURRENCY"], staging["WEB_CONCURRENCY"]) == ("1", "1")
     assert django["GUNICORN_WORKER_CLASS"] == staging["GUNICORN_WORKER_CLASS"] == "gthread"
     for env in (django, staging):
         assert env["DISABLE_SERVER_SIDE_CURSORS"] == "True"
@@ -184,6 +191,11 @@ def test_lowmem_profile_fits_512_mb(prod):
     assert {django["REDIS_URL"], django["CELERY_BROKER_URL"]}.isdisjoint(
         {staging["REDIS_URL"], staging["CELERY_BROKER_URL"]}
     )
+    # Workers: production's settings without the admin and schema; health without Python.
+    for name in ("celeryworker", "celeryworker-staging"):
+        worker = merged["services"][name]
+        assert worker["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.worker"
+        assert "health-worker-file" in worker["healthcheck"]["test"]
     assert "@postgres:5432/" in services["migrate"]["environment"]["DATABASE_URL"]
 
 

@@ -49,7 +49,9 @@ def test_nginx_image_is_current_stable_alpine():
 
 def test_entrypoint_has_every_role():
     text = (ROOT / "docker/production/django/entrypoint.sh").read_text()
-    for role in ("web", "worker", "beat", "migrate", "manage", "health-worker", "health-beat"):
+    roles = ("web", "worker", "beat", "migrate", "manage", "health-worker", "health-beat",
+             "health-worker-file", "health-web")  # fmt: skip
+    for role in roles:
         assert re.search(rf"^  {role}\)$", text, flags=re.MULTILINE), role
     assert "manage.py wait_for_db" in text
     assert "manage.py migrate_locked" in text
