@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from kore.core.testing import client_for
+from kore.imports.models import ImportJob
 from kore.imports.readers import ImportFileError, Row, format_detect, reader_open
+from kore.imports.readers.base import WHOLE_FILE_MAX_BYTES
+from kore.imports.services import import_job_run
 from kore.ledger.tests.factories import AccountFactory
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, upload
 from .test_services_import import live, run
 
 pytestmark = pytest.mark.django_db
@@ -451,11 +455,23 @@ def test_an_mt940_file_with_several_accounts_names_each_rows_account():
 
 @pytest.mark.parametrize("fmt", ["ofx", "mt940", "qif"])
 def test_a_file_read_whole_is_refused_past_its_limit(fmt):
-    from kore.imports.readers.base import WHOLE_FILE_MAX_BYTES
-
     reader = reader_open(fmt, lambda: io.BytesIO(b"x"), currency="EUR",
                          size=WHOLE_FILE_MAX_BYTES + 1, mapping={})  # fmt: skip
     with pytest.raises(ImportFileError) as raised:
         list(reader.rows())
     assert raised.value.code == "import_file_too_large"
     assert "at most 50 MB" in raised.value.message
+
+
+def test_a_locale_for_a_qif_is_given_through_the_api(world, account):
+    body = {"file": upload("qif_ambiguous_dates.qif"), "account": account.pk,
+            "mapping": '{"locale": "en-US"}'}  # fmt: skip
+    # (outside a committed transaction the worker is never sent the job: it runs here)
+    response = client_for(world.member).post(
+        f"/api/v1/orgs/{world.org.slug}/imports/", body, format="multipart"
+    )
+    assert response.status_code == 202, response.content
+    import_job_run(job_id=response.json()["id"])
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert (job.status, job.format) == ("done", "qif")
+    assert [t[0] for t in booked(account)] == [date(2024, 3, 4), date(2024, 5, 6)]
