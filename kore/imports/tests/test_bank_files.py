@@ -475,3 +475,22 @@ def test_a_locale_for_a_qif_is_given_through_the_api(world, account):
     job = ImportJob.objects.get(pk=response.json()["id"])
     assert (job.status, job.format) == ("done", "qif")
     assert [t[0] for t in booked(account)] == [date(2024, 3, 4), date(2024, 5, 6)]
+
+
+def test_ofx_pending_transactions_are_bank_pending(world, account):
+    pending = (b"<BANKTRANLISTP><DTASOF>20240430</DTASOF><STMTTRNP><TRNTYPE>POS</TRNTYPE>"
+               b"<DTTRAN>20240429</DTTRAN><TRNAMT>-7.50</TRNAMT><REFNUM>P-77</REFNUM>"
+               b"<NAME>CAFE CENTRAL</NAME></STMTTRNP></BANKTRANLISTP>")  # fmt: skip
+    data = (
+        (FIXTURES / "ofx2_currencies.ofx")
+        .read_bytes()
+        .replace(b"</BANKTRANLIST>", b"</BANKTRANLIST>" + pending)
+    )
+    job = run(world, account, "p.ofx", data, mode="skip_invalid")  # the USD row is refused
+    assert job.status == "done", job.error_message
+    cafe = live(account).get(reference="P-77")
+    assert (cafe.occurred_on, cafe.amount, cafe.bank_state) == (
+        date(2024, 4, 29),
+        Decimal("-7.50"),
+        "pending",
+    )
