@@ -6,6 +6,7 @@ Rows are written by ``sheets``, which neutralises every text cell (a leading ``'
 passed as values and stay plain.
 """
 
+import json
 import logging
 import tempfile
 import uuid
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from kore.core.money import format_amount
 from kore.ledger import transaction_list as tl
+from kore.ledger.models import Category, Transaction
 from kore.ledger.transaction_list import TransactionFilter
 from kore.notifications.services import export_job_email_enqueue
 from kore.orgs.models import Organization
@@ -35,9 +37,12 @@ from .sheets import Cell, csv_lines, xlsx_append, xlsx_workbook
 
 logger = logging.getLogger(__name__)
 
+# ``splits``: the split lines as JSON, [{"category", "amount", "memo"}] (empty without splits);
+# ``transfer``: the transfer both legs share, ``transfer_account`` the other leg's account and
+# ``rate`` the transfer's rate (to amount = -amount x rate from the leg that left).
 COLUMNS = (
     "id", "date", "account", "amount", "currency", "description", "counterparty", "category",
-    "tags", "reference", "notes", "status",
+    "tags", "reference", "notes", "status", "splits", "transfer", "transfer_account", "rate",
 )  # fmt: skip
 # Excel's limit is 1,048,576 rows a sheet, the header included.
 SHEET_ROWS = 1_048_575
@@ -51,18 +56,46 @@ Status = ExportJob.Status
 CHUNK_ROWS = 2000
 EXPORT_FIELDS = (
     "id", "occurred_on", "account__name", "amount", "currency", "description", "counterparty",
-    "category__name", "reference", "notes", "status",
+    "category__name", "reference", "notes", "status", "transfer_id", "transfer__rate",
 )  # fmt: skip
 
 
 def export_chunks(
     *, organization: Organization, filters: TransactionFilter, ordering: str
 ) -> Iterator[list[dict[str, Any]]]:
-    """The list's rows for a file, ``CHUNK_ROWS`` at a time (memory stays flat)."""
-    return tl.chunks(
+    """The list's rows for a file, ``CHUNK_ROWS`` at a time (memory stays flat), with their
+    split lines' category names and each transfer leg's other account."""
+    names: dict[int, str] | None = None
+    for chunk in tl.chunks(
         organization=organization, filters=filters, ordering=ordering, size=CHUNK_ROWS,
         fields=EXPORT_FIELDS,
-    )  # fmt: skip
+    ):  # fmt: skip
+        if names is None and any(row["splits"] for row in chunk):
+            names = dict(
+                Category.objects.filter(organization=organization).values_list("pk", "name")
+            )
+        transfers = {row["transfer_id"] for row in chunk if row["transfer_id"]}
+        others: dict[tuple[int, int], str] = {}
+        if transfers:
+            legs = Transaction.objects.filter(transfer_id__in=transfers, deleted_at__isnull=True)
+            by_transfer: dict[int, list[tuple[int, str]]] = {}
+            for transfer, pk, name in legs.values_list("transfer_id", "pk", "account__name"):
+                by_transfer.setdefault(transfer, []).append((pk, name))
+            for transfer, found in by_transfer.items():
+                for pk, _ in found:
+                    other = next((n for p, n in found if p != pk), "")
+                    others[(transfer, pk)] = other
+        for row in chunk:
+            row["split_lines"] = [
+                {
+                    "category": (names or {}).get(split["category_id"] or 0, ""),
+                    "amount": format_amount(split["amount"], row["currency"]),
+                    "memo": split["memo"],
+                }
+                for split in row["splits"]
+            ]
+            row["transfer_account"] = others.get((row["transfer_id"], row["id"]), "")
+        yield chunk
 
 
 def filename_for(organization: Organization, extension: str) -> str:
@@ -70,10 +103,15 @@ def filename_for(organization: Organization, extension: str) -> str:
 
 
 def _cells(row: dict[str, Any], amount: Decimal) -> list[Cell]:
+    splits = row["split_lines"]
+    rate = row["transfer__rate"]  # "100", never "1E+2"
+    rate_cell = Decimal(format(rate.normalize(), "f")) if rate is not None else None
     return [
         row["id"], row["occurred_on"], row["account__name"] or "", amount, row["currency"],
         row["description"] or "", row["counterparty"] or "", row["category__name"] or "",
         ";".join(row["tags"] or ()), row["reference"] or "", row["notes"] or "", row["status"],
+        json.dumps(splits, ensure_ascii=False) if splits else "", row["transfer_id"],
+        row["transfer_account"], rate_cell,
     ]  # fmt: skip
 
 

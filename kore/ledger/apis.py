@@ -44,15 +44,22 @@ def _with_etag(response: Response, obj: Any) -> Response:
 class AccountListCreateApi(OrgAPIView):
     @extend_schema(responses={200: s.AccountOutput(many=True)}, tags=["accounts"])
     def get(self, request: Request, org_slug: str) -> Response:
-        rows = selectors.account_list(organization=self.org.organization)
+        rows = selectors.accounts_with_balances(
+            selectors.account_list(organization=self.org.organization)
+        )
         return Response({"results": s.AccountOutput(rows, many=True).data})
 
     @extend_schema(request=s.AccountInput, responses={201: s.AccountOutput}, tags=["accounts"])
     def post(self, request: Request, org_slug: str) -> Response:
         data = s.AccountInput(data=request.data)
         data.is_valid(raise_exception=True)
-        account = accounts.account_create(ctx=self.org, **data.validated_data)
+        account = _balanced(accounts.account_create(ctx=self.org, **data.validated_data))
         return _with_etag(Response(s.AccountOutput(account).data, status=201), account)
+
+
+def _balanced(account: Account) -> Account:
+    """The account as stored now, with its balances."""
+    return selectors.accounts_with_balances(Account.objects.filter(pk=account.pk)).get()
 
 
 class AccountDetailApi(OrgAPIView):
@@ -64,7 +71,7 @@ class AccountDetailApi(OrgAPIView):
 
     @extend_schema(responses={200: s.AccountOutput}, tags=["accounts"])
     def get(self, request: Request, org_slug: str, account_id: int) -> Response:
-        account = self._get(account_id)
+        account = _balanced(self._get(account_id))
         return _with_etag(Response(s.AccountOutput(account).data), account)
 
     @extend_schema(
@@ -78,6 +85,7 @@ class AccountDetailApi(OrgAPIView):
             ctx=self.org, account=self._get(account_id), if_match=_if_match(request),
             **data.validated_data,
         )  # fmt: skip
+        account = _balanced(account)
         return _with_etag(Response(s.AccountOutput(account).data), account)
 
     @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=["accounts"])

@@ -1,10 +1,18 @@
 """Ledger reads, always within one organisation."""
 
-from django.db.models import QuerySet
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from kore.orgs.models import Organization
 
-from .models import Account, Category, Statement, Tag
+from .models import Account, Category, Statement, Tag, Transaction
+
+# What a bank has confirmed: the rows a statement's closing balance is compared with.
+CLEARED_STATUSES = (Transaction.Status.CLEARED, Transaction.Status.RECONCILED)
+_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
 
 
 def account_list(*, organization: Organization) -> QuerySet[Account]:
@@ -13,6 +21,25 @@ def account_list(*, organization: Organization) -> QuerySet[Account]:
 
 def account_get(*, organization: Organization, account_id: int) -> Account | None:
     return Account.objects.filter(organization=organization, pk=account_id).first()
+
+
+def accounts_with_balances(qs: QuerySet[Account]) -> QuerySet[Account]:
+    """``qs`` with ``balance`` (opening balance plus every live row) and ``cleared_balance``
+    (opening balance plus the live cleared and reconciled rows): two subqueries in the same
+    query, whatever the number of accounts."""
+    live = (
+        Transaction.objects.filter(account=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("account")
+    )
+
+    def total(rows: QuerySet[Transaction, Any]) -> Coalesce:
+        return Coalesce(Subquery(rows.annotate(total=Sum("amount")).values("total")), _ZERO)
+
+    return qs.annotate(
+        balance=total(live) + F("opening_balance"),
+        cleared_balance=total(live.filter(status__in=CLEARED_STATUSES)) + F("opening_balance"),
+    )
 
 
 def category_list(*, organization: Organization) -> QuerySet[Category]:

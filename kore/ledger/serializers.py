@@ -15,17 +15,30 @@ from .transaction_list import ROW, RUNNING_BALANCE_HELP, Column
 
 
 class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An account; read it through ``selectors.accounts_with_balances`` (the balances)."""
+
     opening_balance = serializers.SerializerMethodField()
+    balance = serializers.SerializerMethodField(help_text="Opening balance plus every transaction.")
+    cleared_balance = serializers.SerializerMethodField(
+        help_text="Opening balance plus the cleared and reconciled transactions: what the "
+        "bank's statement should show."
+    )
 
     class Meta:
         model = Account
         fields = (
-            "id", "name", "kind", "currency", "opening_balance", "iban", "number", "archived",
-            "version", "created_at", "updated_at",
+            "id", "name", "kind", "currency", "opening_balance", "balance", "cleared_balance",
+            "iban", "number", "archived", "version", "created_at", "updated_at",
         )  # fmt: skip
 
     def get_opening_balance(self, obj: Account) -> str:
         return format_amount(obj.opening_balance, obj.currency)
+
+    def get_balance(self, obj: Account) -> str:
+        return format_amount(obj.balance, obj.currency)  # type: ignore[attr-defined]
+
+    def get_cleared_balance(self, obj: Account) -> str:
+        return format_amount(obj.cleared_balance, obj.currency)  # type: ignore[attr-defined]
 
 
 class IbanField(StrictCharField):

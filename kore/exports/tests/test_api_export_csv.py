@@ -46,7 +46,7 @@ def test_csv_columns_content_and_order(world, account, category):
     assert [r[0] for r in rows] == [str(second), str(first)]  # newest first, like the list
     assert rows[1] == [
         str(first), "2025-03-01", "Main", "-12.50", "EUR", "Café ☕", "Bäckerei", "Food",
-        "a;b", "R-1", "line1\nline2", "cleared",
+        "a;b", "R-1", "line1\nline2", "cleared", "", "", "", "",
     ]  # fmt: skip
     assert rows[0][3] == "1000.00"
     ascending = read_csv(client_for(world.viewer).get(url(world, format="csv", ordering="amount")))
@@ -154,3 +154,53 @@ def test_bad_filter_is_refused(world):
     response = client_for(world.owner).get(url(world, date_from="yesterday"))
     assert response.status_code in (400, 422)
     assert "date_from" in response.json()["error"]["fields"]
+
+
+def test_split_lines_transfers_and_rates_are_exported_and_read_back(world, account, category):
+    """Every split line (category, amount, memo), both legs of a transfer with the other leg's
+    account, and the transfer's rate come out; reading the file back rebuilds them exactly."""
+    from kore.exports.tests.conftest import owner_ctx
+    from kore.ledger.models import Split, Transaction, Transfer
+    from kore.ledger.services.transfers import transfer_create
+
+    dollars = AccountFactory(organization=world.org, currency="USD", name="Dollars")
+    (split_id,) = record(world, account, [{
+        "amount": Decimal("-25.40"), "description": "shop",
+        "splits": [
+            {"amount": Decimal("-20.00"), "category": category.pk, "memo": "lamp, \"big\""},
+            {"amount": Decimal("-5.40"), "memo": ""},
+        ],
+    }])  # fmt: skip
+    transfer = transfer_create(
+        ctx=owner_ctx(world), from_account=account.pk, to_account=dollars.pk,
+        amount=Decimal("100.00"), to_amount=Decimal("108.37"), occurred_on=date(2025, 1, 2),
+    )  # fmt: skip
+    rows = read_csv(client_for(world.viewer).get(url(world)))
+    header, body = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert header[-4:] == ["splits", "transfer", "transfer_account", "rate"]
+    by_id = {int(r["id"]): r for r in body}
+
+    split_row = by_id[split_id]
+    import json
+
+    assert json.loads(split_row["splits"]) == [
+        {"category": "Food", "amount": "-20.00", "memo": 'lamp, "big"'},
+        {"category": "", "amount": "-5.40", "memo": ""},
+    ]
+    assert [
+        (s.category.name if s.category else "", str(s.amount.quantize(Decimal("0.01"))), s.memo)
+        for s in Split.objects.filter(transaction_id=split_id).order_by("position")
+    ] == [(s["category"], s["amount"], s["memo"]) for s in json.loads(split_row["splits"])]
+    assert (split_row["transfer"], split_row["rate"]) == ("", "")
+
+    legs = {r["account"]: r for r in body if r["transfer"]}
+    assert set(legs) == {"Main", "Dollars"}
+    assert {r["transfer"] for r in legs.values()} == {str(transfer.pk)}
+    assert legs["Main"]["transfer_account"] == "Dollars"
+    assert legs["Dollars"]["transfer_account"] == "Main"
+    rate = Decimal(legs["Main"]["rate"])
+    assert rate == Transfer.objects.get(pk=transfer.pk).rate.normalize()
+    assert (-Decimal(legs["Main"]["amount"]) * rate).quantize(Decimal("0.01")) == Decimal(
+        legs["Dollars"]["amount"]
+    )
+    assert Transaction.objects.filter(transfer=transfer).count() == 2

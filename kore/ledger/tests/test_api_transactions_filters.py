@@ -221,3 +221,34 @@ def test_running_balance_on_one_account_walks_with_the_cursor(world, api):
     assert [r["running_balance"] for r in rows] == ["22.00", "115.50"]
     plain = _walk(api, world, account=account.pk)
     assert all("running_balance" not in r for r in plain)
+
+
+def test_accounts_carry_balance_and_cleared_balance_in_constant_queries(world, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    base = f"/api/v1/orgs/{world.org.slug}/accounts/"
+    eur = TxAccountFactory(organization=world.org, currency="EUR", opening_balance="100.00")
+    jpy = TxAccountFactory(organization=world.org, currency="JPY")
+    for amount, status in [("-10.50", "cleared"), ("-4.25", "pending"), ("20.00", "cleared")]:
+        TransactionFactory(account=eur, amount=amount, status=status)
+    gone = TransactionFactory(account=eur, amount="-1000.00", status="cleared")
+    gone.deleted_at = gone.created_at
+    gone.save()
+    TransactionFactory(account=jpy, amount="-1200", status="pending")
+    body = {a["id"]: a for a in api.get(base).json()["results"]}
+    assert (body[eur.pk]["balance"], body[eur.pk]["cleared_balance"]) == ("105.25", "109.50")
+    assert (body[jpy.pk]["balance"], body[jpy.pk]["cleared_balance"]) == ("-1200", "0")
+    detail = api.get(f"{base}{eur.pk}/").json()
+    assert (detail["balance"], detail["cleared_balance"]) == ("105.25", "109.50")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(base).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(5):
+        account = TxAccountFactory(organization=world.org, currency="EUR")
+        TransactionFactory(account=account, amount=f"-{n + 1}.00")
+    assert queries() == few  # one query for every account, not one per account
