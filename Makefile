@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run run-dev migrate test test-only test-containers lint fmt typecheck check validate smoke bench bench-web manage clean \
+.PHONY: help install run run-dev migrate test test-only test-containers bench-containers lint fmt typecheck check validate smoke bench bench-web manage clean \
 	stack-up stack-status stack-down db-backup db-backup-staging db-restore debian-packages test-fresh-machine
 
 help: ## List the targets
@@ -90,6 +90,10 @@ smoke: install ## The embedded path end to end: make run, health, demo login, or
 
 bench: install ## wrk on PostgreSQL, Nginx vs direct, sync vs gthread, 512 MB PSS (var/bench/)
 	bench/run.sh
+
+bench-containers: install ## Load model on both container profiles: p95, capacity, 512 MB soak
+	KORE_CONTAINER_PROJECT=$${KORE_CONTAINER_PROJECT:-kore-bench} KORE_CONTAINER_TAG=$${KORE_CONTAINER_TAG:-bench} \
+	  $(PY) bench/containers.py
 
 bench-web: install ## Web transactions page vs the JSON list on 100,000 rows; JS + CSS weight
 	$(PY) bench/web.py

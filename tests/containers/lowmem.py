@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .stack import HOST_NAME, PROJECT, TAG, Stack, env_file_text, free_port, run
 
@@ -133,18 +134,18 @@ class LowmemStack(Stack):
         wait_for("staging's Nginx to answer its health check", answers, 240, interval=2)
 
     # --- memory -----------------------------------------------------------------------------
-    def containers(self) -> dict[str, dict[str, object]]:
+    def containers(self) -> dict[str, dict[str, Any]]:
         """Running and stopped containers of the profile: name -> docker inspect."""
         ids = self.compose("ps", "--all", "--quiet").split()
         inspected = json.loads(self.docker("inspect", *ids)) if ids else []
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in inspected}
 
-    def long_running(self) -> dict[str, dict[str, object]]:
+    def long_running(self) -> dict[str, dict[str, Any]]:
         return {n: c for n, c in self.containers().items() if not n.startswith("migrate")}
 
     @staticmethod
-    def cgroup(container: dict[str, object]) -> Path:
-        parent = container["HostConfig"]["CgroupParent"] or "docker"  # type: ignore[index]
+    def cgroup(container: dict[str, Any]) -> Path:
+        parent = container["HostConfig"]["CgroupParent"] or "docker"
         path = CGROUP_ROOT / str(parent).strip("/") / str(container["Id"])
         if not path.is_dir():  # the test engine nests its cgroups under its own parent
             matches = list(CGROUP_ROOT.glob(f"**/{container['Id']}"))
@@ -154,7 +155,7 @@ class LowmemStack(Stack):
         return path
 
     @classmethod
-    def rss(cls, container: dict[str, object]) -> int:
+    def rss(cls, container: dict[str, Any]) -> int:
         """Bytes charged to the container minus its page cache (what `docker stats` shows)."""
         path = cls.cgroup(container)
         usage = int((path / "memory.usage_in_bytes").read_text())
@@ -196,11 +197,11 @@ class LowmemStack(Stack):
             oom = dict(line.split() for line in control)
             rows.append(Usage(
                 name=name,
-                limit=int(c["HostConfig"]["Memory"]),  # type: ignore[index]
+                limit=int(c["HostConfig"]["Memory"]),
                 peak=int((path / "memory.max_usage_in_bytes").read_text()),
                 oom_kills=int(oom.get("oom_kill", 0)),
-                restarts=int(c["RestartCount"]),  # type: ignore[arg-type]
-                oom_killed=bool(c["State"]["OOMKilled"]),  # type: ignore[index]
+                restarts=int(c["RestartCount"]),
+                oom_killed=bool(c["State"]["OOMKilled"]),
                 rss_peak=self.rss_peaks.get(name, 0),
             ))  # fmt: skip
         return rows

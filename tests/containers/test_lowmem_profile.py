@@ -64,7 +64,7 @@ def test_limits_add_up_to_512_mib_with_production_and_staging_up(lowmem: LowmemS
     running = lowmem.long_running()
     assert {"postgres", "redis", "pgbouncer", "django", "celeryworker", "nginx",
             "django-staging", "nginx-staging"} <= set(running), sorted(running)  # fmt: skip
-    limits = {name: int(c["HostConfig"]["Memory"]) // MIB for name, c in running.items()}  # type: ignore[index]
+    limits = {name: int(c["HostConfig"]["Memory"]) // MIB for name, c in running.items()}
     assert all(limits.values()), limits  # every one is limited
     assert sum(limits.values()) <= BUDGET_MIB, limits
     REPORT["512 MB profile: memory limits (MiB)"] = [f"{n}: {m}" for n, m in sorted(limits.items())]
@@ -74,7 +74,7 @@ def test_staging_has_its_own_database_and_answers_on_its_own_port(lowmem: Lowmem
     running = lowmem.long_running()
 
     def env(service: str) -> dict[str, str]:
-        pairs = running[service]["Config"]["Env"]  # type: ignore[index]
+        pairs = running[service]["Config"]["Env"]
         return dict(item.split("=", 1) for item in pairs)
 
     assert env("django")["DATABASE_URL"].endswith("/kore")
