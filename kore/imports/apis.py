@@ -140,7 +140,8 @@ class ImportUpload(StrictSerializer):
     file = serializers.FileField(
         allow_empty_file=True,
         use_url=False,
-        help_text="CSV, OFX, QFX or CAMT.053; at most KORE_IMPORT_MAX_BYTES (500 MB default).",
+        help_text="CSV, XLSX, ODS, OFX, QFX, CAMT, MT940/942 or QIF; at most "
+        "KORE_IMPORT_MAX_BYTES (500 MB default).",
     )
     account = IdField(help_text="An account of this organisation.")
     format = serializers.ChoiceField(
@@ -150,7 +151,7 @@ class ImportUpload(StrictSerializer):
         max_bytes=MAPPING_MAX_BYTES,
         max_depth=MAPPING_MAX_DEPTH,
         required=False,
-        help_text="CSV only: a JSON object of strings (see MappingInput), at most 16 KB.",
+        help_text="CSV, XLSX and ODS: a JSON object (see MappingInput), at most 16 KB.",
     )
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, required=False)
     dry_run = serializers.BooleanField(required=False, default=False)

@@ -59,8 +59,11 @@ class ImportJob(JobRow):
         MT940 = "mt940"
         MT942 = "mt942"
         QIF = "qif"
+        XLSX = "xlsx"
+        ODS = "ods"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    TABULAR = (Format.CSV, Format.XLSX, Format.ODS)  # read with a column mapping
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="import_jobs")

@@ -203,7 +203,7 @@ class _Run:
         if job.account.archived:
             raise ImportFileError("The account is archived.", code="account_archived")
         mapping = dict(job.mapping)
-        if job.format == ImportJob.Format.CSV:
+        if job.format in ImportJob.TABULAR:
             saved = import_mapping_get(account_id=job.account_id)
             mapping = {**saved, **mapping} if saved else mapping
         mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
@@ -217,7 +217,7 @@ class _Run:
             if self.staging is not None:
                 self._staging_drop()
         _finish(job, self.claim, Status.DONE)
-        if job.format == ImportJob.Format.CSV and not job.dry_run:
+        if job.format in ImportJob.TABULAR and not job.dry_run:
             ImportMapping.objects.update_or_create(
                 account_id=job.account_id, defaults={"mapping": reader.mapping}
             )

@@ -16,6 +16,7 @@ from .csv_reader import CsvReader
 from .mt940_reader import MtReader, mt_kind
 from .ofx_reader import OfxReader
 from .qif_reader import QifReader
+from .spreadsheet_reader import OdsReader, XlsxReader
 
 Opener = Callable[[], BinaryIO]
 
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 SNIFF_BYTES = 4096
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
 class Reader(Protocol):
@@ -50,7 +52,10 @@ def format_detect(head: bytes, name: str) -> str:
     ``qfx``, ``camt052``/``camt053``/``camt054`` (by the message's namespace or root element; an
     XML that is none of them is read as camt053, whose reader names what it is), ``mt940`` and
     ``mt942`` (``:20:`` and ``:25:`` fields, with or without the SWIFT envelope), ``qif``
-    (``!Type:``, ``!Account`` or ``!Option:`` first), else ``csv``."""
+    (``!Type:``, ``!Account`` or ``!Option:`` first), ``xlsx`` and ``ods`` (ZIP archives), else
+    ``csv``."""
+    if head.startswith(b"PK\x03\x04"):  # a ZIP archive: an ODS names itself first
+        return "ods" if _ODS_MIME in head[:SNIFF_BYTES] else "xlsx"
     text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     upper = text.upper()
     if upper.startswith((b"!TYPE:", b"!ACCOUNT", b"!OPTION:", b"!CLEAR:")):
@@ -78,6 +83,10 @@ def reader_open(
     """
     if fmt == "csv":
         return CsvReader(opener, currency=currency, mapping=mapping)
+    if fmt == "xlsx":
+        return XlsxReader(opener, currency=currency, mapping=mapping)
+    if fmt == "ods":
+        return OdsReader(opener, currency=currency, mapping=mapping)
     if fmt in ("ofx", "qfx"):
         return OfxReader(opener, currency=currency, size=size)
     if fmt in ("camt052", "camt053", "camt054"):

@@ -215,6 +215,12 @@ def encoding_detect(head: bytes) -> str:
             "UTF-16 files are not supported; save the CSV as UTF-8.",
             code="import_encoding_unsupported",
         )
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise ImportFileError(
+            "This is an Excel 97-2003 workbook (.xls), which Kore does not read: save it as "
+            "XLSX, ODS or CSV.",
+            code="import_format_unknown",
+        )
     if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100:
         raise ImportFileError("This is not a text file.", code="import_file_binary")
     if head.startswith(codecs.BOM_UTF8):
@@ -508,7 +514,7 @@ class TableReader:
             decimal = declared_decimal
         self.decimal_known = bool(decimal)
         if not decimal:
-            decimal = decimal_detect(amounts)
+            decimal = decimal_detect(self._decimal_values(amounts))
             self.decimal_known = bool(decimal)
         self.decimal: str = decimal or "."
         at = index["date"]
@@ -524,6 +530,10 @@ class TableReader:
         self.format_has_time = any(c in self.date_format for c in ("%H", "%I"))
         self.zone = _zone(mapping.get("time_zone"))
         self.zone_name = str(mapping.get("time_zone") or "UTC")
+
+    def _decimal_values(self, values: list[str]) -> list[str]:
+        """The amounts whose decimal mark is to be found (a spreadsheet's numbers have none)."""
+        return values
 
     def _preamble_account(self, head: list[tuple[int, list[str]]]) -> str:
         """An IBAN or account number stated above the header ("IBAN;DE12 …")."""

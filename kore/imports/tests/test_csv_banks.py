@@ -301,3 +301,28 @@ def test_mixed_decimal_marks_are_refused(world, account):
     data = b"Date;Text;Amount\n2024-01-02;A;-1,50\n2024-01-03;B;-2.75\n"
     job = run(world, account, "mixed.csv", data)
     assert (job.status, job.error_code) == ("failed", "import_amount_ambiguous")
+
+
+@pytest.mark.django_db
+def test_a_currency_column_books_only_the_accounts_currency(world, account):
+    job = run(world, account, "csv_currency_column.csv", mode="skip_invalid")
+    assert (job.status, job.created_count, job.invalid_count) == ("done", 1, 1)
+    assert (job.errors[0]["line"], job.errors[0]["code"]) == (3, "currency_mismatch")
+    assert [(a, t) for _, a, t, *_ in booked(account)] == [(Decimal("-210.00"), "Hotel Lisbon")]
+
+
+@pytest.mark.django_db
+def test_a_state_column_keeps_pending_rows_apart_and_skips_reverted_ones(world, account):
+    job = run(world, account, "csv_fintech_states.csv")
+    assert (job.status, job.created_count, job.reverted_count) == ("done", 3, 2)
+    states = dict(live(account).values_list("description", "bank_state"))
+    assert states == {"Bakery Lindner": "booked", "Top-up by *1234": "booked",
+                      "Train ticket": "pending"}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_long_text_is_kept_whole_in_the_transactions_metadata(world, account):
+    run(world, account, "csv_long_text.csv")
+    cut = live(account).order_by("import_line").first()
+    assert cut.metadata["description"].endswith("Position 039 Beratungsleistung")
+    assert cut.metadata["description"].startswith(cut.description[:-1])
