@@ -234,6 +234,17 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "amount_not_positive": (422, "The amount moved must be positive."),
     "to_amount_required": (422, "A cross-currency transfer states both amounts."),
     "to_amount_mismatch": (422, "Same-currency transfers move equal amounts."),
+    "rate_mismatch": (422, "Same-currency transfers have a rate of 1."),
+    "rate_or_to_amount": (422, "Correct a cross-currency transfer with to_amount or rate."),
+    "rate_not_positive": (422, "The rate must be positive."),
+    "rate_inexact": (
+        422,
+        "amount x rate has more decimals than the currency; give to_amount instead.",
+    ),
+    "transfer_category": (
+        422,
+        "A transfer leg takes no income or expense category (a transfer category, or none).",
+    ),
     "import_file_empty": (422, "The uploaded import file is empty."),
     "import_line_not_duplicate": (422, "A forced line is not a skipped duplicate of the import."),
     "invalid_range": (422, "The date range is inverted or too long."),

@@ -215,6 +215,27 @@ class TransferForm(forms.Form):
         set_choices(self, "to_account", account_choices(accounts, None))
 
 
+class TransferEditForm(forms.Form):
+    """Correct a transfer: both legs change together."""
+
+    amount = forms.DecimalField(
+        max_digits=20, decimal_places=4, min_value=0, help_text="Leaving the first account."
+    )
+    to_amount = forms.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+        label="Amount arriving",
+        help_text="Only between two currencies.",
+    )
+    occurred_on = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    description = forms.CharField(required=False, max_length=500)
+    etag = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
 class ReconcileForm(forms.Form):
     account = forms.TypedChoiceField(coerce=id_coerce)
     end_date = forms.DateField(

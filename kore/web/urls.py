@@ -49,6 +49,7 @@ urlpatterns = [
     path(f"{ORG}categories/", views_ledger.categories, name="categories"),
     path(f"{ORG}categories/<id:category_id>/", views_ledger.category_edit, name="category"),
     path(f"{ORG}transfers/new/", views_ledger.transfer_new, name="transfer-new"),
+    path(f"{ORG}transfers/<id:transfer_id>/", views_ledger.transfer_edit, name="transfer"),
     path(f"{ORG}reconcile/", views_ledger.reconcile, name="reconcile"),
     path(f"{ORG}reconcile/tick/", views_ledger.reconcile_tick, name="reconcile-tick"),
     path(

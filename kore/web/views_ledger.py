@@ -22,6 +22,7 @@ from kore.ledger.services import statements as statement_services
 from kore.ledger.services import transactions as tx_services
 from kore.ledger.services import transfers as transfer_services
 from kore.ledger.services.periods import closed_through
+from kore.ledger.transfer_selectors import transfer_get
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.reports.selectors import balances
@@ -167,6 +168,56 @@ def transfer_new(request: HttpRequest, org: OrgContext) -> HttpResponse:
                 return redirect("web:transaction", org.organization.slug, leg)
     context = {"nav": "transactions", "form": form, "enough_accounts": len(accounts) > 1}
     return render_page(request, "web/transfer_form.html", context, status=status)
+
+
+@org_page()
+def transfer_edit(request: HttpRequest, org: OrgContext, transfer_id: int) -> HttpResponse:
+    """Correct a transfer's amounts, date and description on both legs at once, or delete it."""
+    found = transfer_get(organization=org.organization, transfer_id=transfer_id)
+    if found is None:
+        return error_page(request, 404, "There is no such transfer.")
+    accounts = {a.pk: a for a in selectors.account_list(organization=org.organization)}
+    source, target = accounts[found["from_account"]], accounts[found["to_account"]]
+    initial = {k: found[k] for k in ("amount", "to_amount", "occurred_on", "description", "etag")}
+    form = forms.TransferEditForm(request.POST or None, initial=initial)
+    if source.currency == target.currency:
+        del form.fields["to_amount"]  # within one currency both legs move by the amount
+    status = 200
+    if request.method == "POST":
+        status = 400
+        etag = request.POST.get("etag") or None
+        if request.POST.get("delete"):
+            try:
+                transfer_services.transfer_delete(ctx=org, transfer_id=transfer_id, if_match=etag)
+            except KoreError as exc:
+                messages.error(request, exc.message)
+                return redirect("web:transfer", org.organization.slug, transfer_id)
+            messages.success(request, "Transfer deleted from both accounts.")
+            return redirect("web:transactions", org.organization.slug)
+        if form.is_valid():
+            data = form.cleaned_data
+            changes = {k: data[k] for k in ("amount", "occurred_on", "description")}
+            if data.get("to_amount") is not None:
+                changes["to_amount"] = data["to_amount"]
+            try:
+                transfer_services.transfer_update(
+                    ctx=org, transfer_id=transfer_id, if_match=etag, **changes
+                )
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, "Transfer corrected on both accounts.")
+                return redirect("web:transfer", org.organization.slug, transfer_id)
+    context = {
+        "nav": "transactions",
+        "form": form,
+        "transfer": found,
+        "source": source,
+        "target": target,
+        "locked": any(leg["status"] == "reconciled" for leg in found["legs"]),
+    }
+    return render_page(request, "web/transfer_edit.html", context, status=status)
 
 
 # --- Reconciliation ------------------------------------------------------------------------
