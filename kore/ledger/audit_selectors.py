@@ -1,9 +1,9 @@
-"""Reads of the audit trail: the simple-history tables of five models, merged into one feed.
+"""Reads of the audit trail: the simple-history tables of six models, merged into one feed.
 
 Newest first, keyset-paginated over ``(history_date, object_type, history_id)``. Each page asks
 every table for its ``limit + 1`` newest rows below the cursor (with the id of each row's
 previous version annotated), merges them and cuts to ``limit``; the previous versions are then
-fetched by id, one query per table. At most ten queries a page, at any depth.
+fetched by id, one query per table. At most two queries per table a page, at any depth.
 """
 
 from collections.abc import Iterable
@@ -21,7 +21,7 @@ from kore.core.money import MoneyError, format_amount
 from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Membership, Organization
 
-from .models import Account, Category, Statement, Transaction
+from .models import Account, Category, Statement, Transaction, Transfer
 
 # Sorted by name: the name is the middle of the sort key.
 AUDITED: dict[str, type[models.Model]] = {
@@ -30,6 +30,7 @@ AUDITED: dict[str, type[models.Model]] = {
     "membership": Membership,
     "statement": Statement,
     "transaction": Transaction,
+    "transfer": Transfer,
 }
 OBJECT_TYPES = tuple(AUDITED)
 ACTIONS = ("created", "updated", "deleted")

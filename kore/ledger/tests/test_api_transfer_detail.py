@@ -311,3 +311,17 @@ def test_the_web_form_refuses_an_expense_category_on_a_leg(world, api, eur):
     assert "neither income nor spending" in response.content.decode()
     leg.refresh_from_db()
     assert leg.category_id is None
+
+
+@pytest.mark.django_db
+def test_a_correction_is_in_the_audit_feed_with_the_rate_it_changed(world, api, cross):
+    created = _create(api, *cross, "100.00", to_amount="108.00")
+    api.patch(_url(world, created["id"]), {"to_amount": "110.00"}, format="json")
+    entries = (
+        client_for(world.admin)
+        .get(f"{base(world)}/audit/", {"object_type": "transfer", "object_id": created["id"]})
+        .json()["results"]
+    )
+    assert [e["action"] for e in entries] == ["updated", "created"]
+    assert entries[0]["changes"]["rate"] == {"before": "1.0800000000", "after": "1.1000000000"}
+    assert entries[0]["actor"]["user_id"] == world.member.pk
