@@ -38,6 +38,15 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._]*)([^<>]*)>([^<]*)")
 _CLOSING = re.compile(rb"</([A-Za-z][A-Za-z0-9._]*)\s*>")
 _HEADER_VALUE = re.compile(rb"(ENCODING|CHARSET)\s*[:=]\s*\"?([A-Za-z0-9_-]+)", re.IGNORECASE)
 _DATE = re.compile(r"(\d{8})|(\d{4}-\d{2}-\d{2})")
+# Elements the OFX specification defines as values: never aggregates, even empty and closed
+# elsewhere in the file (an empty <NAME> must not swallow the TRNAMT after it).
+_VALUES = frozenset((
+    "NAME", "MEMO", "FITID", "TRNAMT", "TRNTYPE", "DTPOSTED", "DTUSER", "DTAVAIL", "DTTRAN",
+    "CHECKNUM", "REFNUM", "SIC", "PAYEEID", "SRVRTID", "CORRECTFITID", "CORRECTACTION",
+    "EXTDNAME", "CURDEF", "CURSYM", "CURRATE", "ACCTID", "BANKID", "BRANCHID", "ACCTTYPE",
+    "BALAMT", "DTASOF", "DTSTART", "DTEND", "CODE", "SEVERITY", "MESSAGE", "TRNUID",
+    "DTSERVER", "LANGUAGE", "ORG", "FID",
+))  # fmt: skip
 # Values kept in a row's metadata, by their OFX names in lower case.
 _KEPT = ("TRNTYPE", "CHECKNUM", "REFNUM", "SRVRTID", "SIC", "PAYEEID", "CORRECTFITID",
          "CORRECTACTION", "DTUSER", "DTAVAIL", "EXTDNAME")  # fmt: skip
@@ -103,7 +112,7 @@ def ofx_tree(data: bytes) -> Element:
             stack.append(root)
             continue
         value = text.strip()
-        if not value and name in aggregates and not rest.endswith("/"):
+        if not value and name in aggregates and name not in _VALUES and not rest.endswith("/"):
             if stack[-1].tag == name:  # a bank that never closes STMTTRN: siblings, not nested
                 stack.pop()
             element = Element(name)

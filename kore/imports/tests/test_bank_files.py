@@ -494,3 +494,19 @@ def test_ofx_pending_transactions_are_bank_pending(world, account):
         Decimal("-7.50"),
         "pending",
     )
+
+
+def test_an_empty_ofx_value_never_swallows_the_values_after_it():
+    """<NAME></NAME> closed in one transaction, <NAME> empty and unclosed in the next."""
+    data = (FIXTURES / "statement.ofx").read_bytes()
+    data = data.replace(b"<NAME>GROCER", b"<NAME>GROCER</NAME>").replace(
+        b"<TRNAMT>100.00<FITID>F2<NAME>REFUND CO", b"<NAME><TRNAMT>100.00<FITID>F2"
+    )
+    assert b"<NAME><TRNAMT>" in data
+    reader = reader_open("ofx", lambda: io.BytesIO(data), currency="EUR", size=len(data),
+                         mapping={})  # fmt: skip
+    rows = list(reader.rows())
+    assert [(r.amount, r.reference, r.counterparty) for r in rows] == [  # type: ignore[union-attr]
+        (Decimal("-12.50"), "F1", "GROCER"), (Decimal("100.00"), "F2", ""),
+        (Decimal("-7.00"), "F3", "CINEMA"),
+    ]  # fmt: skip
