@@ -81,9 +81,9 @@ def sweep(stack: Stack, name: str, identities: list[loadmodel.Identity]) -> None
         p95s.append((users, result.p95()))
     under = [users for users, p95 in p95s if p95 < TARGET_MS]
     crossed = [users for users, p95 in p95s if p95 >= TARGET_MS]
-    say(f"capacity ({name}): p95 < {TARGET_MS:.0f} ms up to "
-        f"{max(under) if under else 'none of the levels'} users; crossed at "
-        f"{min(crossed) if crossed else 'no level'} users")  # fmt: skip
+    best = f"{max(under)} users" if under else f"none of {USERS}"
+    first = f"{min(crossed)} users" if crossed else "no level"
+    say(f"capacity ({name}): p95 < {TARGET_MS:.0f} ms up to {best}; crossed at {first}")
     say("   users  p95 ms: " + ", ".join(f"{u}: {p:.0f}" for u, p in p95s))
     say()
 
