@@ -9,6 +9,7 @@ from kore.orgs.scoping import OrgContext
 from ..iban import account_ref_normalise
 from ..models import Account, Statement, Transaction
 from .concurrency import check_version
+from .periods import closed_through
 from .state import ledger_version_bump
 
 
@@ -96,6 +97,9 @@ def account_update(
                 check_precision(opening, currency)  # type: ignore[arg-type]
             except MoneyError as exc:
                 raise _money_rule("opening_balance", exc) from exc
+        if changes.get("opening_balance", account.opening_balance) != account.opening_balance:
+            ledger_version_bump(organization=ctx.organization)  # serialised with period moves
+            _refuse_if_closed(ctx, account)
         if "number" in changes:
             changes["number"] = account_ref_normalise(str(changes["number"]))
         for field, value in changes.items():
@@ -110,6 +114,22 @@ def account_update(
             raise Conflict("An account with this name exists.", code="account_name_taken") from exc
         ledger_version_bump(organization=ctx.organization)
     return account
+
+
+def _refuse_if_closed(ctx: OrgContext, account: Account) -> None:
+    """The opening balance counts in every period: none of the account's may be closed."""
+    through = closed_through(organization=ctx.organization, account_ids=[account.pk])
+    if account.pk in through:
+        message = (
+            "The opening balance counts in every period, and this account's books are closed "
+            f"through {through[account.pk].isoformat()} (a reconciled statement or the lock "
+            "date): reopen its statements or move the lock date first."
+        )
+        raise Conflict(
+            message,
+            code="period_reconciled",
+            fields={"opening_balance": [{"code": "period_reconciled", "message": message}]},
+        )
 
 
 def account_delete(*, ctx: OrgContext, account: Account, if_match: str | None = None) -> None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from kore.core.exceptions import Conflict, NotFound, RuleViolation, rule_violation
 from kore.core.money import MoneyError, check_precision, format_amount
+from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
 
 from ..models import Account, Statement, Transaction
@@ -202,6 +203,13 @@ def statement_reopen(
         if statement.status != Statement.Status.RECONCILED:
             raise Conflict("The statement is not reconciled.", code="statement_open")
         seq = ledger_version_bump(organization=ctx.organization)
+        lock = Organization.objects.values_list("lock_date", flat=True).get(pk=ctx.organization.pk)
+        if lock is not None and statement.end_date <= lock:
+            raise Conflict(
+                f"The books are locked through {lock.isoformat()}: move the lock date before "
+                "reopening a statement inside it.",
+                code="period_reconciled",
+            )
         transactions_bulk_set(
             ctx=ctx,
             transactions=Transaction.objects.filter(statement=statement),

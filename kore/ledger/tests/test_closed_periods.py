@@ -453,3 +453,28 @@ def test_forcing_a_skipped_duplicate_into_the_period_is_refused(world):
     )
     assert_error(response, 409, "period_reconciled")
     _unchanged(account, 2)
+
+
+@pytest.mark.django_db
+def test_the_opening_balance_of_a_reconciled_account_stays_put(world, closed):
+    account = closed["account"]
+    url = f"{base(world)}/accounts/{account.pk}/"
+    api = client_for(world.admin)
+    error = assert_error(
+        api.patch(url, {"opening_balance": "150.00"}, format="json"), 409, "period_reconciled"
+    )
+    assert "opening_balance" in error["fields"]
+    account.refresh_from_db()
+    assert account.opening_balance == Decimal("100.00")
+    renamed = api.patch(url, {"name": "Checking", "opening_balance": "100.00"}, format="json")
+    assert renamed.status_code == 200, renamed.json()
+
+
+@pytest.mark.django_db
+def test_a_statement_inside_the_lock_date_is_not_reopened(world, closed):
+    admin = client_for(world.admin)
+    admin.put(f"{base(world)}/lock-date/", {"lock_date": "2026-02-28"}, format="json")
+    response = admin.post(f"{base(world)}/statements/{closed['statement'].pk}/reopen/")
+    error = assert_error(response, 409, "period_reconciled")
+    assert "locked through 2026-02-28" in error["message"]
+    assert Statement.objects.get(pk=closed["statement"].pk).status == "reconciled"
