@@ -22,7 +22,7 @@ from kore.core.audit import audit_attrs
 from kore.orgs.models import Organization
 
 from ..models import Transaction
-from .periods import period_open_check
+from .periods import closed_through, period_open_check
 
 
 def _quoted(name: str) -> str:
@@ -34,15 +34,17 @@ def _constant(field: "models.Field[Any, Any]", value: Any) -> Any:
 
 
 def _period_open_check(source: str, params: Sequence[Any], values: dict[str, Any]) -> None:
-    """The rows about to be written must not fall in the account's closed period."""
+    """The rows about to be written must not fall in the account's closed period (the rows are
+    only scanned for their earliest date when the account has a closed period at all)."""
+    organization = Organization(pk=values["organization_id"])
+    account_id = values["account_id"]
+    if account_id not in closed_through(organization=organization, account_ids=[account_id]):
+        return
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT min(src.occurred_on) FROM ({source}) AS src", params)  # noqa: S608
         earliest = cursor.fetchone()[0]
     if earliest is not None:
-        period_open_check(
-            organization=Organization(pk=values["organization_id"]),
-            entries=[(values["account_id"], earliest)],
-        )
+        period_open_check(organization=organization, entries=[(account_id, earliest)])
 
 
 def transactions_insert_select(
