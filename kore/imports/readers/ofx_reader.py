@@ -127,6 +127,17 @@ def ofx_tree(data: bytes) -> Element:
     return root
 
 
+def _bank_said(status: Element | None) -> str:
+    """A user's sentence for an OFX ``STATUS`` of severity ERROR, in the bank's own words."""
+    message = text_clean(_text(status, "MESSAGE")[:200], "reference")
+    code = _text(status, "CODE")
+    said = f": “{message}”" if message else ""
+    return (
+        f"The bank sent an error instead of a statement (OFX code {code[:10] or '?'}){said}. "
+        "Download the statement again from the bank."
+    )
+
+
 class OfxReader:
     """Rows of every bank and credit-card statement in the file; ``statements`` lists them."""
 
@@ -159,18 +170,20 @@ class OfxReader:
                 number += 1
                 statement.rows += 1
                 yield self._row(number, trn, statement, pending=True)
+        for response in root.iter():
+            if response.tag in ("STMTTRNRS", "CCSTMTTRNRS") and not any(
+                e.tag in ("STMTRS", "CCSTMTRS") for e in response
+            ):
+                # One account's request failed beside others that came: say so, row-wise.
+                status = response.find("STATUS")
+                if _text(status, "SEVERITY").upper() == "ERROR":
+                    number += 1
+                    yield RowError(number, "STATUS", "bank_error", _bank_said(status))
 
     def _no_statement(self, root: Element) -> ImportFileError:
         for status in root.iter("STATUS"):
             if _text(status, "SEVERITY").upper() == "ERROR":
-                message = text_clean(_text(status, "MESSAGE")[:200], "reference")
-                code = _text(status, "CODE")
-                said = f": “{message}”" if message else ""
-                return ImportFileError(
-                    f"The bank sent an error instead of a statement (OFX code {code[:10] or '?'})"
-                    f"{said}. Download the statement again from the bank.",
-                    code="import_bank_error",
-                )
+                return ImportFileError(_bank_said(status), code="import_bank_error")
         if any(e.tag in ("INVSTMTRS", "INVSTMTMSGSRSV1") for e in root.iter()):
             return ImportFileError(
                 "This is an investment statement; Kore imports cash accounts (bank and credit "

@@ -510,3 +510,18 @@ def test_an_empty_ofx_value_never_swallows_the_values_after_it():
         (Decimal("-12.50"), "F1", "GROCER"), (Decimal("100.00"), "F2", ""),
         (Decimal("-7.00"), "F3", "CINEMA"),
     ]  # fmt: skip
+
+
+def test_an_account_the_bank_failed_beside_others_is_a_row_error(world, account):
+    failed = (b"<STMTTRNRS><TRNUID>3<STATUS><CODE>2019<SEVERITY>ERROR"
+              b"<MESSAGE>Duplicate request</STATUS></STMTTRNRS>")  # fmt: skip
+    data = (
+        (FIXTURES / "statement.ofx")
+        .read_bytes()
+        .replace(b"</BANKMSGSRSV1>", failed + b"</BANKMSGSRSV1>")
+    )
+    job = run(world, account, "x.ofx", data)
+    assert (job.status, job.error_code) == ("failed", "import_rows_invalid")
+    said = ("The bank sent an error instead of a statement (OFX code 2019): “Duplicate "
+            "request”. Download the statement again from the bank.")  # fmt: skip
+    assert job.errors == [{"line": 4, "column": "STATUS", "code": "bank_error", "message": said}]
