@@ -216,6 +216,22 @@ class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+class StatementCheckOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """A statement of the file with the bank's balances, checked against the account."""
+
+    account_ref = serializers.CharField()
+    statement = serializers.IntegerField(help_text="The Kore statement it became.")
+    end_date = serializers.DateField(help_text="The date of the bank's closing balance.")
+    opening_balance = serializers.CharField(allow_null=True)
+    closing_balance = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["reconciled", "open"],
+        help_text="reconciled: the account agrees; open: it does not (see difference).",
+    )
+    difference = serializers.CharField(help_text="Closing balance minus the account's.")
+    message = serializers.CharField()
+
+
 class RoutedOutput(serializers.Serializer):  # type: ignore[type-arg]
     """Another account's statement in the file, imported by its own job into that account."""
 
@@ -287,10 +303,11 @@ class ImportJobOutput(ImportJobSummary):
         "empty: the file names none.",
     )
     routed = RoutedOutput(many=True)
+    statements = StatementCheckOutput(many=True)
 
     class Meta(ImportJobSummary.Meta):
         fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping",
-                  "account_refs", "routed")  # type: ignore[assignment]  # fmt: skip
+                  "account_refs", "routed", "statements")  # type: ignore[assignment]  # fmt: skip
 
 
 ImportPage = inline_serializer(

@@ -39,21 +39,36 @@ from kore.core.exceptions import (
     RuleViolation,
     rule_violation,
 )
+from kore.core.money import format_amount
 from kore.ledger.audit import audit_attrs
 from kore.ledger.iban import account_ref_normalise
 from kore.ledger.models import Account, Transaction
+from kore.ledger.models import Statement as LedgerStatement
 from kore.ledger.services.periods import closed_through, period_open_check
 from kore.ledger.services.state import ledger_version_bump
+from kore.ledger.services.statements import (
+    statement_cleared_balance,
+    statement_create,
+    statement_reconcile,
+)
 from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
-from kore.orgs.models import Organization, User
+from kore.orgs.models import Organization, Role, User
 from kore.orgs.scoping import OrgContext
 
 from .booking import Booked, Booker, Pending, pending_pairs
 from .fingerprints import Fingerprinter, fingerprint, row_key
 from .matching import Candidate, Incoming, hand_matches
 from .models import ERRORS_KEPT, ImportJob, ImportMapping
-from .readers import ImportFileError, Reader, Row, RowError, format_detect, reader_open
+from .readers import (
+    ImportFileError,
+    Reader,
+    Row,
+    RowError,
+    Statement,
+    format_detect,
+    reader_open,
+)
 from .selectors import import_job_get, import_mapping_get
 from .staging import Staging, staging_line
 
@@ -216,6 +231,8 @@ class _Run:
         finally:
             if self.staging is not None:
                 self._staging_drop()
+        if not job.dry_run:
+            self._reconcile(getattr(reader, "statements", None) or [])
         _finish(job, self.claim, Status.DONE)
         if job.format in ImportJob.TABULAR and not job.dry_run:
             ImportMapping.objects.update_or_create(
@@ -513,6 +530,33 @@ class _Run:
             job.account_refs, job.routed = own, routed
             self._update(account_refs=own, routed=routed)
 
+    def _reconcile(self, statements: list[Statement]) -> None:
+        """Each closed statement of the file whose balance the bank states becomes a Kore
+        statement ending on the closing balance's date, reconciled by the ledger's own rule
+        (kore.ledger.services.statements) when the account agrees, left open with the
+        difference shown when it does not. The rows are written already: nothing here fails
+        the import."""
+        job = self.job
+        account = job.account
+        refs = set(job.account_refs)
+        ctx = OrgContext(job.organization, Role.MEMBER, cast(User, job.created_by), None)
+        results: list[dict[str, Any]] = []
+        for found in statements:
+            end = found.closing_date or found.end
+            if (
+                found.kind != "statement" or found.closing_balance is None or end is None
+                or (refs and account_ref_normalise(found.account_ref) not in refs)
+                or (found.currency and found.currency.upper() != account.currency)
+            ):  # fmt: skip
+                continue
+            try:
+                results.append(_statement_reconcile(ctx, account, found, end))
+            except Exception:  # the import stands; the user can reconcile by hand
+                logger.exception("import %s: could not reconcile a statement", job.pk)
+        if results:
+            job.statements = results
+            self._update(statements=results)
+
     def _link(self, rows: list[tuple[Row, str]]) -> dict[int, int]:
         """Rows booked onto transactions already there instead of anew (line → transaction):
         a booked row replaces the bank-pending transaction it completes; a row matching exactly
@@ -579,6 +623,41 @@ class _Run:
         ).update(heartbeat_at=now, updated_at=now, **values)
 
 
+def _statement_reconcile(
+    ctx: OrgContext, account: Account, found: Statement, end: date
+) -> dict[str, Any]:
+    closing = found.closing_balance
+    assert closing is not None
+    statement = (
+        LedgerStatement.objects.filter(account=account, end_date=end, closing_balance=closing)
+        .order_by("-id")
+        .first()
+    ) or statement_create(ctx=ctx, account=account.pk, end_date=end, closing_balance=closing)
+    difference = Decimal(0)
+    message = "The account agrees with the bank's closing balance."
+    if statement.status != LedgerStatement.Status.RECONCILED:
+        try:
+            statement = statement_reconcile(ctx=ctx, statement_id=statement.pk)
+        except RuleViolation as exc:
+            if exc.code != "reconciliation_mismatch":
+                raise
+            balance = statement_cleared_balance(account=account, end_date=end)
+            difference, message = closing - balance, exc.message
+    currency = account.currency
+    return {
+        "account_ref": found.account_ref,
+        "statement": statement.pk,
+        "end_date": end.isoformat(),
+        "opening_balance": None
+        if found.opening_balance is None
+        else format_amount(found.opening_balance, currency),
+        "closing_balance": format_amount(closing, currency),
+        "status": statement.status,
+        "difference": format_amount(difference, currency),
+        "message": message,
+    }
+
+
 def _job_for_statements(job: ImportJob, account_id: int, account_refs: list[str]) -> int:
     """A queued job booking the statements of ``account_refs`` from ``job``'s file into their
     own account (a copy of the file: each job removes its own when it ends)."""
@@ -597,6 +676,12 @@ def _job_for_statements(job: ImportJob, account_id: int, account_refs: list[str]
     return sibling.pk
 
 
+def _status_of(row: Row) -> str:
+    """Kore's reconciliation status of an imported row: the bank booked it, so it is cleared
+    (a statement counts it); a bank-pending row waits, pending."""
+    return Transaction.Status.PENDING if row.bank_state == "pending" else Transaction.Status.CLEARED
+
+
 def _links_possible(job: ImportJob) -> bool:
     """Whether the account holds a bank-pending row or a row entered by hand (two small
     partial indexes): when it holds neither, as for most imports, rows are only inserted."""
@@ -612,7 +697,9 @@ def _hand_entered_exist(account_id: int) -> bool:
     ).exists()
 
 
-_BANK_FIELDS = ("fingerprint", "import_job_id", "import_line", "bank_state", "bank_id")
+_BANK_FIELDS = (
+    "fingerprint", "import_job_id", "import_line", "bank_state", "bank_id", "status",
+)  # fmt: skip
 
 
 def _row_values(row: Row) -> dict[str, Any]:
@@ -670,6 +757,8 @@ def _pending_replace(job: ImportJob, tx_id: int, row: Row, fp: str) -> None:
     tx.notes = tx.notes or row.notes
     tx.metadata = {**(row.metadata or {}), **tx.metadata}
     tx.fingerprint, tx.import_job, tx.import_line = fp, job, row.line
+    if tx.status == Transaction.Status.PENDING:
+        tx.status = _status_of(row)
     _save_with_history(job, tx)  # takes the ledger lock: the check below sees the period as is
     period_open_check(
         organization=job.organization,
@@ -685,6 +774,8 @@ def _hand_link(job: ImportJob, tx_id: int, row: Row, fp: str) -> dict[str, Any]:
     if not job.dry_run:
         tx.fingerprint, tx.import_job, tx.import_line = fp, job, row.line
         tx.bank_state, tx.bank_id = row.bank_state, row.bank_id
+        if tx.status == Transaction.Status.PENDING:
+            tx.status = _status_of(row)
         _save_with_history(job, tx)
     return previous
 
@@ -735,7 +826,7 @@ def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> Non
             change_seq=seq, import_job=job, import_line=row.line, fingerprint=fp,
             original_amount=row.original_amount, original_currency=row.original_currency,
             bank_state=row.bank_state, bank_id=row.bank_id, notes=row.notes,
-            metadata=row.metadata or {},
+            metadata=row.metadata or {}, status=_status_of(row),
         )
         for row, fp in rows
     ]  # fmt: skip

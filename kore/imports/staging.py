@@ -193,7 +193,9 @@ class Staging:
             "SELECT s.occurred_on, s.amount::numeric AS amount, s.description, s.counterparty, "  # noqa: S608
             "s.reference, s.fingerprint, s.line AS import_line, "
             "s.original_amount::numeric AS original_amount, s.original_currency, s.bank_state, "
-            "s.bank_id, s.notes, s.metadata::jsonb AS metadata "
+            "s.bank_id, s.notes, s.metadata::jsonb AS metadata, "
+            # The bank booked it: cleared (a statement counts it); bank-pending: pending.
+            "CASE WHEN s.bank_state = 'pending' THEN 'pending' ELSE 'cleared' END AS status "
             "FROM pg_temp.kore_import_staging s "
             "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL "
             f"AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line"
@@ -203,7 +205,7 @@ class Staging:
             params=[after, through, account_id],
             columns=("occurred_on", "amount", "description", "counterparty", "reference",
                      "fingerprint", "import_line", "original_amount", "original_currency",
-                     "bank_state", "bank_id", "notes", "metadata"),
+                     "bank_state", "bank_id", "notes", "metadata", "status"),
             values=values,
             history_user_id=history_user_id,
             now=now,

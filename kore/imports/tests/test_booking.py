@@ -244,7 +244,7 @@ def test_a_booked_row_replaces_the_bank_pending_transaction(celery_worker, world
     assert (rent.occurred_on, rent.counterparty, rent.bank_state, rent.notes) == (
         D(2024, 3, 8), "Landlord Ltd", "booked", "my note",
     )  # fmt: skip
-    assert rent.status == "pending"  # Kore's reconciliation status is its own
+    assert rent.status == "cleared"  # the bank booked it: a statement counts it now
     shown = (
         client_for(world.viewer)
         .get(f"/api/v1/orgs/{world.org.slug}/transactions/?account={account.pk}")
@@ -290,7 +290,7 @@ def test_currencies_and_bank_states_as_the_user_sees_them(celery_worker, world, 
          t["original_currency"], t["bank_state"], t["status"])
         for t in shown
     ] == [
-        ("2024-07-02", "-85.23", "EUR", "-92.00", "USD", "booked", "pending"),
+        ("2024-07-02", "-85.23", "EUR", "-92.00", "USD", "booked", "cleared"),
         ("2024-07-30", "-12.00", "EUR", None, "", "pending", "pending"),
         ("2024-08-02", "500.00", "EUR", None, "", "pending", "pending"),
     ]  # fmt: skip

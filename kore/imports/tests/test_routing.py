@@ -104,3 +104,36 @@ def test_an_iban_names_one_account(world):
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "account_ref_taken"
+
+
+# --- reconcile on import --------------------------------------------------------------------------
+def test_a_statement_whose_balance_agrees_is_reconciled_on_import(celery_worker, world, account):
+    body = job_json(world, wait_for(post(world, account, "statement.ofx")).pk)
+    assert body["status"] == "done", body["error"]
+    (checked,) = body["statements"]
+    assert {k: checked[k] for k in ("account_ref", "end_date", "closing_balance", "status",
+                                    "difference")} == {
+        "account_ref": "456", "end_date": "2024-01-31", "closing_balance": "80.50",
+        "status": "reconciled", "difference": "0.00",
+    }  # fmt: skip
+    statement = (
+        client_for(world.viewer)
+        .get(f"/api/v1/orgs/{world.org.slug}/statements/{checked['statement']}/")
+        .json()
+    )
+    assert (statement["status"], statement["closing_balance"]) == ("reconciled", "80.50")
+    assert set(Transaction.objects.filter(account=account).values_list("status", flat=True)) == {
+        "reconciled"
+    }
+
+
+def test_a_statement_that_disagrees_stays_open_with_the_difference(celery_worker, world):
+    account = AccountFactory(organization=world.org, currency="EUR", opening_balance="10.00")
+    body = job_json(world, wait_for(post(world, account, "statement.ofx")).pk)
+    assert body["status"] == "done", body["error"]
+    (checked,) = body["statements"]
+    assert (checked["status"], checked["difference"]) == ("open", "-10.00")
+    assert "off by -10.00" in checked["message"]
+    assert set(Transaction.objects.filter(account=account).values_list("status", flat=True)) == {
+        "cleared"
+    }
