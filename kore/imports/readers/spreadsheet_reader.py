@@ -11,7 +11,9 @@ What a spreadsheet brings on top of a CSV, and how it is met:
 * Numbers: a number cell is read from its decimal text (ODS keeps it; XLSX keeps a binary
   float, read back through its shortest decimal text: 12.339999999999999 is 12.34), never
   rounded, and never subject to the decimal-mark guess a text amount gets.
-* Dates: a date cell is its calendar date (a date-time keeps its time for the zone rules).
+* Dates: a date cell is its calendar date (a date-time keeps its time for the zone rules); a
+  whole number in the date column is a date serial (days since 1899-12-30) unless it is past
+  9999-12-31, like 20240105, which is read as text.
 * Formulas: a formula in a mapped column is a row error (``formula_cell``): Kore reads the
   values a bank exported, not a calculation someone added; paste the values instead.
 * ODS repeats: rows and cells repeated by count are expanded up to ``MAX_COLUMNS`` cells and
@@ -21,7 +23,7 @@ What a spreadsheet brings on top of a CSV, and how it is met:
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError
@@ -31,7 +33,7 @@ from defusedxml.ElementTree import iterparse
 
 from kore.core.money import MoneyError, check_precision
 
-from .base import ImportFileError, Row, RowError, ValueProblem
+from .base import ImportFileError, Row, RowError, ValueProblem, date_check
 from .csv_reader import MAX_COLUMNS, PREAMBLE_LINES, SAMPLE_ROWS, TableReader
 
 PARTS_MAX = 1000
@@ -39,6 +41,8 @@ PART_MAX_BYTES = 512 * 1024 * 1024
 RATIO_MAX = 150  # bank sheets pack 5-20 times; zip bombs thousands of times
 REPEAT_MAX = 10_000  # copies of one non-blank ODS row
 _PROLOG_BYTES = 64 * 1024
+_EPOCH = date(1899, 12, 30)  # spreadsheet date serials count days from here (1900 system)
+_SERIAL_MAX = 2_958_465  # 9999-12-31; 20240105 (a yyyymmdd number) is past it and read as text
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _OOXML_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -162,6 +166,12 @@ class SheetReader(TableReader):
                     str(fields[at])[:100],
                 )  # fmt: skip
         return super()._row(line, fields)
+
+    def _date(self, text: str) -> date:
+        if isinstance(text, CellNumber) and "." not in text and 0 < int(text) <= _SERIAL_MAX:
+            # A date stored as a bare serial (no date style): days since 1899-12-30.
+            return date_check(_EPOCH + timedelta(days=int(text)))
+        return super()._date(text)
 
     def _amount_text(self, text: str) -> Decimal:
         if isinstance(text, CellNumber):

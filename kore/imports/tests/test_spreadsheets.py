@@ -166,3 +166,16 @@ def test_an_uploaded_spreadsheet_is_detected(world, account):
         response = client_for(world.member).post(url, body, format="multipart")
         assert response.status_code == 202, response.content
         assert response.json()["format"] == fmt
+
+
+@pytest.mark.django_db
+def test_bare_date_serials_and_yyyymmdd_numbers_in_the_date_column(world, account):
+    rows = [["Date", "Description", "Amount"], [Num("45296"), "Serial", Num("-1")],
+            [Num("20240108"), "Number", Num("-2")]]  # fmt: skip
+    job = run(world, account, "serials.xlsx", xlsx_bytes(rows))
+    assert (job.status, job.invalid_count) == ("failed", 1)  # one column, one date format
+    assert job.errors[0]["line"] == 3
+    rows[2][0] = Num("45299")
+    job = run(world, account, "serials.xlsx", xlsx_bytes(rows))
+    assert job.status == "done"
+    assert [d for d, _, _ in booked(account)] == [date(2024, 1, 5), date(2024, 1, 8)]

@@ -25,7 +25,10 @@ from kore.orgs.scoping import OrgContext
 
 
 class Command(BaseCommand):
-    help = "Import a bank statement (CSV, OFX, QFX, CAMT.053) into an account."
+    help = (
+        "Import a bank statement (CSV, XLSX, ODS, OFX, QFX, CAMT.052/053/054, MT940/942, QIF) "
+        "into an account."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", type=Path)
