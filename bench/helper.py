@@ -1,6 +1,7 @@
 """Bench helpers run with the server's settings: a JWT, ids, a deep cursor, EXPLAIN plans.
 
 python bench/helper.py token SLUG
+python bench/helper.py org SLUG                          (the organisation's id, for bench/bare)
 python bench/helper.py category SLUG NAME
 python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
 python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
@@ -33,6 +34,10 @@ from kore.orgs.services import token_pair_issue  # noqa: E402
 def token(slug: str) -> None:
     owner = Membership.objects.get(organization__slug=slug, role=Role.OWNER).user
     print(token_pair_issue(user=owner)["access"])  # noqa: T201
+
+
+def org(slug: str) -> None:
+    print(Organization.objects.get(slug=slug).pk)  # noqa: T201
 
 
 def category(slug: str, name: str) -> None:
@@ -84,5 +89,5 @@ def explain(slug: str, cursor: str, category_id: str, date_from: str, date_to: s
 
 
 if __name__ == "__main__":
-    commands = {"token": token, "category": category, "walk": walk, "explain": explain}
+    commands = {"token": token, "org": org, "category": category, "walk": walk, "explain": explain}
     commands[sys.argv[1]](*sys.argv[2:])

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk; then
+# a bare Django (bench/bare: Security and Common middleware, no auth, same Gunicorn settings and
+# database) measured in the same run as the reference every Kore figure is a ratio to; then
 # bench/stack.sh: Nginx vs direct, sync vs gthread, the 512 MB profile's PSS (var/bench/stack.txt).
 # Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
 # BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
@@ -57,16 +59,27 @@ base="http://127.0.0.1:$port"
 GUNICORN_BIND=127.0.0.1:$port GUNICORN_ACCESSLOG=$OUT/access.log \
   .venv/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application >"$OUT/gunicorn.log" 2>&1 &
 gunicorn_pid=$!
-cleanup() {
-  kill -TERM "$gunicorn_pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$gunicorn_pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$gunicorn_pid" 2>/dev/null || true
+# The bare reference on its own port, same Gunicorn settings (workers, threads, access log).
+bare_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bare="http://127.0.0.1:$bare_port"
+GUNICORN_BIND=127.0.0.1:$bare_port GUNICORN_ACCESSLOG=$OUT/bare-access.log \
+  DJANGO_SETTINGS_MODULE=bench.bare.settings \
+  .venv/bin/gunicorn -c config/gunicorn.conf.py bench.bare.wsgi:application >"$OUT/bare.log" 2>&1 &
+bare_pid=$!
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
 }
+cleanup() { stop "$gunicorn_pid"; stop "$bare_pid"; }
 trap cleanup EXIT INT TERM
-for _ in $(seq 100); do
-  curl -fsm 2 "$base/api/v1/health/live/" >/dev/null 2>&1 && break
-  kill -0 "$gunicorn_pid" || { cat "$OUT/gunicorn.log" >&2; exit 1; }
-  sleep 0.2
+for check in "$base/api/v1/health/live/ $gunicorn_pid gunicorn" "$bare/live/ $bare_pid bare"; do
+  read -r url pid name <<<"$check"
+  for _ in $(seq 100); do
+    curl -fsm 2 "$url" >/dev/null 2>&1 && break
+    kill -0 "$pid" || { cat "$OUT/$name.log" >&2; exit 1; }
+    sleep 0.2
+  done
 done
 
 slug=seed-01
@@ -84,8 +97,13 @@ api="$base/api/v1/orgs/$slug"
 report="$api/reports/categories/?date_from=$date_from&date_to=$date_to"
 curl -fsm 60 -H "Authorization: Bearer $BENCH_TOKEN" "$report" >/dev/null  # warm the cache
 
-names=(trivial first_page deep_page filtered report)
+org_id=$("$PY" bench/helper.py org "$slug")
+# Bare first, then Kore; each Kore figure is divided by the bare figure named here.
+names=(bare_trivial bare_list trivial first_page deep_page filtered report)
+refs=(- - bare_trivial bare_list bare_list bare_list bare_list)
 urls=(
+  "$bare/live/"
+  "$bare/orgs/$org_id/transactions/?limit=50"
   "$base/api/v1/health/live/"
   "$api/transactions/?limit=50"
   "$api/transactions/?limit=50&cursor=$deep_q"
@@ -103,26 +121,50 @@ for url in "${urls[@]}"; do
   wrk -t2 -c100 -d2s --timeout 10s -s bench/wrk.lua "$url" >/dev/null
 done
 
+# Targets of the same run: Kore's trivial view and its lists as a share of the bare ones.
+declare -A target=([trivial]=70 [first_page]=60 [deep_page]=60 [filtered]=60 [report]=60)
 {
   printf 'Kore bench %s: %s transactions / %s orgs, deep page after %s rows, wrk -t2 -d%s\n' \
     "$(date -u +%FT%TZ)" "$TRANSACTIONS" "$ORGS" "$depth" "$DURATION"
-  printf '%-11s %5s %9s %8s %8s %8s %7s %7s\n' endpoint conns req/s p50ms p95ms p99ms errors ratio
+  printf 'bare_* = bench/bare (Security + Common middleware, no auth, .values() + orjson) on the same\n'
+  printf 'Gunicorn settings and database; vs_bare = Kore / the matching bare figure; vs_trivial = /\n'
+  printf "Kore's trivial view.\n"
+  printf '%-12s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
+    endpoint conns req/s p50ms p95ms p99ms errors vs_bare vs_trivial
+  declare -A rps_of=()
+  errors_total=0
+  checks=()
   for conns in 10 100; do
-    trivial=""
     for i in "${!names[@]}"; do
       line=$(wrk -t2 -c"$conns" -d"$DURATION" --timeout 10s --latency -s bench/wrk.lua "${urls[$i]}" \
         | grep '^BENCH ')
       read -r _ rps p50 p95 p99 errors <<<"$line"
-      trivial=${trivial:-$rps}
-      ratio=$(awk -v a="$rps" -v b="$trivial" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-      printf '%-11s %5s %9s %8s %8s %8s %7s %7s\n' \
-        "${names[$i]}" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$ratio"
+      name=${names[$i]}
+      rps_of[$name]=$rps
+      errors_total=$((errors_total + errors))
+      vs_bare=- vs_trivial=-
+      if [[ ${refs[$i]} != - ]]; then
+        vs_bare=$(awk -v a="$rps" -v b="${rps_of[${refs[$i]}]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+        vs_trivial=$(awk -v a="$rps" -v b="${rps_of[trivial]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+        want=${target[$name]}
+        met=$(awk -v a="$rps" -v b="${rps_of[${refs[$i]}]}" -v w="$want" \
+          'BEGIN { print (100 * a >= w * b) ? "met" : "MISSED" }')
+        checks+=("$(printf '%-6s %-12s at %3s connections >= %s%% of %s: %s (%s)' \
+          "$met" "$name" "$conns" "$want" "${refs[$i]}" "$vs_bare" "$rps req/s")")
+      fi
+      printf '%-12s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
+        "$name" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$vs_bare" "$vs_trivial"
     done
   done
   worker=$(pgrep -P "$gunicorn_pid" | head -n1 || true)
   pss=$(awk '/^Pss:/ { print $2 }' "/proc/$worker/smaps_rollup" 2>/dev/null || echo 0)
   printf 'PSS of one gunicorn worker (pid %s): %s MB (max_requests=%s)\n' \
     "$worker" "$((pss / 1024))" "$GUNICORN_MAX_REQUESTS"
+  printf '\nTargets (same run):\n'
+  printf '%s\n' "${checks[@]}"
+  mb=$((pss / 1024))
+  printf '%-6s one worker <= 150 MB PSS: %s MB\n' "$([[ $mb -le 150 ]] && echo met || echo MISSED)" "$mb"
+  printf '%-6s 0 errors: %s\n' "$([[ $errors_total == 0 ]] && echo met || echo MISSED)" "$errors_total"
   printf '\nEXPLAIN (ANALYZE, BUFFERS):\n'
   "$PY" bench/helper.py explain "$slug" "$deep_cursor" "$food" "$date_from" "$date_to"
 } | tee "$OUT/latest.txt"

@@ -1,0 +1,1 @@
+"""The bare reference `make bench` measures Kore against: minimal Django, same database."""

@@ -1,0 +1,63 @@
+"""The bare reference ``make bench`` divides Kore's figures by serves what Kore's list serves."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import orjson
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from bench.bare import settings as bare_settings
+from kore.core.testing import client_for
+from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory, TxCategoryFactory
+
+
+def _bare_get(url: str) -> dict:
+    bare = {"ROOT_URLCONF": bare_settings.ROOT_URLCONF, "MIDDLEWARE": bare_settings.MIDDLEWARE}
+    with override_settings(**bare):
+        response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    return orjson.loads(response.content)
+
+
+def test_bare_list_serves_the_rows_of_kores_first_page(world):
+    account = TxAccountFactory(organization=world.org)
+    food = TxCategoryFactory(organization=world.org, name="Food")
+    day = date(2026, 3, 1)
+    for i in range(70):  # more than a page, several rows a day: the tie on id decides the order
+        TransactionFactory(
+            account=account,
+            occurred_on=day - timedelta(days=i // 4),
+            amount=Decimal(-i) - Decimal("0.25"),
+            description=f"row {i}",
+            category=food if i % 3 == 0 else None,
+        )
+    newest_deleted = TransactionFactory(account=account, occurred_on=day + timedelta(days=1))
+    newest_deleted.deleted_at = timezone.now()
+    newest_deleted.save()
+    TransactionFactory(account=TxAccountFactory(organization=world.other_org), occurred_on=day)
+
+    kore = client_for(world.owner).get(f"/api/v1/orgs/{world.org.slug}/transactions/?limit=50")
+    assert kore.status_code == 200
+    kore_rows = kore.json()["results"]
+    bare_rows = _bare_get(f"/orgs/{world.org.pk}/transactions/?limit=50")["results"]
+
+    assert len(kore_rows) == len(bare_rows) == 50
+    assert [r["id"] for r in bare_rows] == [r["id"] for r in kore_rows]
+    assert newest_deleted.pk not in {r["id"] for r in bare_rows}
+    for bare, kore_row in zip(bare_rows, kore_rows, strict=True):
+        assert bare["occurred_on"] == kore_row["occurred_on"]
+        assert Decimal(bare["amount"]) == Decimal(kore_row["amount"])
+        assert bare["currency"] == kore_row["currency"]
+        assert bare["description"] == kore_row["description"]
+        assert bare["account_id"] == kore_row["account"]
+        assert bare["category_id"] == kore_row["category"]
+
+
+def test_bare_trivial_view_answers_json_through_security_and_common_only(db):
+    assert bare_settings.MIDDLEWARE == [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    assert _bare_get("/live/") == {"status": "ok"}
