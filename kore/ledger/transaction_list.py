@@ -653,7 +653,7 @@ def page_json(
 def page_ids_sql(
     *, organization: Organization, filters: TransactionFilter, ordering: str, limit: int
 ) -> list[int]:
-    """The ids ``where_sql`` selects, in order, on any database (for tests and checks)."""
+    """The ids ``where_sql`` selects, in order (PostgreSQL: the SQL path, for tests and checks)."""
     column, descending = ORDERINGS[ordering]
     where, params = where_sql(organization, filters)
     direction = "DESC" if descending else "ASC"
