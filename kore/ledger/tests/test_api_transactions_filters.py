@@ -64,7 +64,8 @@ def books(world, api):
         )  # fmt: skip
 
     made = {
-        "groceries": add(eur, "-40.00", category=food.pk, counterparty="Market"),
+        "groceries": add(eur, "-40.00", category=food.pk, counterparty="Market",
+                         tags=["weekly", "food"]),
         "coffee": add(eur, "-3.20", category=cafe.pk, counterparty="ACME Café"),
         "split": add(eur, "-25.40", category=home.pk, splits=[
             {"amount": "-20.00", "category": home.pk, "memo": "lamp"},
@@ -252,3 +253,28 @@ def test_accounts_carry_balance_and_cleared_balance_in_constant_queries(world, a
         account = TxAccountFactory(organization=world.org, currency="EUR")
         TransactionFactory(account=account, amount=f"-{n + 1}.00")
     assert queries() == few  # one query for every account, not one per account
+
+
+def test_the_web_rows_show_what_the_api_rows_say(world, api, books):
+    """The page's HTML rows (``web/rows.py``) are held to the list's row shape: same rows, same
+    order, and each row's amount, currency, status, tags and split count as the API gives them."""
+    import re
+
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(world.member)
+    html = browser.get(f"/o/{world.org.slug}/transactions/").content.decode()
+    shown = re.findall(
+        r'<tr class="tx-row" id="tx-(\d+)".*?<td>(?:<span class="split">Split \((\d+)\)</span>|'
+        r'[^<]*)</td><td class="hide-s">(.*?)</td><td class="hide-s"><span class="status '
+        r's-(\w+)">.*?<td class="num [^"]*">([^<]*) (\w{3})</td>',
+        html,
+    )
+    rows = _walk(api, world)
+    assert [int(s[0]) for s in shown] == [r["id"] for r in rows]
+    for (_, splits, tags, status, amount, currency), row in zip(shown, rows, strict=True):
+        assert int(splits or 0) == len(row["splits"])
+        assert re.findall(r'<span class="tag">([^<]*)</span>', tags) == row["tags"]
+        assert (status, currency) == (row["status"], row["currency"])
+        assert Decimal(amount.replace(",", "")) == Decimal(row["amount"])
