@@ -17,6 +17,7 @@ from kore.exports.sheets import Cell, write_csv_rows
 from kore.imports import services as import_services
 from kore.imports.apis import ImportJobSummary, MappingInput
 from kore.imports.models import ImportJob
+from kore.imports.readers.csv_reader import LOCALES, ROLES
 from kore.imports.selectors import import_job_get, import_job_page
 from kore.ledger import selectors
 from kore.orgs.scoping import OrgContext
@@ -136,7 +137,7 @@ def _csv(
 
 
 # --- Imports ----------------------------------------------------------------------------------
-MAPPING_ROLES = ("date", "amount", "debit", "credit", "description", "counterparty", "reference")
+MAPPING_ROLES = ROLES  # every column role a mapping names
 
 
 class ImportForm(djforms.Form):
@@ -147,6 +148,11 @@ class ImportForm(djforms.Form):
     )
     mode = djforms.ChoiceField(
         choices=ImportJob.Mode.choices, initial=ImportJob.Mode.ALL_OR_NOTHING
+    )
+    locale = djforms.ChoiceField(
+        choices=[("", "Detect"), *((code, code) for code in sorted(LOCALES))],
+        required=False,
+        label="Locale (date order, decimal mark) when Kore cannot tell",
     )
 
 
@@ -162,6 +168,8 @@ def imports(request: HttpRequest, org: OrgContext) -> HttpResponse:
             mapping = {
                 r: request.POST[f"map_{r}"] for r in MAPPING_ROLES if request.POST.get(f"map_{r}")
             }
+            if form.cleaned_data.get("locale"):
+                mapping["locale"] = form.cleaned_data["locale"]
             checked = MappingInput(data=mapping)
             if mapping and not checked.is_valid():
                 form.add_error(

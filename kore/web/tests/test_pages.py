@@ -162,6 +162,21 @@ def test_import_dry_run_reports_row_errors_and_writes_nothing(world: OrgWorld) -
 
 
 @pytest.mark.django_db
+def test_import_page_passes_a_locale_and_the_direction_column(world: OrgWorld) -> None:
+    data = ledger(world, count=0)
+    csv = b"Date,Amount,DC,Memo\n03/04/2026,12.50,D,Coffee\n"
+    response = browser(world.member).post(
+        page(world, "imports/"),
+        {"account": data["account"].pk, "file": SimpleUploadedFile("bank.csv", csv),
+         "dry_run": "on", "mode": "all_or_nothing", "map_direction": "DC",
+         "locale": "en-GB"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    job = ImportJob.objects.get(organization=world.org)
+    assert (job.mapping["locale"], job.mapping["direction"]) == ("en-GB", "DC")
+
+
+@pytest.mark.django_db
 def test_import_without_a_file_is_a_400(world: OrgWorld) -> None:
     data = ledger(world, count=0)
     response = browser(world.member).post(page(world, "imports/"), {"account": data["account"].pk})
