@@ -20,9 +20,11 @@ from django.urls import URLPattern, reverse
 from kore.core.testing import OrgWorld
 from kore.imports.models import ImportJob
 from kore.imports.services import import_job_create, import_job_run
+from kore.ledger.services.accounts import account_create
 from kore.ledger.services.attachments import attachment_create
 from kore.ledger.services.statements import statement_create
 from kore.ledger.services.transactions import transaction_create, transaction_delete
+from kore.ledger.services.transfers import transfer_create
 from kore.ledger.tests.test_api_attachments import png_bytes
 from kore.orgs.models import Membership, Role
 from kore.orgs.services import api_token_create, invitation_create
@@ -81,8 +83,12 @@ def _populate(world: OrgWorld) -> dict[str, list[Any]]:
         organization=world.org, invited_by=world.owner, inviter_role=Role.OWNER,
         email="pending@example.com", role=Role.ADMIN,
     )  # fmt: skip
+    savings = account_create(ctx=ctx, name="Savings", currency="EUR")
+    transfer = transfer_create(ctx=ctx, from_account=account.pk, to_account=savings.pk,
+                               amount=Decimal("5.00"), occurred_on=txs[0].occurred_on)  # fmt: skip
     members = Membership.objects.filter(organization=world.org).exclude(user=world.owner)
     return {
+        "transfer_id": [transfer.pk],
         "org_slug": [world.org.slug],
         "tx_id": [txs[0].pk, gone.pk],
         "account_id": [account.pk],
