@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -149,7 +148,9 @@ class SheetReader(TableReader):
                 f"The {self.what} file declares a DOCTYPE or entities, which Kore never reads.",
                 code="import_xml_forbidden",
             ) from exc
-        except (ParseError, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        except ImportFileError:
+            raise
+        except Exception as exc:  # XML, ZIP or a part's shape: the library's text stays out
             raise ImportFileError(f"The {self.what} file is damaged.",
                                   code="import_file_malformed") from exc  # fmt: skip
 

@@ -179,3 +179,20 @@ def test_bare_date_serials_and_yyyymmdd_numbers_in_the_date_column(world, accoun
     job = run(world, account, "serials.xlsx", xlsx_bytes(rows))
     assert job.status == "done"
     assert [d for d, _, _ in booked(account)] == [date(2024, 1, 5), date(2024, 1, 8)]
+
+
+@pytest.mark.django_db
+def test_an_xlsx_whose_workbook_lists_no_sheet_is_damaged(world, account):
+    data = xlsx_bytes([["Date", "Amount"], ["2024-01-01", Num("1")]])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for part in source.infolist():
+            body = source.read(part)
+            if part.filename == "xl/workbook.xml":
+                body = body.replace(b'<sheet name="Umsaetze" sheetId="1" r:id="rId1"/>', b"")
+            target.writestr(part, body)
+    job = run(world, account, "nosheet.xlsx", out.getvalue())
+    assert (job.status, job.error_code, job.error_message) == (
+        "failed", "import_file_malformed", "The XLSX file is damaged.",
+    )  # fmt: skip
