@@ -21,9 +21,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.db import transaction as db_transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
 from kore.core.money import format_amount
 from kore.ledger import transaction_list as tl
 from kore.ledger.models import Category, Transaction
@@ -206,26 +206,18 @@ def export_job_enqueue_on_commit(*, job_id: int) -> None:
 
 def export_job_run(*, job_id: int) -> None:
     """Claim a queued job, write the workbook, store it and mark the job done (or failed)."""
-    claim = uuid.uuid4()
-    now = timezone.now()
-    won = ExportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, claim=claim, attempts=F("attempts") + 1, heartbeat_at=now,
-        updated_at=now,
-    )  # fmt: skip
-    if not won:
+    claim = job_claim(ExportJob, job_id)
+    if claim is None:
         return
     job = ExportJob.objects.select_related("organization").get(pk=job_id)
-    mine = ExportJob.objects.filter(pk=job_id, status=Status.RUNNING, claim=claim)
 
     def progress(written: int) -> None:
-        moment = timezone.now()
-        mine.update(rows_written=written, heartbeat_at=moment, updated_at=moment)
+        job_heartbeat(ExportJob, job_id, claim, rows_written=written)
 
-    def finish(status: str, **values: Any) -> int:
-        moment = timezone.now()
-        return mine.update(
-            status=status, claim=None, finished_at=moment, updated_at=moment, **values
-        )
+    def finish(status: str, *, error_code: str = "", error_message: str = "",
+               **values: Any) -> bool:  # fmt: skip
+        return job_finish(ExportJob, job_id, claim, status, code=error_code,
+                          message=error_message, **values)  # fmt: skip
 
     try:
         if job.attempts > ExportJob.MAX_ATTEMPTS:
@@ -258,46 +250,16 @@ def export_job_run(*, job_id: int) -> None:
 
 def export_jobs_reap(*, stale_after: timedelta | None = None) -> dict[str, list[int]]:
     """Re-queue running jobs whose worker went silent, re-send queued ones left waiting, and fail
-    either kind once it has used its ``ExportJob.MAX_ATTEMPTS`` attempts."""
+    either kind once it has used its ``ExportJob.MAX_ATTEMPTS`` attempts (kore.core.jobs)."""
     if stale_after is None:
         stale_after = timedelta(seconds=settings.KORE_EXPORT_STALE_SECONDS)
-    now = timezone.now()
-    deadline = now - stale_after
-    stale_running = Q(status=Status.RUNNING) & (
-        Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True, updated_at__lt=deadline)
-    )
-    stale_queued = Q(status=Status.QUEUED, updated_at__lt=deadline)
-    stale = ExportJob.objects.filter(stale_running | stale_queued)
-    exhausted = list(
-        stale.filter(attempts__gte=ExportJob.MAX_ATTEMPTS).values_list("pk", flat=True)
-    )
-    failed = [
-        pk
-        for pk in exhausted
-        if stale.filter(pk=pk, attempts__gte=ExportJob.MAX_ATTEMPTS).update(
-            status=Status.FAILED, claim=None, finished_at=now, updated_at=now,
-            error_code="export_attempts_exhausted",
-            error_message=f"Gave up after {ExportJob.MAX_ATTEMPTS} attempts.",
-        )
-    ]  # fmt: skip
-    requeued = [
-        pk
-        for pk in stale.filter(stale_running).values_list("pk", flat=True)
-        if ExportJob.objects.filter(stale_running, pk=pk).update(
-            status=Status.QUEUED, claim=None, updated_at=now
-        )
-    ]
-    waiting = [
-        pk
-        for pk in stale.filter(stale_queued).values_list("pk", flat=True)
-        if ExportJob.objects.filter(stale_queued, pk=pk).update(updated_at=now)
-    ]
+    reaped = jobs_reap(ExportJob, stale_after=stale_after, max_attempts=ExportJob.MAX_ATTEMPTS,
+                       failed_code="export_attempts_exhausted")  # fmt: skip
     from .tasks import run_export
 
-    for pk in [*requeued, *waiting]:
+    for pk in reaped.to_send:
         run_export.delay(pk)
-    if failed or requeued or waiting:
-        logger.warning(
-            "export reaper: failed %s, re-queued %s, re-sent %s", failed, requeued, waiting
-        )
-    return {"failed": failed, "requeued": requeued, "resent": waiting}
+    if reaped.failed or reaped.to_send:
+        logger.warning("export reaper: failed %s, re-queued %s, re-sent %s",
+                       reaped.failed, reaped.requeued, reaped.resent)  # fmt: skip
+    return {"failed": reaped.failed, "requeued": reaped.requeued, "resent": reaped.resent}

@@ -304,10 +304,16 @@ class ImportJobOutput(ImportJobSummary):
     )
     routed = RoutedOutput(many=True)
     statements = StatementCheckOutput(many=True)
+    preview = serializers.DictField(
+        help_text="What Kore understood of the file (format, encoding, delimiter, date_format, "
+        "direction, currency, read_with: the reading options and columns) and its first rows "
+        "as they are booked (amount signed, in the account's currency; refused rows with their "
+        "error). Filled once the file is read: run with dry_run to see it before writing."
+    )
 
     class Meta(ImportJobSummary.Meta):
         fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping",
-                  "account_refs", "routed", "statements")  # type: ignore[assignment]  # fmt: skip
+                  "account_refs", "routed", "statements", "preview")  # type: ignore[assignment]  # fmt: skip
 
 
 ImportPage = inline_serializer(

@@ -28,10 +28,11 @@ class ImportJob(JobRow):
       transactions together with ``cursor`` (the last source line handled) and the counts, so a
       killed worker's successor resumes after ``cursor`` and fingerprints catch the rest.
       ``heartbeat_at`` moves with every chunk.
-    * The reaper puts ``running`` rows whose heartbeat is older than the deadline back to
-      ``queued`` (new ``claim``: the old worker, if alive, stops at its next chunk) and re-sends
-      ``queued`` rows that waited past it (a lost message or a broker outage). After
-      ``MAX_ATTEMPTS`` claims the job fails instead (``import_attempts_exhausted``).
+    * The reaper (kore.core.jobs, shared with exports) puts ``running`` rows whose heartbeat is
+      older than the deadline (or missing, last updated before it) back to ``queued`` (new
+      ``claim``: the old worker, if alive, stops at its next chunk) and re-sends ``queued`` rows
+      that waited past it (a lost message or a broker outage). After ``MAX_ATTEMPTS`` claims
+      the job fails instead (``import_attempts_exhausted``).
     * ``done``, ``failed`` and ``cancelled`` are final; cancelling one of them is a 409.
       Cancelling stops a running import at its next chunk; chunks already committed stay.
     """
@@ -102,6 +103,8 @@ class ImportJob(JobRow):
     # every row. ``routed``: the other statements of the file, each sent to its own account's job.
     account_refs = models.JSONField(default=list, blank=True)
     routed = models.JSONField(default=list, blank=True)
+    # What Kore understood of the file and its first rows as they are booked (see a dry run's).
+    preview = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes: ClassVar = [

@@ -39,6 +39,7 @@ from kore.core.exceptions import (
     RuleViolation,
     rule_violation,
 )
+from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
 from kore.core.money import format_amount
 from kore.ledger.audit import audit_attrs
 from kore.ledger.iban import account_ref_normalise
@@ -78,6 +79,7 @@ CHUNK_ROWS = 1000  # rows per transaction through the ORM (SQLite)
 STAGED_CHUNK_ROWS = 10_000  # rows per transaction from staging (PostgreSQL)
 COPY_ROWS = 5000  # staged rows sent per COPY during validation
 HEARTBEAT_ROWS = 5000
+PREVIEW_ROWS = 10  # first rows shown as they will be booked
 COPY_BYTES = 1024 * 1024
 IMPORT_LOCK_SPACE = 0x4B6F7249  # "KorI": pg_advisory_xact_lock(space, account id)
 Status = ImportJob.Status
@@ -161,12 +163,8 @@ def import_job_enqueue_on_commit(*, job_id: int) -> None:
 # --- run ----------------------------------------------------------------------------------------
 def import_job_run(*, job_id: int, progress: Callable[[ImportJob], None] | None = None) -> None:
     """Claim a queued job and carry it to its end; anything not queued is left alone."""
-    claim = uuid.uuid4()
-    won = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, claim=claim, attempts=F("attempts") + 1,
-        heartbeat_at=timezone.now(), updated_at=timezone.now(),
-    )  # fmt: skip
-    if not won:
+    claim = job_claim(ImportJob, job_id)
+    if claim is None:
         return
     job = ImportJob.objects.select_related("account", "organization", "created_by").get(pk=job_id)
     try:
@@ -267,8 +265,11 @@ class _Run:
         if staging is not None:
             staging.create()
         booker = Booker(self.job.account.currency, self.job.account_refs)
+        shown: list[Row | RowError] = []
         for item in booker(reader.rows()):
             total += 1
+            if total <= PREVIEW_ROWS:
+                shown.append(item)
             if isinstance(item, RowError):
                 invalid += 1
                 if len(errors) < ERRORS_KEPT:
@@ -290,11 +291,13 @@ class _Run:
                         lines = []
             if total % HEARTBEAT_ROWS == 0:
                 self._heartbeat()
+        preview = _preview(self.job, reader, shown)
+        self.job.preview = preview
         reverted, pending = booker.counts.reverted, booker.counts.pending
         if total == 0 and not reverted:
             raise ImportFileError("The file has no rows.", code="import_no_rows")
         self._update(rows_total=total, invalid_count=invalid, errors=errors,
-                     reverted_count=reverted, pending_count=pending)  # fmt: skip
+                     reverted_count=reverted, pending_count=pending, preview=preview)  # fmt: skip
         job = self.job
         job.rows_total, job.invalid_count, job.errors = total, invalid, errors
         job.reverted_count, job.pending_count = reverted, pending
@@ -616,11 +619,8 @@ class _Run:
         if not self._update():
             raise _Lost()
 
-    def _update(self, **values: Any) -> int:
-        now = timezone.now()
-        return ImportJob.objects.filter(
-            pk=self.job.pk, status=Status.RUNNING, claim=self.claim
-        ).update(heartbeat_at=now, updated_at=now, **values)
+    def _update(self, **values: Any) -> bool:
+        return job_heartbeat(ImportJob, self.job.pk, self.claim, **values)
 
 
 def _statement_reconcile(
@@ -674,6 +674,47 @@ def _job_for_statements(job: ImportJob, account_id: int, account_refs: list[str]
         raise
     import_job_enqueue_on_commit(job_id=sibling.pk)
     return sibling.pk
+
+
+def _preview(job: ImportJob, reader: Reader, shown: list[Row | RowError]) -> dict[str, Any]:
+    """What Kore understood of the file, and its first rows as they are booked (amount signed
+    and in the account's currency; refused rows with their reason)."""
+    mapping = {k: v for k, v in reader.mapping.items() if isinstance(v, str | int)}
+    if "direction" in mapping:
+        direction = f"unsigned amounts; the direction is in column {mapping['direction']!r}"
+    elif "debit" in mapping or "credit" in mapping:
+        direction = "money out in the debit column, money in in the credit column"
+    else:
+        direction = "signed amounts: negative is money out"
+    currency = job.account.currency
+    rows: list[dict[str, Any]] = []
+    for item in shown:
+        if isinstance(item, RowError):
+            rows.append({"line": item.line, "error": {"code": item.code, "column": item.column,
+                                                      "message": item.message}})  # fmt: skip
+            continue
+        rows.append({
+            "line": item.line,
+            "occurred_on": item.occurred_on.isoformat(),
+            "amount": format_amount(item.amount, currency),
+            "currency": currency,
+            "direction": "out" if item.amount < 0 else "in",
+            "original_amount": None if item.original_amount is None
+            else f"{item.original_amount} {item.original_currency}",
+            "description": item.description,
+            "counterparty": item.counterparty,
+            "bank_state": item.bank_state,
+        })  # fmt: skip
+    return {
+        "format": job.format,
+        "encoding": getattr(reader, "encoding", None),
+        "delimiter": getattr(reader, "delimiter", None),
+        "date_format": mapping.get("date_format"),
+        "direction": direction,
+        "currency": currency,
+        "read_with": mapping,
+        "rows": rows,
+    }
 
 
 def _status_of(row: Row) -> str:
@@ -856,12 +897,7 @@ def _duplicate(row: Row, fp: str, occurrence: int, matched: int) -> dict[str, An
 def _finish(
     job: ImportJob, claim: uuid.UUID, status: str, *, code: str = "", message: str = ""
 ) -> None:
-    now = timezone.now()
-    ended = ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING, claim=claim).update(
-        status=status, error_code=code, error_message=message[:500], finished_at=now,
-        updated_at=now, claim=None,
-    )  # fmt: skip
-    if ended:
+    if job_finish(ImportJob, job.pk, claim, status, code=code, message=message):
         job.status = status
         if not (job.dry_run and status == Status.DONE):  # kept to be run for real (promote)
             _file_delete(job.file_path)
@@ -974,36 +1010,24 @@ def import_dry_run_files_purge(*, now: Any = None) -> int:
 
 
 def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
-    """Re-queue running jobs whose worker went silent and re-send queued ones left waiting."""
+    """Re-queue running jobs whose worker went silent (kore.core.jobs: a stale heartbeat, or
+    none since a stale update), re-send queued ones left waiting, fail those out of attempts."""
     if stale_after is None:
         stale_after = timedelta(seconds=settings.KORE_IMPORT_STALE_SECONDS)
-    now = timezone.now()
-    deadline = now - stale_after
-    stale_running = list(
-        ImportJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=deadline).values_list(
-            "pk", flat=True
-        )
-    )
-    requeued = [
-        pk
-        for pk in stale_running
-        if ImportJob.objects.filter(pk=pk, status=Status.RUNNING, heartbeat_at__lt=deadline)
-        .update(status=Status.QUEUED, claim=None, updated_at=now)
-    ]  # fmt: skip
-    waiting = list(
-        ImportJob.objects.filter(status=Status.QUEUED, updated_at__lt=deadline).values_list(
-            "pk", flat=True
-        )
-    )
-    ImportJob.objects.filter(pk__in=waiting).update(updated_at=now)
+    reaped = jobs_reap(ImportJob, stale_after=stale_after, max_attempts=ImportJob.MAX_ATTEMPTS,
+                       failed_code="import_attempts_exhausted")  # fmt: skip
+    for job in ImportJob.objects.filter(pk__in=reaped.failed).only("pk", "file_path"):
+        _file_delete(job.file_path)
+        import_job_email_enqueue(job_id=job.pk)
     from .tasks import run_import
 
-    for pk in [*requeued, *waiting]:
+    for pk in reaped.to_send:
         run_import.delay(pk)
-    if requeued or waiting:
-        logger.warning("reaper: re-queued %s, re-sent %s", requeued, waiting)
-    import_dry_run_files_purge(now=now)
-    return [*requeued, *waiting]
+    if reaped.failed or reaped.to_send:
+        logger.warning("import reaper: failed %s, re-queued %s, re-sent %s",
+                       reaped.failed, reaped.requeued, reaped.resent)  # fmt: skip
+    import_dry_run_files_purge()
+    return reaped.to_send
 
 
 def import_match_undo(*, ctx: OrgContext, job_id: int, line: int) -> dict[str, Any]:

@@ -311,3 +311,28 @@ def test_reverted_rows_are_skipped_and_counted(celery_worker, world, account):
     assert body["status"] == "done", body["error"]
     assert (body["counts"]["reverted_skipped"], body["counts"]["created"]) == (1, 3)
     assert not live(account).filter(amount=Decimal("-99.00")).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_shows_what_kore_understood_and_the_rows_as_booked(celery_worker, world, account):
+    data = (
+        "Buchungstag;Empfänger;Betrag;Soll/Haben\n"
+        "05.03.2024;Bäckerei Schmidt;7,00;S\n"
+        "06.03.2024;Arbeitgeber GmbH;2.500,00;H\n"
+    ).encode("cp1252")
+    job = wait_for(post(world, account, data, "umsatz.csv", dry_run="true"))
+    body = job_json(world, job.pk)
+    assert body["status"] == "done", body["error"]
+    preview = body["preview"]
+    assert {k: preview[k] for k in ("format", "encoding", "delimiter", "date_format",
+                                    "currency")} == {
+        "format": "csv", "encoding": "cp1252", "delimiter": ";", "date_format": "%d.%m.%Y",
+        "currency": "EUR",
+    }  # fmt: skip
+    assert "Soll/Haben" in preview["direction"]
+    assert [(r["line"], r["occurred_on"], r["amount"], r["currency"], r["direction"],
+             r["counterparty"]) for r in preview["rows"]] == [
+        (2, "2024-03-05", "-7.00", "EUR", "out", "Bäckerei Schmidt"),
+        (3, "2024-03-06", "2500.00", "EUR", "in", "Arbeitgeber GmbH"),
+    ]  # fmt: skip
+    assert not live(account).exists()  # nothing written
