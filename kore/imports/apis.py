@@ -479,3 +479,34 @@ class ImportMatchUndoApi(OrgAPIView):
             ctx=self.org, job_id=job_id, line=data.validated_data["line"]
         )
         return Response(undone, status=201)
+
+
+class ImportMatchChooseInput(StrictSerializer):
+    line = serializers.IntegerField(min_value=1)
+    transaction = IdField(help_text="One of the row's candidates.")
+
+
+class ImportMatchChooseApi(OrgAPIView):
+    """Link a row that had several candidates to the one chosen: the transaction the import
+    booked for it is deleted (restorable) and the chosen one gains the bank's provenance. 422
+    ``import_line_not_matched`` or ``import_not_a_candidate``; 409 ``import_match_changed``."""
+
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        request=ImportMatchChooseInput,
+        responses={
+            200: inline_serializer(
+                "ImportMatchChosen",
+                {"line": serializers.IntegerField(),
+                 "transaction": serializers.IntegerField(help_text="The one chosen."),
+                 "deleted": serializers.IntegerField(help_text="The row as first booked.")},
+            )
+        },
+        tags=["imports"],
+    )  # fmt: skip
+    def post(self, request: Request, org_slug: str, job_id: int) -> Response:
+        data = ImportMatchChooseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        chosen = services.import_match_choose(ctx=self.org, job_id=job_id, **data.validated_data)
+        return Response(chosen)

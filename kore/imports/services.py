@@ -52,6 +52,7 @@ from kore.ledger.services.statements import (
     statement_create,
     statement_reconcile,
 )
+from kore.ledger.services.transactions import transaction_delete
 from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, Role, User
@@ -1075,6 +1076,65 @@ def import_match_undo(*, ctx: OrgContext, job_id: int, line: int) -> dict[str, A
         job.created_count += 1
         job.save(update_fields=["matches", "matched_count", "created_count", "updated_at"])
     return {"line": line, "transaction": tx.pk, "created": created.pk}
+
+
+def import_match_choose(
+    *, ctx: OrgContext, job_id: int, line: int, transaction: int
+) -> dict[str, Any]:
+    """Link a row with several candidates to the one the user chose: the transaction the
+    import booked for it is deleted (restorable), and the chosen one, entered by hand, gains
+    the bank's provenance. Undone like any other match (``import_match_undo``)."""
+    with db_transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("account", "organization", "created_by")
+            .filter(organization=ctx.organization, pk=job_id)
+            .first()
+        )
+        if job is None:
+            raise NotFound()
+        if job.status != Status.DONE or job.dry_run:
+            raise Conflict("Only a finished, real import's rows can be linked.",
+                           code="import_not_undoable")  # fmt: skip
+        entry = next((m for m in job.matches if m["line"] == line), None)
+        if entry is None or entry["status"] != "choose":
+            raise RuleViolation(
+                f"Line {line} is not a row of this import waiting for a choice.",
+                code="import_line_not_matched",
+                fields={"line": [{"code": "import_line_not_matched",
+                                  "message": "Not a row with candidates to choose from."}]},
+            )  # fmt: skip
+        if transaction not in entry["candidates"]:
+            raise RuleViolation(
+                f"Transaction {transaction} is not one of the candidates {entry['candidates']}.",
+                code="import_not_a_candidate",
+                fields={"transaction": [{"code": "import_not_a_candidate",
+                                         "message": "Not one of this row's candidates."}]},
+            )  # fmt: skip
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+                )
+        booked = Transaction.objects.filter(
+            account_id=job.account_id, fingerprint=entry["fingerprint"], deleted_at__isnull=True
+        ).first()
+        chosen = Transaction.objects.filter(
+            pk=transaction, account_id=job.account_id, fingerprint__isnull=True,
+            deleted_at__isnull=True,
+        ).first()  # fmt: skip
+        if booked is None or chosen is None:
+            raise Conflict("The row or the transaction changed since the import; edit them "
+                           "instead.", code="import_match_changed")  # fmt: skip
+        transaction_delete(ctx=ctx, tx_id=booked.pk)
+        row = _row_from_values(line, entry["values"], job.account.currency)
+        previous = _hand_link(job, chosen.pk, row, entry["fingerprint"])
+        entry.update(status="linked", transaction=chosen.pk, previous=previous,
+                     deleted=booked.pk)  # fmt: skip
+        job.matched_count += 1
+        job.created_count -= 1
+        job.save(update_fields=["matches", "matched_count", "created_count", "updated_at"])
+    return {"line": line, "transaction": chosen.pk, "deleted": booked.pk}
 
 
 def import_rows_force(*, ctx: OrgContext, job_id: int, lines: list[int]) -> list[dict[str, int]]:

@@ -12,5 +12,10 @@ urlpatterns = [
     path(
         f"{P}<id:job_id>/matches/undo/", apis.ImportMatchUndoApi.as_view(), name="import-match-undo"
     ),
+    path(
+        f"{P}<id:job_id>/matches/choose/",
+        apis.ImportMatchChooseApi.as_view(),
+        name="import-match-choose",
+    ),
     path(f"{P}<id:job_id>/promote/", apis.ImportPromoteApi.as_view(), name="import-promote"),
 ]

@@ -201,6 +201,18 @@ def test_an_imported_row_is_linked_to_the_one_hand_entered_match_and_can_be_undo
     assert (by_line[4]["status"], sorted(by_line[4]["candidates"])) == (
         "choose", sorted([bakery_a, bakery_b]),
     )  # fmt: skip
+    chose = client_for(world.member).post(
+        f"/api/v1/orgs/{world.org.slug}/imports/{job.pk}/matches/choose/",
+        {"line": 4, "transaction": bakery_b}, format="json",
+    )  # fmt: skip
+    assert chose.status_code == 200, chose.content
+    bakery = live(account).filter(amount=Decimal("-7.00")).order_by("id")
+    assert [(t.pk, t.bank_state) for t in bakery] == [(bakery_a, ""), (bakery_b, "booked")]
+    not_one = client_for(world.member).post(
+        f"/api/v1/orgs/{world.org.slug}/imports/{job.pk}/matches/choose/",
+        {"line": 3, "transaction": bakery_a}, format="json",
+    )  # fmt: skip
+    assert not_one.json()["error"]["code"] == "import_line_not_matched"
     assert live(account).filter(amount=Decimal("-4.50")).count() == 1  # not booked twice
     linked = (
         client_for(world.viewer).get(f"/api/v1/orgs/{world.org.slug}/transactions/{coffee}/").json()
@@ -218,8 +230,8 @@ def test_an_imported_row_is_linked_to_the_one_hand_entered_match_and_can_be_undo
         (False, "SQ *BLUE BOTTLE COFFEE #4411 OAKLAND CA", "booked"),
     ]
     body = job_json(world, job.pk)
-    assert body["counts"]["matched"] == 0
-    assert {m["line"]: m["status"] for m in body["matches"]}[2] == "undone"
+    assert body["counts"]["matched"] == 1  # the bakery row, chosen
+    assert {m["line"]: m["status"] for m in body["matches"]} == {2: "undone", 4: "linked"}
     again = client_for(world.member).post(
         f"/api/v1/orgs/{world.org.slug}/imports/{job.pk}/matches/undo/", {"line": 2}, format="json"
     )
