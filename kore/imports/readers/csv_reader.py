@@ -622,8 +622,10 @@ class TableReader:
             for role, at in self._extras:
                 extra[role] = fields[at]
             amount = self._extra(extra, amount)
-            if "bank_id" in extra and not reference:
-                reference = extra["bank_id"]  # the bank's id is the best reference there is
+            if "bank_id" in extra and "reference" not in self.index:
+                # No reference column: the bank's id is the best reference there is. An empty
+                # cell of a reference column stays empty (Kore's own export has both).
+                reference = extra["bank_id"]
         except ValueProblem as problem:
             role = getattr(problem, "role", role)
             at = self.index.get(role, self.index.get("debit"))
