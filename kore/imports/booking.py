@@ -30,11 +30,15 @@ class Booker:
     """Turns the reader's stream into what is booked: ``Row`` (in the account's currency),
     ``RowError`` (refused), or nothing (skipped reverted rows, counted in ``counts``)."""
 
-    def __init__(self, currency: str, account_refs: Iterable[str] = ()) -> None:
+    def __init__(self, currency: str, account_refs: Iterable[str] = (), *,
+                 strict: bool = False) -> None:  # fmt: skip
         self.currency = currency
         self.counts = BookingCounts()
-        # Set when the file holds several accounts' statements: only these accounts' rows.
+        # The accounts (IBAN or number) of the file this import books; empty: every row. Rows
+        # of other accounts are another job's (statement files), or an error (``strict``: a CSV
+        # is one account's, so a row naming another is a mistake to show, not to drop).
         self.account_refs = frozenset(account_refs)
+        self.strict = strict
 
     def __call__(self, items: Iterable[Row | RowError]) -> Iterator[Row | RowError]:
         refs = self.account_refs
@@ -42,7 +46,14 @@ class Booker:
             if isinstance(item, RowError):
                 yield item
                 continue
-            if refs and account_ref_normalise(item.account_ref) not in refs:
+            if refs and item.account_ref and account_ref_normalise(item.account_ref) not in refs:
+                if self.strict:
+                    yield RowError(
+                        item.line, "account_ref", "account_mismatch",
+                        f"This row is of account {item.account_ref}; the file's first rows are "
+                        f"of {', '.join(sorted(refs))}. Import each account's rows into its own "
+                        "account.",
+                    )  # fmt: skip
                 continue  # another account's statement: its own job books it
             if item.bank_state == "reverted":
                 self.counts.reverted += 1

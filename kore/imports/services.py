@@ -222,8 +222,8 @@ class _Run:
             mapping = {**saved, **mapping} if saved else mapping
         mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
         reader = self._reader(mapping)
-        if job.format != ImportJob.Format.CSV and not job.account_refs:
-            self._route(reader)
+        if not job.account_refs:
+            self._route(reader, first_only=job.format == ImportJob.Format.CSV)
         try:
             self._validate(reader)
             self._write(reader)
@@ -265,7 +265,8 @@ class _Run:
         in_closed: list[str] = []  # fingerprints of the rows dated in the closed period
         if staging is not None:
             staging.create()
-        booker = Booker(self.job.account.currency, self.job.account_refs)
+        booker = Booker(self.job.account.currency, self.job.account_refs,
+                        strict=self.job.format == ImportJob.Format.CSV)  # fmt: skip
         shown: list[Row | RowError] = []
         for item in booker(reader.rows()):
             total += 1
@@ -342,7 +343,9 @@ class _Run:
         fingerprinter = Fingerprinter(self.job.account_id)
         chunk: list[tuple[Row, str, int]] = []
         read = 0
-        for item in Booker(self.job.account.currency, self.job.account_refs)(reader.rows()):
+        booker = Booker(self.job.account.currency, self.job.account_refs,
+                        strict=self.job.format == ImportJob.Format.CSV)  # fmt: skip
+        for item in booker(reader.rows()):
             read += 1
             if isinstance(item, RowError):
                 continue
@@ -465,13 +468,14 @@ class _Run:
         if self.progress:
             self.progress(job)
 
-    def _route(self, reader: Reader) -> None:
+    def _route(self, reader: Reader, *, first_only: bool = False) -> None:
         """Which of the file's statements this job books. A file naming no account goes to the
         target account. Otherwise each account the file names (IBAN or number) must be the
         target's or another account's of the organisation (for QIF, its name); the others'
-        statements go to new
-        jobs on their accounts. A file not naming the target account, or naming an account Kore
-        does not know among several, is refused with the list of accounts it holds."""
+        statements go to new jobs on their accounts. A file not naming the target account, or
+        naming an account Kore does not know among several, is refused with the list of
+        accounts it holds. A CSV is one account's export: its first row names it (a preamble's
+        IBAN or an account column), and a later row naming another is a row error."""
         job = self.job
         refs: list[str] = []
         for item in reader.rows():
@@ -479,6 +483,8 @@ class _Run:
                 ref = account_ref_normalise(item.account_ref)
                 if ref not in refs:
                     refs.append(ref)
+            if first_only and isinstance(item, Row):
+                break
         if not refs:
             return
         accounts = Account.objects.filter(organization_id=job.organization_id)
@@ -502,7 +508,7 @@ class _Run:
             f"{ref} ({by_ref[ref].name})" if ref in by_ref else f"{ref} (no account)"
             for ref in refs
         )
-        if not own and (target.iban or target.number):
+        if not own and (target.iban or target.number or not unknown):
             named = target.iban or target.number
             raise ImportFileError(
                 f"The file holds the statement of {listed}, not of this account ({named}). "

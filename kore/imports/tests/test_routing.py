@@ -137,3 +137,32 @@ def test_a_statement_that_disagrees_stays_open_with_the_difference(celery_worker
     assert set(Transaction.objects.filter(account=account).values_list("status", flat=True)) == {
         "cleared"
     }
+
+
+def test_a_csv_names_its_account_and_a_row_of_another_is_an_error(celery_worker, world):
+    target = AccountFactory(organization=world.org, currency="EUR", iban="DE89370400440532013000")
+    data = (
+        "Auftragskonto;Buchungstag;Betrag;Verwendungszweck\n"
+        "DE89 3704 0044 0532 0130 00;02.01.2024;-5,00;Brot\n"
+        "DE89 3704 0044 0532 0130 00;03.01.2024;-6,00;Milch\n"
+        "DE44 5001 0517 5407 3249 31;04.01.2024;-7,00;Käse\n"
+    ).encode()
+    response = client_for(world.member).post(
+        f"/api/v1/orgs/{world.org.slug}/imports/",
+        {"file": upload("umsatz.csv", data), "account": target.pk, "mode": "skip_invalid"},
+        format="multipart",
+    )
+    body = job_json(world, wait_for(response.json()["id"]).pk)
+    assert body["status"] == "done", body["error"]
+    assert body["account_refs"] == ["DE89370400440532013000"]
+    (error,) = body["errors"]
+    assert (error["line"], error["code"]) == (4, "account_mismatch")
+    assert amounts(target) == [Decimal("-6.00"), Decimal("-5.00")]
+    other = AccountFactory(organization=world.org, currency="EUR", iban="DE44500105175407324931")
+    response = client_for(world.member).post(
+        f"/api/v1/orgs/{world.org.slug}/imports/",
+        {"file": upload("umsatz.csv", data), "account": other.pk},
+        format="multipart",
+    )
+    body = job_json(world, wait_for(response.json()["id"]).pk)
+    assert (body["status"], body["error"]["code"]) == ("failed", "import_account_mismatch")
