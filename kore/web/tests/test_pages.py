@@ -161,6 +161,33 @@ def test_import_dry_run_reports_row_errors_and_writes_nothing(world: OrgWorld) -
     assert not Transaction.objects.filter(organization=world.org).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_shows_what_kore_understood_and_the_rows_as_they_will_be_booked(
+    world: OrgWorld,
+) -> None:
+    celery_app.conf.task_always_eager = True
+    data = ledger(world, count=0)
+    csv = "Datum;Betrag;S/H;Verwendungszweck\n05.01.2026;12,50;S;Kaffee\n06.01.2026;1.000,00;H;Gehalt\n"
+    response = browser(world.member).post(
+        page(world, "imports/"),
+        {"account": data["account"].pk,
+         "file": SimpleUploadedFile("bank.csv", csv.encode("cp1252")),
+         "dry_run": "on", "mode": "all_or_nothing", "map_date": "Datum", "map_amount": "Betrag",
+         "map_direction": "S/H", "map_description": "Verwendungszweck", "locale": "de-DE"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    body = browser(world.member).get(response["Location"]).content.decode()
+    assert "What Kore understood" in body
+    understood = body.split("What Kore understood", 1)[1]
+    for seen in ("csv", "<code>;</code>", "S/H", "they will be booked"):
+        assert seen in understood, seen
+    # The debit is money out, the credit money in, each in the account's currency.
+    currency = data["account"].currency
+    assert f'class="num out">-12.50 {currency}' in understood
+    assert f'class="num in">1000.00 {currency}' in understood
+    assert not Transaction.objects.filter(organization=world.org).exists()
+
+
 @pytest.mark.django_db
 def test_import_page_passes_a_locale_and_the_direction_column(world: OrgWorld) -> None:
     data = ledger(world, count=0)
