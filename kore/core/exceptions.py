@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf
@@ -113,6 +114,18 @@ class RequestTooLarge(KoreError):
     status_code = 413
     code = "request_too_large"
     message = "The request body is too large."
+
+
+class DatabaseUnavailable(KoreError):
+    """The database went away mid-request (a restart, a failover): nothing was written; the
+    client retries. Never a 500 for something that is not a bug."""
+
+    status_code = 503
+    code = "database_unavailable"
+    message = "The database is not reachable right now; retry in a few seconds."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})
 
 
 class RuleViolation(KoreError):
@@ -258,6 +271,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "mfa_locked": (429, "Too many wrong two-factor codes; retry after Retry-After seconds."),
     "server_error": (500, "An unexpected error; quote the request id."),
     "service_unavailable": (503, "Kore is not reachable behind the proxy right now; retry."),
+    "database_unavailable": (
+        503,
+        "The database is not reachable right now; retry (a write with "
+        "the same Idempotency-Key is applied once).",
+    ),
     "gateway_timeout": (504, "Kore did not answer the proxy in time."),
 }
 
@@ -357,6 +375,8 @@ def to_kore_error(exc: Exception) -> KoreError | None:
         return PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return DatabaseUnavailable()
     return None
 
 
