@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kore.core.middleware.RequestIdMiddleware",
+    "kore.core.middleware.DatabaseUnavailableMiddleware",
     "kore.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

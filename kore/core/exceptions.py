@@ -423,6 +423,14 @@ def _error(request: HttpRequest, code: str, message: str, status: int) -> HttpRe
     return JsonResponse(error_body(code, message), status=status)
 
 
+def render_error(request: HttpRequest, error: KoreError) -> HttpResponse:
+    """A KoreError raised outside DRF (middleware): the page or Kore's JSON, with its headers."""
+    response = _error(request, error.code, error.message, error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error(request, "bad_request", "Bad request.", 400)
 

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from .audit import current_api_token_id
@@ -36,3 +37,23 @@ class RequestIdMiddleware:
 def _forget_request_id() -> None:
     current_request_id.set("-")
     current_api_token_id.set(None)
+
+
+class DatabaseUnavailableMiddleware:
+    """The database lost mid-request, also where DRF's handler never sees it (the request's
+    transaction failing to commit): a 503 database_unavailable with Retry-After, not a 500. A
+    write whose commit was cut may or may not have landed: its Idempotency-Key makes the retry
+    safe either way."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        from .exceptions import DatabaseUnavailable, render_error
+
+        return render_error(request, DatabaseUnavailable())
