@@ -116,6 +116,8 @@ class Stack:
     standins: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)
     project: str = PROJECT
+    # Empty: production.yml and this stack's override.yml.
+    compose_files: list[str] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -141,9 +143,18 @@ class Stack:
     @property
     def compose_args(self) -> list[str]:
         """`docker compose` with this stack's project, env file and Compose files."""
-        return ["docker", "compose", "--project-name", self.project,
-                "--env-file", str(self.env_path), "-f", "production.yml",
-                "-f", str(self.dir / "override.yml")]  # fmt: skip
+        files = self.compose_files or ["production.yml", str(self.dir / "override.yml")]
+        args = [
+            "docker",
+            "compose",
+            "--project-name",
+            self.project,
+            "--env-file",
+            str(self.env_path),
+        ]
+        for name in files:
+            args += ["-f", name]
+        return args
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         """A manage.py command in the running web container."""
