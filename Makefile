@@ -112,7 +112,9 @@ WITH_ENV := scripts/with-env-file.sh
 # reach: while the stack runs, the backup and the restore run in its web container (straight to
 # PostgreSQL; files under the media volume's backups/). Without a running stack: here, with the
 # env file's settings.
-in-compose = docker info >/dev/null 2>&1 && [ -n "$$($(COMPOSE_PROD) ps -q $(1) 2>/dev/null)" ]
+# (Found by the containers' Compose labels, so a Compose file that no longer loads is an error
+# of the Compose command, never a silent backup of some other database from here.)
+in-compose = docker info >/dev/null 2>&1 && [ -n "$$(docker ps -q --filter label=com.docker.compose.project=$(COMPOSE_PROJECT) --filter label=com.docker.compose.service=$(1))" ]
 
 db-backup: install ## Back up database, media, config (in the running Compose stack, else here); ARGS="--verify PATH"
 	@if $(call in-compose,django); then \

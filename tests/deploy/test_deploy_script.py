@@ -228,7 +228,7 @@ def test_make_db_backup_runs_in_the_compose_stack_that_is_running(tmp_path):
          "COMPOSE_FILES=production.yml production.lowmem.yml"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env=os.environ | {"PATH": f"{FAKES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                          "FAKE_DOCKER_STATE": str(state)},
+                          "FAKE_DOCKER_STATE": str(state), "FAKE_PS": "c101"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "db-backup: in the Compose stack's web container" in result.stdout
