@@ -88,7 +88,7 @@ test-containers: install ## production.yml for real in Kore's own Docker engine 
 smoke: install ## The embedded path end to end: make run, health, demo login, orgs, stop
 	scripts/smoke-embedded.sh
 
-bench: install ## wrk on PostgreSQL, Nginx vs direct, sync vs gthread, 512 MB PSS (var/bench/)
+bench: install ## wrk on PostgreSQL beside a bare Django, Nginx vs direct, sync vs gthread, 512 MB PSS (var/bench/)
 	bench/run.sh
 
 bench-containers: install ## Load model on both container profiles: p95, capacity, 512 MB soak
