@@ -167,7 +167,10 @@ def test_a_dry_run_shows_what_kore_understood_and_the_rows_as_they_will_be_booke
 ) -> None:
     celery_app.conf.task_always_eager = True
     data = ledger(world, count=0)
-    csv = "Datum;Betrag;S/H;Verwendungszweck\n05.01.2026;12,50;S;Kaffee\n06.01.2026;1.000,00;H;Gehalt\n"
+    csv = (
+        "Datum;Betrag;S/H;Verwendungszweck\n"
+        "05.01.2026;12,50;S;Kaffee\n06.01.2026;1.000,00;H;Gehalt\n"
+    )
     response = browser(world.member).post(
         page(world, "imports/"),
         {"account": data["account"].pk,
