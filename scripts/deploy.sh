@@ -19,7 +19,7 @@
 #      and in logs/deploy_<env>_<time>.log.
 #
 # Staging beside production on one host (document 003's layout: KORE_COMPOSE_FILES with
-# production.lowmem.yml): staging is the `-staging` services of production's own Compose project
+# production.lowmem.yml, and COMPOSE_PROFILES=pgbouncer so Compose runs PgBouncer): staging is the `-staging` services of production's own Compose project
 # (migrate-staging, django-staging, celeryworker-staging, nginx-staging), on the one PostgreSQL and
 # Redis, its image tag in KORE_STAGING_TAG; `deploy.sh staging` rolls only those. With Compose files
 # that define no staging services, staging is a project of its own (kore-staging) on a host of its
