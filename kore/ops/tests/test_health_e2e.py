@@ -177,8 +177,9 @@ def test_database_down_liveness_still_200(database_down):
     assert (status, body) == (200, {"status": "ok"})
 
 
-def test_database_down_api_error_is_json_500(database_down):
-    # A valid JWT makes the API reach the database; the failure leaves in Kore's shape.
+def test_database_down_api_error_is_json_503(database_down):
+    # A valid JWT makes the API reach the database; the failure leaves in Kore's shape, as a
+    # temporary outage the client may retry.
     from rest_framework_simplejwt.tokens import AccessToken
 
     token = AccessToken()
@@ -189,10 +190,11 @@ def test_database_down_api_error_is_json_500(database_down):
     )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310 - local URL
-    assert info.value.code == 500
+    assert info.value.code == 503
     assert info.value.headers["Content-Type"].startswith("application/json")
+    assert int(info.value.headers["Retry-After"]) > 0
     body = json.loads(info.value.read())
-    assert body["error"]["code"] == "server_error"
+    assert body["error"]["code"] == "database_unavailable"
     assert body["error"]["request_id"] == "e2e-db-down-0001"
     assert info.value.headers["X-Request-ID"] == "e2e-db-down-0001"
 
