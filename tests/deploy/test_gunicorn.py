@@ -10,6 +10,8 @@ import urllib.request
 import psutil
 import pytest
 
+from kore.core.testing import wait_until
+
 from .helpers import ROOT, clean_env, run, tool
 
 CONF = ROOT / "config/gunicorn.conf.py"
@@ -88,7 +90,9 @@ def test_preloaded_workers_serve_after_the_fork():
         for _ in range(20):
             with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
                 assert response.status == 200
-        assert len(psutil.Process(master.pid).children()) == 2
+        # The first worker can answer before the master has forked the second.
+        wait_until(lambda: len(psutil.Process(master.pid).children()) == 2, timeout=30,
+                   what="Gunicorn's two workers")  # fmt: skip
     finally:
         master.terminate()
         master.wait(timeout=30)
