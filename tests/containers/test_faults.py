@@ -195,7 +195,12 @@ def test_postgres_restart_loses_no_write(stack: Stack, auth: dict[str, str]) -> 
         thread.start()
     try:
         time.sleep(3)
-        stack.compose("restart", "postgres")
+        # Stopped until the health check has seen it gone (a restart alone can be over between
+        # two checks), then started again.
+        stack.compose("stop", "postgres")
+        wait_for("health to see the database gone",
+                 lambda: statuses and statuses[-1] in ("error", "no answer"), 60)  # fmt: skip
+        stack.compose("start", "postgres")
         wait_for("health ok again", lambda: statuses and statuses[-1] == "ok", 120)
         time.sleep(3)
     finally:
