@@ -1037,34 +1037,53 @@ def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
     return reaped.to_send
 
 
+def _match_locked(
+    *,
+    ctx: OrgContext,
+    job_id: int,
+    line: int,
+    status: str,
+    not_done: str,
+    not_matched: tuple[str, str],
+) -> tuple[ImportJob, dict[str, Any]]:
+    """The finished import (row-locked) and its match entry for ``line`` in ``status``, with the
+    account's import lock held, or the error that says why not. Inside a transaction."""
+    job = (
+        ImportJob.objects.select_for_update(of=("self",))
+        .select_related("account", "organization", "created_by")
+        .filter(organization=ctx.organization, pk=job_id)
+        .first()
+    )
+    if job is None:
+        raise NotFound()
+    if job.status != Status.DONE or job.dry_run:
+        raise Conflict(not_done, code="import_not_undoable")
+    entry = next((m for m in job.matches if m["line"] == line), None)
+    if entry is None or entry["status"] != status:
+        message, field_message = not_matched
+        raise RuleViolation(
+            message,
+            code="import_line_not_matched",
+            fields={"line": [{"code": "import_line_not_matched", "message": field_message}]},
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
+            )
+    return job, entry
+
+
 def import_match_undo(*, ctx: OrgContext, job_id: int, line: int) -> dict[str, Any]:
     """Undo the link of an imported row to a transaction entered by hand: the transaction loses
     the bank's provenance (its own values never changed) and the row is booked as a new one."""
     with db_transaction.atomic():
-        job = (
-            ImportJob.objects.select_for_update(of=("self",))
-            .select_related("account", "organization", "created_by")
-            .filter(organization=ctx.organization, pk=job_id)
-            .first()
-        )
-        if job is None:
-            raise NotFound()
-        if job.status != Status.DONE or job.dry_run:
-            raise Conflict("Only a finished, real import's matches can be undone.",
-                           code="import_not_undoable")  # fmt: skip
-        entry = next((m for m in job.matches if m["line"] == line), None)
-        if entry is None or entry["status"] != "linked":
-            raise RuleViolation(
-                f"Line {line} is not a row this import linked to a transaction.",
-                code="import_line_not_matched",
-                fields={"line": [{"code": "import_line_not_matched",
-                                  "message": "Not a linked row of this import."}]},
-            )  # fmt: skip
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
-                )
+        job, entry = _match_locked(
+            ctx=ctx, job_id=job_id, line=line, status="linked",
+            not_done="Only a finished, real import's matches can be undone.",
+            not_matched=(f"Line {line} is not a row this import linked to a transaction.",
+                         "Not a linked row of this import."),
+        )  # fmt: skip
         tx = Transaction.objects.select_for_update().filter(pk=entry["transaction"]).first()
         if tx is None or tx.fingerprint != entry["fingerprint"] or tx.import_job_id != job.pk:
             raise Conflict("The transaction changed since it was linked; edit it instead.",
@@ -1091,25 +1110,12 @@ def import_match_choose(
     import booked for it is deleted (restorable), and the chosen one, entered by hand, gains
     the bank's provenance. Undone like any other match (``import_match_undo``)."""
     with db_transaction.atomic():
-        job = (
-            ImportJob.objects.select_for_update(of=("self",))
-            .select_related("account", "organization", "created_by")
-            .filter(organization=ctx.organization, pk=job_id)
-            .first()
-        )
-        if job is None:
-            raise NotFound()
-        if job.status != Status.DONE or job.dry_run:
-            raise Conflict("Only a finished, real import's rows can be linked.",
-                           code="import_not_undoable")  # fmt: skip
-        entry = next((m for m in job.matches if m["line"] == line), None)
-        if entry is None or entry["status"] != "choose":
-            raise RuleViolation(
-                f"Line {line} is not a row of this import waiting for a choice.",
-                code="import_line_not_matched",
-                fields={"line": [{"code": "import_line_not_matched",
-                                  "message": "Not a row with candidates to choose from."}]},
-            )  # fmt: skip
+        job, entry = _match_locked(
+            ctx=ctx, job_id=job_id, line=line, status="choose",
+            not_done="Only a finished, real import's rows can be linked.",
+            not_matched=(f"Line {line} is not a row of this import waiting for a choice.",
+                         "Not a row with candidates to choose from."),
+        )  # fmt: skip
         if transaction not in entry["candidates"]:
             raise RuleViolation(
                 f"Transaction {transaction} is not one of the candidates {entry['candidates']}.",
@@ -1117,11 +1123,6 @@ def import_match_choose(
                 fields={"transaction": [{"code": "import_not_a_candidate",
                                          "message": "Not one of this row's candidates."}]},
             )  # fmt: skip
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_SPACE, job.account_id]
-                )
         booked = Transaction.objects.filter(
             account_id=job.account_id, fingerprint=entry["fingerprint"], deleted_at__isnull=True
         ).first()
