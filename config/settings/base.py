@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "kore.ops",
     "kore.ledger",
     "kore.reports",
+    "kore.fx",
     "kore.imports",
     "kore.exports",
     "kore.notifications",

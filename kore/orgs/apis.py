@@ -26,8 +26,8 @@ class OrganizationOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Organization
         fields = (
-            "id", "name", "slug", "time_zone", "default_currency", "lock_date", "created_at",
-            "role",
+            "id", "name", "slug", "time_zone", "default_currency", "reporting_currency",
+            "max_rate_age_days", "lock_date", "created_at", "role",
         )  # fmt: skip
         read_only_fields = ("lock_date",)
 
@@ -102,6 +102,18 @@ class OrganizationDetailApi(OrgAPIView):
         name = StrictCharField(max_length=120, required=False)
         time_zone = StrictCharField(max_length=64, required=False, validators=[validate_time_zone])
         default_currency = OrganizationCurrencyField(required=False)
+        reporting_currency = StrictCharField(
+            max_length=3,
+            required=False,
+            allow_blank=True,
+            help_text="The currency reports add up in; empty: default_currency.",
+        )
+        max_rate_age_days = serializers.IntegerField(
+            min_value=0,
+            max_value=3660,
+            required=False,
+            help_text="How many days old an exchange rate may be and still convert an amount.",
+        )
 
     @extend_schema(responses={200: OrganizationOutput}, tags=TAGS)
     def get(self, request: Request, org_slug: str) -> Response:

@@ -119,6 +119,10 @@ class Organization(models.Model):
     # How many days apart an imported row and a transaction entered by hand (or a bank-pending
     # row and its booked successor) may be dated and still be taken for one another.
     import_match_days = models.PositiveSmallIntegerField(default=3, db_default=3)
+    # The currency reports add everything up in (kore.fx); empty means ``default_currency``.
+    reporting_currency = models.CharField(max_length=3, blank=True, default="", db_default="")
+    # How old (in days, before the amount's date) an exchange rate may be and still convert it.
+    max_rate_age_days = models.PositiveSmallIntegerField(default=7, db_default=7)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,6 +130,10 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(default_currency__regex=r"^[A-Z]{3}$"),
                 name="orgs_organization_currency_iso",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reporting_currency__regex=r"^([A-Z]{3})?$"),
+                name="orgs_organization_reporting_currency_iso",
             ),
         ]
 

@@ -39,6 +39,7 @@ from kore.core.exceptions import (
     RuleViolation,
     Unauthenticated,
 )
+from kore.core.money import is_currency
 from kore.core.request_id import get_request_id
 from kore.notifications.services import invitation_email_enqueue, password_reset_email_enqueue
 
@@ -469,6 +470,16 @@ def organization_create(
 def organization_update(*, organization: Organization, **changes: Any) -> Organization:
     if isinstance(changes.get("default_currency"), str):
         changes["default_currency"] = changes["default_currency"].upper()
+    if isinstance(changes.get("reporting_currency"), str):
+        changes["reporting_currency"] = changes["reporting_currency"].strip().upper()
+        code = changes["reporting_currency"]
+        if code and not is_currency(code):
+            message = f"{code!r} is not an ISO 4217 currency code."
+            raise RuleViolation(
+                message,
+                code="currency_unknown",
+                fields={"reporting_currency": [{"code": "currency_unknown", "message": message}]},
+            )
     for field, value in changes.items():
         setattr(organization, field, value)
     _organization_clean(organization)

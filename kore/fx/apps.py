@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FxConfig(AppConfig):
+    name = "kore.fx"
+    label = "fx"
