@@ -213,6 +213,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_a_dry_run": (409, "Only a finished dry run can be run for real (promote)."),
     "dry_run_has_errors": (409, "The all_or_nothing dry run found invalid rows; fix the file."),
     "dry_run_expired": (409, "The dry run's file is gone (already run, or expired): upload it."),
+    "kore_csv_accounts_in_use": (
+        409,
+        "An account Kore's export names already holds transactions; importing could double them.",
+    ),
     "export_not_ready": (409, "The export job has not finished; poll it until status is done."),
     "precondition_failed": (412, "A precondition failed."),
     "version_conflict": (412, "The object changed since you read it (If-Match); refetch."),
@@ -261,6 +265,17 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "A transfer leg takes no income or expense category (a transfer category, or none).",
     ),
     "import_file_empty": (422, "The uploaded import file is empty."),
+    "kore_csv_invalid": (422, "Not Kore's CSV export, or a cell it cannot hold (see fields)."),
+    "kore_csv_transfer_incomplete": (
+        422,
+        "A transfer in Kore's export lacks a leg (export both accounts) or its legs disagree.",
+    ),
+    "kore_csv_rate_mismatch": (422, "A transfer's rate in Kore's export disagrees with its legs."),
+    "kore_csv_category_unclear": (
+        422,
+        "A category name in Kore's export is held by several categories, or used for money in "
+        "and out without existing yet.",
+    ),
     "import_line_not_duplicate": (422, "A forced line is not a skipped duplicate of the import."),
     "import_line_not_matched": (422, "The line was not matched to a transaction entered by hand."),
     "import_not_a_candidate": (422, "The chosen transaction is not one of the line's candidates."),

@@ -5,6 +5,7 @@ does the rest. The upload streams to a temporary file through ``ImportUploadHand
 refuses a body over ``KORE_IMPORT_MAX_BYTES`` by its Content-Length and while streaming.
 """
 
+import dataclasses
 import re
 import zoneinfo
 from typing import Any
@@ -27,9 +28,11 @@ from kore.core.pagination import parse_limit
 from kore.core.parsers import StrictJSONParser
 from kore.core.serializers import StrictSerializer
 from kore.core.uploads import SizeLimitedUploadHandler
+from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
 
 from . import services
+from .kore_export import kore_export_import
 from .models import ImportJob
 from .readers.csv_reader import (
     DATE_CODES,
@@ -383,6 +386,47 @@ class ImportListCreateApi(OrgAPIView):
             values["dry_run"] = True
         job = services.import_job_create(ctx=self.org, **values)
         return Response(ImportJobOutput(job).data, status=202)
+
+
+class KoreExportUpload(StrictSerializer):
+    file = serializers.FileField(
+        allow_empty_file=True, use_url=False,
+        help_text="A CSV file as Kore's transaction export wrote it (every column).",
+    )  # fmt: skip
+
+
+class KoreExportImportApi(OrgAPIView):
+    """Import Kore's own CSV export into the organisation, all or nothing: 201 with what was
+    written. Split lines, transfers and their rates come back as they were; accounts and
+    categories the file names are found by name or created. 422 ``kore_csv_invalid``,
+    ``kore_csv_transfer_incomplete``, ``kore_csv_rate_mismatch``, ``kore_csv_category_unclear``
+    (fields name the line and column); 409 ``kore_csv_accounts_in_use``."""
+
+    parser_classes = [MultiPartParser]
+    write_role = Role.ADMIN  # it opens accounts and creates categories
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        request.upload_handlers = [ImportUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": KoreExportUpload},
+        responses={
+            201: inline_serializer(
+                "KoreExportImported",
+                {"transactions": serializers.IntegerField(),
+                 "transfers": serializers.IntegerField(),
+                 "accounts_created": serializers.ListField(child=serializers.CharField()),
+                 "categories_created": serializers.ListField(child=serializers.CharField())},
+            )
+        },
+        tags=["imports"],
+    )  # fmt: skip
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = KoreExportUpload(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = kore_export_import(ctx=self.org, content=data.validated_data["file"].read())
+        return Response(dataclasses.asdict(done), status=201)
 
 
 class ImportDetailApi(ImportJobMixin, OrgAPIView):

@@ -6,6 +6,7 @@ P = "orgs/<slug:org_slug>/imports/"
 
 urlpatterns = [
     path(P, apis.ImportListCreateApi.as_view(), name="import-list"),
+    path(f"{P}kore-export/", apis.KoreExportImportApi.as_view(), name="import-kore-export"),
     path(f"{P}<id:job_id>/", apis.ImportDetailApi.as_view(), name="import-detail"),
     path(f"{P}<id:job_id>/cancel/", apis.ImportCancelApi.as_view(), name="import-cancel"),
     path(f"{P}<id:job_id>/force/", apis.ImportForceApi.as_view(), name="import-force"),

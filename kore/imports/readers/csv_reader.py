@@ -34,6 +34,12 @@ SAMPLE_ROWS = 200
 PREAMBLE_LINES = 30  # account details and titles above the header, at most
 MAX_LINE_BYTES = 64 * 1024
 MAX_COLUMNS = 200
+# The columns of Kore's own export (kore.exports.services.COLUMNS) that a bank import cannot book.
+KORE_STRUCTURE = ("splits", "transfer", "transfer_account", "rate")
+KORE_STRUCTURE_REFUSED = (
+    "This is Kore's own export: a row with split lines or a transfer leg is imported whole only "
+    "through POST /orgs/{slug}/imports/kore-export/ (the whole file, into the organisation)."
+)
 DELIMITERS = (";", ",", "\t", "|")
 # Column roles a mapping names (by header name, or by 1-based position when there is no header).
 ROLES = (
@@ -589,6 +595,12 @@ class TableReader:
         )  # fmt: skip
         declared = self.declared
         self._guard = not (declared.get("decimal") or declared.get("locale"))
+        # Kore's own export: its split lines and transfers are rebuilt only by the import of
+        # Kore's export (kore.imports.kore_export); booked here they would be flattened.
+        header = self.header or []
+        self._structured = tuple(
+            (name, header.index(name)) for name in KORE_STRUCTURE if name in header
+        ) if all(name in header for name in KORE_STRUCTURE) else ()  # fmt: skip
 
     def _row(self, line: int, fields: list[str]) -> Row | RowError:
         if len(fields) != self.width:
@@ -596,6 +608,11 @@ class TableReader:
             if isinstance(fitted, RowError):
                 return fitted
             fields = fitted
+        if self._structured:
+            for name, cell in self._structured:
+                if fields[cell].strip():
+                    return RowError(line, name, "kore_structure_not_kept", KORE_STRUCTURE_REFUSED,
+                                    fields[cell].strip())  # fmt: skip
         # Hot path (once per row): the roles in a fixed order, the first problem reported.
         role = "date"
         try:
