@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kore.exports",
     "kore.notifications",
     "kore.backups",
+    "kore.webhooks",
     "django_htmx",
     "kore.web",
     # Two-factor sign-in for the web app: allauth.mfa's TOTP authenticators (kore.web's own views).
@@ -375,6 +376,14 @@ KORE_EXPORT_SYNC_LIMIT = env_int("KORE_EXPORT_SYNC_LIMIT", default=100_000, min_
 KORE_EXPORT_TIME_LIMIT = env_int("KORE_EXPORT_TIME_LIMIT", default=3600, min_value=1)
 KORE_EXPORT_STALE_SECONDS = env_int("KORE_EXPORT_STALE_SECONDS", default=900, min_value=1)
 KORE_ACCEL_REDIRECT = env_bool("KORE_ACCEL_REDIRECT", default=False)
+# Webhooks (kore.webhooks): HTTPS only and public addresses only, except in the embedded runtime.
+KORE_WEBHOOK_REQUIRE_HTTPS = env_bool("KORE_WEBHOOK_REQUIRE_HTTPS", default=True)
+KORE_WEBHOOK_ALLOW_PRIVATE = env_bool("KORE_WEBHOOK_ALLOW_PRIVATE", default=False)
+KORE_WEBHOOK_TIMEOUT_SECONDS = env_int("KORE_WEBHOOK_TIMEOUT_SECONDS", default=10, min_value=1)
+KORE_WEBHOOK_RETRY_HOURS = env_int("KORE_WEBHOOK_RETRY_HOURS", default=72, min_value=1)
+KORE_WEBHOOK_DISABLE_AFTER_HOURS = env_int(
+    "KORE_WEBHOOK_DISABLE_AFTER_HOURS", default=72, min_value=1
+)
 
 # --- Backups (kore.backups) -----------------------------------------------------------------
 # Where `manage.py backup` writes <environment>_<UTC timestamp>/ directories, and what they are

@@ -28,6 +28,9 @@ KORE_DATA_DIR.mkdir(parents=True, exist_ok=True)
 # An empty DATABASE_URL counts as unset: the embedded SQLite file.
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{KORE_DATA_DIR / 'kore.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# Webhooks may reach receivers on this machine or its network, over plain HTTP.
+KORE_WEBHOOK_REQUIRE_HTTPS = env_bool("KORE_WEBHOOK_REQUIRE_HTTPS", default=False)
+KORE_WEBHOOK_ALLOW_PRIVATE = env_bool("KORE_WEBHOOK_ALLOW_PRIVATE", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write from separate processes. WAL lets readers run beside the one writer;
     # BEGIN IMMEDIATE takes the write lock when a transaction starts, so two transactions that

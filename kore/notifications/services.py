@@ -21,7 +21,14 @@ from django.urls import reverse
 logger = logging.getLogger(__name__)
 
 TEMPLATES = frozenset(
-    {"invitation", "import_finished", "import_failed", "password_reset", "export_ready"}
+    {
+        "invitation",
+        "import_finished",
+        "import_failed",
+        "password_reset",
+        "export_ready",
+        "webhook_disabled",
+    }
 )
 
 
@@ -29,7 +36,7 @@ TEMPLATES = frozenset(
 class Email:
     """One message as the worker builds it from a row."""
 
-    to: str
+    to: str | list[str]
     subject: str
     template: str
     context: dict[str, Any]
@@ -217,10 +224,49 @@ def _export_job_email(job_id: int) -> Email | None:
     )
 
 
+def webhook_disabled_email_enqueue(*, endpoint_id: int) -> None:
+    """Tell the organisation's admins and owners that a webhook endpoint was disabled."""
+    email_enqueue(kind="webhook_disabled", object_id=endpoint_id)
+
+
+def _webhook_disabled_email(endpoint_id: int) -> Email | None:
+    from kore.orgs.models import Membership, Role
+    from kore.webhooks.models import WebhookEndpoint
+
+    endpoint = (
+        WebhookEndpoint.objects.select_related("organization")
+        .filter(pk=endpoint_id, is_active=False)
+        .first()
+    )
+    if endpoint is None:  # enabled again before the worker got to it
+        return None
+    admins = sorted(
+        Membership.objects.filter(
+            organization=endpoint.organization,
+            role__in=[Role.OWNER, Role.ADMIN],
+            user__is_active=True,
+        ).values_list("user__email", flat=True)
+    )
+    if not admins:
+        return None
+    return Email(
+        to=admins,
+        subject=f"A webhook of {endpoint.organization.name} was disabled",
+        template="webhook_disabled",
+        context={
+            "organization": endpoint.organization.name,
+            "url": endpoint.url,
+            "reason": endpoint.disabled_reason,
+            "page_url": _public_url(reverse("web:settings", args=[endpoint.organization.slug])),
+        },
+    )
+
+
 # What the worker can build, by the kind the broker carries.
 EMAILS: dict[str, Callable[[int], Email | None]] = {
     "invitation": _invitation_email,
     "password_reset": _password_reset_email,
     "import_job": _import_job_email,
     "export_job": _export_job_email,
+    "webhook_disabled": _webhook_disabled_email,
 }

@@ -14,6 +14,9 @@ def ledger_version_bump(*, organization: Organization) -> int:
     key moves in the same commit as the data.
     """
     assert transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
+    from kore.webhooks.events import ledger_changed_on_commit
+
+    ledger_changed_on_commit(organization_id=organization.pk)  # transaction webhooks
     bumped = LedgerState.objects.filter(organization=organization).update(version=F("version") + 1)
     if not bumped:
         try:

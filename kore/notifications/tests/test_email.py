@@ -66,6 +66,9 @@ def test_every_template_renders_both_parts():
                           "error_message": "Bad header", "error_code": "import_bad_header"},
         "export_ready": {"name": "Ada", "file_name": "a.xlsx", "organization": "Acme",
                          "rows_written": 4, "download_url": "https://k/d"},
+        "webhook_disabled": {"organization": "Acme", "url": "https://hooks.example.com/k",
+                             "reason": "Every attempt failed for 72 hours.",
+                             "page_url": "https://k/w"},
     }  # fmt: skip
     assert set(contexts) == services.TEMPLATES
     for template, context in contexts.items():
