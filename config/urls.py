@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.exports.urls", "exports"), namespace="exports")),
     path("", include(("kore.ledger.urls", "ledger"), namespace="ledger")),
     path("", include(("kore.reports.urls", "reports"), namespace="reports")),
+    path("", include(("kore.fx.urls", "fx"), namespace="fx")),
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),
 ]
 urlpatterns: list[URLPattern | URLResolver] = []

@@ -284,6 +284,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "same_currency": (422, "An exchange rate needs two different currencies."),
     "rate_out_of_range": (422, "An exchange rate is between 0.000001 and 1000000."),
     "rate_precision": (422, "An exchange rate has at most 12 decimal places."),
+    "rate_file_invalid": (422, "Lines of the exchange-rate file break a rule (see fields)."),
     "cursor_expired": (410, "The change-feed cursor is older than the tombstone retention."),
     "throttled": (429, "Too many requests; retry after Retry-After seconds."),
     "mfa_locked": (429, "Too many wrong two-factor codes; retry after Retry-After seconds."),
