@@ -13,10 +13,11 @@ from rest_framework.response import Response
 
 from kore.core.exceptions import RuleViolation
 from kore.core.renderers import wants_browsable
+from kore.fx.conversion import reporting_currency
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgAPIView
 
-from . import selectors
+from . import converted, selectors
 
 MAX_RANGE_DAYS = 3 * 366
 TAGS = ["reports"]
@@ -27,7 +28,18 @@ def _today(organization: Organization) -> date:
     return datetime.now(zoneinfo.ZoneInfo(organization.time_zone)).date()
 
 
-class RangeQuery(serializers.Serializer):  # type: ignore[type-arg]
+class ConvertQuery(serializers.Serializer):  # type: ignore[type-arg]
+    currency = serializers.CharField(
+        required=False,
+        help_text="Also add everything up in this ISO 4217 currency (`converted`); default: the "
+        "organisation's reporting_currency when set. An unknown code is a 422.",
+    )
+    explain = serializers.BooleanField(
+        default=False, help_text="List, for each converted figure, its lines and their rates."
+    )
+
+
+class RangeQuery(ConvertQuery):
     date_from = serializers.DateField(required=False, help_text="Default: a year before date_to.")
     date_to = serializers.DateField(required=False, help_text="Default: today (organisation TZ).")
 
@@ -37,8 +49,28 @@ class CashFlowQuery(RangeQuery):
     include_transfers = serializers.BooleanField(default=False)
 
 
-class BalancesQuery(serializers.Serializer):  # type: ignore[type-arg]
+class BalancesQuery(ConvertQuery):
     as_of = serializers.DateField(required=False, help_text="Default: today (organisation TZ).")
+
+
+class NetWorthQuery(RangeQuery):
+    period = serializers.ChoiceField(choices=list(selectors.PERIODS), default="month")
+
+
+def _target(organization: Organization, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The conversion asked for (``currency``, ``explain``), or None for per-currency only."""
+    requested = data.get("currency")
+    if not requested and not organization.reporting_currency:
+        return None
+    currency = reporting_currency(organization=organization, requested=requested)
+    return {"currency": currency, "explain": data["explain"]}
+
+
+def _convert_params(organization: Organization, target: dict[str, Any] | None) -> dict[str, Any]:
+    """What a converted report depends on besides the ledger (rate writes bump its version)."""
+    if target is None:
+        return {}
+    return target | {"max_rate_age_days": organization.max_rate_age_days}
 
 
 def _range(organization: Organization, data: dict[str, Any]) -> tuple[date, date]:
@@ -68,6 +100,11 @@ def _cached(
 
 
 _Money = serializers.CharField(help_text='Decimal string, e.g. "-12.30".')
+_CONVERTED = serializers.JSONField(
+    required=False,
+    help_text="With ?currency= or a reporting currency set: the report added up in that currency "
+    "(currency, complete, unconverted amounts, rows; explain=true: each figure's lines and rates).",
+)
 
 
 class BalancesApi(OrgAPIView):
@@ -85,6 +122,7 @@ class BalancesApi(OrgAPIView):
             "totals": inline_serializer("CurrencyBalance", {
                 "currency": serializers.CharField(), "balance": _Money,
             }, many=True),
+            "converted": _CONVERTED,
         })},
         tags=TAGS,
     )  # fmt: skip
@@ -93,11 +131,18 @@ class BalancesApi(OrgAPIView):
         query.is_valid(raise_exception=True)
         org = self.org.organization
         as_of = query.validated_data.get("as_of") or _today(org)
-        return _cached(
-            request,
-            org, "balances", {"as_of": as_of},
-            lambda: selectors.balances(organization=org, as_of=as_of),
-        )  # fmt: skip
+        target = _target(org, query.validated_data)
+
+        def compute() -> dict[str, Any]:
+            report = selectors.balances(organization=org, as_of=as_of)
+            if target is not None:
+                report["converted"] = converted.balances_converted(
+                    organization=org, as_of=as_of, **target
+                )
+            return report
+
+        params = {"as_of": as_of} | _convert_params(org, target)
+        return _cached(request, org, "balances", params, compute)
 
 
 class CategoryTotalsApi(OrgAPIView):
@@ -116,6 +161,7 @@ class CategoryTotalsApi(OrgAPIView):
                 "income": _Money, "spending": _Money, "total": _Money,
                 "count": serializers.IntegerField(),
             }, many=True),
+            "converted": _CONVERTED,
         })},
         tags=TAGS,
     )  # fmt: skip
@@ -124,13 +170,20 @@ class CategoryTotalsApi(OrgAPIView):
         query.is_valid(raise_exception=True)
         org = self.org.organization
         date_from, date_to = _range(org, query.validated_data)
-        return _cached(
-            request,
-            org, "categories-in-out", {"from": date_from, "to": date_to},
-            lambda: selectors.category_totals(
+        target = _target(org, query.validated_data)
+
+        def compute() -> dict[str, Any]:
+            report = selectors.category_totals(
                 organization=org, date_from=date_from, date_to=date_to
-            ),
-        )  # fmt: skip
+            )
+            if target is not None:
+                report["converted"] = converted.category_totals_converted(
+                    organization=org, date_from=date_from, date_to=date_to, **target
+                )
+            return report
+
+        params = {"from": date_from, "to": date_to} | _convert_params(org, target)
+        return _cached(request, org, "categories-in-out", params, compute)
 
 
 class CashFlowApi(OrgAPIView):
@@ -146,6 +199,7 @@ class CashFlowApi(OrgAPIView):
                 "currency": serializers.CharField(),
                 "inflow": _Money, "outflow": _Money, "net": _Money,
             }, many=True),
+            "converted": _CONVERTED,
         })},
         tags=TAGS,
     )  # fmt: skip
@@ -156,12 +210,57 @@ class CashFlowApi(OrgAPIView):
         date_from, date_to = _range(org, query.validated_data)
         period = query.validated_data["period"]
         transfers = query.validated_data["include_transfers"]
-        return _cached(
-            request,
-            org, "cashflow",
-            {"from": date_from, "to": date_to, "period": period, "transfers": transfers},
-            lambda: selectors.cash_flow(
+        target = _target(org, query.validated_data)
+
+        def compute() -> dict[str, Any]:
+            report = selectors.cash_flow(
                 organization=org, date_from=date_from, date_to=date_to, period=period,
                 include_transfers=transfers,
+            )  # fmt: skip
+            if target is not None:
+                report["converted"] = converted.cash_flow_converted(
+                    organization=org, date_from=date_from, date_to=date_to, period=period,
+                    include_transfers=transfers, **target,
+                )  # fmt: skip
+            return report
+
+        params = {"from": date_from, "to": date_to, "period": period, "transfers": transfers}
+        return _cached(request, org, "cashflow", params | _convert_params(org, target), compute)
+
+
+class NetWorthApi(OrgAPIView):
+    """All accounts added up in one currency at the end of each day, week or month, each
+    balance converted at that day's rate (``currency``, default the reporting currency)."""
+
+    @extend_schema(
+        parameters=[NetWorthQuery],
+        responses={200: inline_serializer("NetWorthReport", {
+            "currency": serializers.CharField(), "complete": serializers.BooleanField(),
+            "unconverted": serializers.JSONField(),
+            "date_from": serializers.DateField(), "date_to": serializers.DateField(),
+            "period": serializers.CharField(),
+            "rows": inline_serializer("NetWorthRow", {
+                "date": serializers.DateField(help_text="The period's last day."),
+                "net_worth": _Money, "complete": serializers.BooleanField(),
+            }, many=True),
+        })},
+        tags=TAGS,
+    )  # fmt: skip
+    def get(self, request: Request, org_slug: str) -> Response:
+        query = NetWorthQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        org = self.org.organization
+        date_from, date_to = _range(org, query.validated_data)
+        period = query.validated_data["period"]
+        currency = reporting_currency(
+            organization=org, requested=query.validated_data.get("currency")
+        )
+        target = {"currency": currency, "explain": query.validated_data["explain"]}
+        params = {"from": date_from, "to": date_to, "period": period}
+        return _cached(
+            request,
+            org, "net-worth", params | _convert_params(org, target),
+            lambda: converted.net_worth(
+                organization=org, date_from=date_from, date_to=date_to, period=period, **target
             ),
         )  # fmt: skip

@@ -1,0 +1,468 @@
+"""Reports in one reporting currency: balances, category totals, cash flow and net worth.
+
+Amounts are grouped in SQL (per account or category, currency and day), then converted by
+``kore.fx.conversion.convert_amounts`` at each day's rate, each line rounded to the reporting
+currency's decimals before the sum. Amounts no rate converts are never counted as 1:1; every
+report lists them under ``unconverted`` (and ``complete`` is false). ``explain`` adds, for each
+figure, the lines it adds up with the rate each was converted at.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+
+from kore.core.money import format_amount
+from kore.fx.conversion import AmountLine, Conversion, ConvertedLine, convert_amounts, round_to
+from kore.ledger.models import Account, Split, Transaction
+from kore.orgs.models import Organization
+
+from .selectors import PERIODS, _live, _month
+
+
+def _unconverted(lines: Iterable[ConvertedLine]) -> list[dict[str, Any]]:
+    """Each amount left out of a total, once per currency and date, with why."""
+    seen: dict[tuple[str, date, str], dict[str, Any]] = {}
+    for line in lines:
+        if line.status == "converted":
+            continue
+        key = (line.line.currency, line.line.on, line.status)
+        entry = seen.setdefault(
+            key,
+            {
+                "currency": line.line.currency,
+                "date": line.line.on.isoformat(),
+                "status": line.status,
+                "rate_date": line.rate_date.isoformat() if line.rate_date else None,
+                "amount": Decimal(0),
+            },
+        )
+        entry["amount"] += line.line.amount
+    return [
+        entry | {"amount": format_amount(entry["amount"], entry["currency"])}
+        for _, entry in sorted(seen.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
+
+
+def _head(conversion: Conversion) -> dict[str, Any]:
+    return {
+        "currency": conversion.currency,
+        "complete": conversion.complete,
+        "unconverted": _unconverted(conversion.lines),
+    }
+
+
+# --- Category totals -----------------------------------------------------------------------------
+def category_totals_converted(
+    *, organization: Organization, date_from: date, date_to: date, currency: str, explain: bool
+) -> dict[str, Any]:
+    """Income, spending and total per month and category, in ``currency`` at each day's rate."""
+    sums = {
+        "income": Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
+        "spending": Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+    }
+    whole = (
+        _live(organization)
+        .filter(occurred_on__gte=date_from, occurred_on__lte=date_to, transfer__isnull=True)
+        .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
+        .values("occurred_on", "category_id", "currency")
+        .annotate(**sums)
+    )
+    split_lines = (
+        Split.objects.filter(
+            transaction__organization=organization,
+            transaction__deleted_at__isnull=True,
+            transaction__transfer__isnull=True,
+            transaction__occurred_on__gte=date_from,
+            transaction__occurred_on__lte=date_to,
+        )
+        .values(
+            "category_id",
+            occurred_on=F("transaction__occurred_on"),
+            currency=F("transaction__currency"),
+        )
+        .annotate(**sums)
+    )
+    keys: list[tuple[str, Any, str]] = []
+    lines: list[AmountLine] = []
+    for row in [*whole, *split_lines]:
+        for part in ("income", "spending"):
+            if row[part]:
+                keys.append((_month(row["occurred_on"]), row["category_id"], part))
+                lines.append(AmountLine(row[part], row["currency"], row["occurred_on"]))
+    conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
+    cells: dict[tuple[str, Any], dict[str, Any]] = defaultdict(
+        lambda: {"income": Decimal(0), "spending": Decimal(0), "lines": []}
+    )
+    for (month, category, part), done in zip(keys, conversion.lines, strict=True):
+        cell = cells[(month, category)]
+        if done.amount is not None:
+            cell[part] += done.amount
+        cell["lines"].append(done)
+    rows = []
+    for (month, category), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        row = {
+            "month": month,
+            "category": category,
+            "income": format_amount(cell["income"], currency),
+            "spending": format_amount(cell["spending"], currency),
+            "total": format_amount(cell["income"] + cell["spending"], currency),
+            "complete": all(line.status == "converted" for line in cell["lines"]),
+        }
+        if explain:
+            row["explain"] = [line.explain(currency) for line in cell["lines"]]
+        rows.append(row)
+    return _head(conversion) | {"rows": rows}
+
+
+# --- Cash flow -----------------------------------------------------------------------------------
+def cash_flow_converted(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    period: str,
+    include_transfers: bool,
+    currency: str,
+    explain: bool,
+) -> dict[str, Any]:
+    """Money in, out and net per period, in ``currency`` at each day's rate."""
+    qs = _live(organization).filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
+    if not include_transfers:
+        qs = qs.filter(transfer__isnull=True)
+    grouped = qs.values("occurred_on", "currency").annotate(
+        inflow=Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
+        outflow=Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+    )
+    keys: list[tuple[date, str]] = []
+    lines: list[AmountLine] = []
+    for row in grouped:
+        start = _period_start(row["occurred_on"], period)
+        for part in ("inflow", "outflow"):
+            if row[part]:
+                keys.append((start, part))
+                lines.append(AmountLine(row[part], row["currency"], row["occurred_on"]))
+    conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
+    cells: dict[date, dict[str, Any]] = defaultdict(
+        lambda: {"inflow": Decimal(0), "outflow": Decimal(0), "lines": []}
+    )
+    for (start, part), done in zip(keys, conversion.lines, strict=True):
+        if done.amount is not None:
+            cells[start][part] += done.amount
+        cells[start]["lines"].append(done)
+    rows = []
+    for start, cell in sorted(cells.items()):
+        row = {
+            "period": start.isoformat(),
+            "inflow": format_amount(cell["inflow"], currency),
+            "outflow": format_amount(cell["outflow"], currency),
+            "net": format_amount(cell["inflow"] + cell["outflow"], currency),
+            "complete": all(line.status == "converted" for line in cell["lines"]),
+        }
+        if explain:
+            row["explain"] = [line.explain(currency) for line in cell["lines"]]
+        rows.append(row)
+    return _head(conversion) | {"rows": rows}
+
+
+def _period_start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+# --- Balances, with realised and unrealised gains ------------------------------------------------
+@dataclass
+class _Holding:
+    """A foreign account's units and their average cost in the reporting currency."""
+
+    units: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    realised: Decimal = Decimal(0)
+    complete: bool = True
+
+
+def balances_converted(
+    *, organization: Organization, as_of: date, currency: str, explain: bool
+) -> dict[str, Any]:
+    """Each account's balance in ``currency``: at the rate of ``as_of`` (``balance``), at each
+    movement's own date (``historical``), and for foreign accounts the unrealised gain (value at
+    ``as_of`` less average cost) and the gain realised by transfers out (proceeds less the
+    average cost of the units moved)."""
+    accounts = list(
+        Account.objects.filter(organization=organization)
+        .order_by("currency", "name", "id")
+        .values("id", "name", "currency", "opening_balance", "archived")
+    )
+    foreign = {a["id"] for a in accounts if a["currency"] != currency}
+    movements = _movements(organization, foreign, as_of)
+    first_day = {a: min((m.on for m in lines), default=as_of) for a, lines in movements.items()}
+    cost_lines: list[tuple[int, AmountLine, bool]] = []
+    for account in accounts:
+        if account["id"] not in foreign:
+            continue
+        opening = account["opening_balance"]
+        if opening:
+            day = first_day.get(account["id"], as_of)
+            cost_lines.append((account["id"], AmountLine(opening, account["currency"], day), False))
+        for line in movements.get(account["id"], []):
+            cost_lines.append((account["id"], line, line.known_rate is not None))
+    balances = _native_balances(organization, as_of)
+    value_lines = [
+        AmountLine(balances.get(a["id"], Decimal(0)) + a["opening_balance"], a["currency"], as_of)
+        for a in accounts
+    ]
+    both = convert_amounts(
+        organization=organization,
+        lines=value_lines + [line for _, line, _ in cost_lines],
+        currency=currency,
+    )
+    values = both.lines[: len(value_lines)]
+    holdings, historical, trail = _walk(
+        cost_lines, both.lines[len(value_lines) :], currency=currency
+    )
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for account, value in zip(accounts, values, strict=True):
+        rows.append(_balance_row(account, value, holdings, historical, currency, totals))
+        if explain:
+            rows[-1]["explain"] = [value.explain(currency)] + [
+                line.explain(currency) for line in trail.get(account["id"], [])
+            ]
+    return _head(both) | {
+        "as_of": as_of.isoformat(),
+        "total": format_amount(totals["balance"], currency),
+        "historical": format_amount(totals["historical"], currency),
+        "unrealised_gain": format_amount(totals["unrealised"], currency),
+        "realised_gain": format_amount(totals["realised"], currency),
+        "accounts": rows,
+    }
+
+
+def _balance_row(
+    account: Any,
+    value: ConvertedLine,
+    holdings: dict[int, _Holding],
+    historical: dict[int, Decimal],
+    currency: str,
+    totals: dict[str, Decimal],
+) -> dict[str, Any]:
+    pk = account["id"]
+    held = holdings.get(pk)
+    row: dict[str, Any] = {
+        "account": pk,
+        "name": account["name"],
+        "currency": account["currency"],
+        "amount": format_amount(value.line.amount, account["currency"]),
+        "status": value.status,
+        "rate": value.explain(currency)["rate"],
+        "rate_date": value.rate_date.isoformat() if value.rate_date else None,
+        "balance": None,
+        "historical": None,
+        "unrealised_gain": None,
+        "realised_gain": None,
+    }
+    if value.amount is not None:
+        row["balance"] = format_amount(value.amount, currency)
+        totals["balance"] += value.amount
+    if held is None:  # an account in the reporting currency: its value is its cost
+        if value.amount is not None:
+            row["historical"] = row["balance"]
+            totals["historical"] += value.amount
+        row["unrealised_gain"] = row["realised_gain"] = format_amount(Decimal(0), currency)
+        return row
+    if held.complete:
+        row["historical"] = format_amount(historical[pk], currency)
+        row["realised_gain"] = format_amount(held.realised, currency)
+        totals["historical"] += historical[pk]
+        totals["realised"] += held.realised
+        if value.amount is not None:
+            gain = value.amount - held.cost
+            row["unrealised_gain"] = format_amount(gain, currency)
+            totals["unrealised"] += gain
+    return row
+
+
+def _walk(
+    cost_lines: list[tuple[int, AmountLine, bool]],
+    converted: list[ConvertedLine],
+    *,
+    currency: str,
+) -> tuple[dict[int, _Holding], dict[int, Decimal], dict[int, list[ConvertedLine]]]:
+    """Average cost through each foreign account's movements, oldest first."""
+    holdings: dict[int, _Holding] = defaultdict(_Holding)
+    historical: dict[int, Decimal] = defaultdict(Decimal)
+    trail: dict[int, list[ConvertedLine]] = defaultdict(list)
+    for (account, line, is_transfer), done in zip(cost_lines, converted, strict=True):
+        held = holdings[account]
+        trail[account].append(done)
+        if done.amount is None:
+            held.complete = False
+            continue
+        historical[account] += done.amount
+        if line.amount >= 0 or held.units <= 0:
+            held.units += line.amount
+            held.cost += done.amount
+            continue
+        share = min(Decimal(1), -line.amount / held.units)
+        removed = round_to(held.cost * share, currency)
+        held.units += line.amount
+        held.cost -= removed
+        if is_transfer:
+            held.realised += -done.amount - removed
+    return holdings, historical, trail
+
+
+def _native_balances(organization: Organization, as_of: date) -> dict[int, Decimal]:
+    rows = (
+        _live(organization)
+        .filter(occurred_on__lte=as_of)
+        .values("account_id")
+        .annotate(moved=Sum("amount"))
+    )
+    return {row["account_id"]: row["moved"] for row in rows}
+
+
+def _movements(
+    organization: Organization, accounts: set[int], as_of: date
+) -> dict[int, list[AmountLine]]:
+    """Foreign accounts' movements up to ``as_of``, oldest first: one line per account and day,
+    and each transfer leg on its own, carrying the rate its other leg states."""
+    live = _live(organization).filter(account_id__in=accounts, occurred_on__lte=as_of)
+    daily = (
+        live.filter(transfer__isnull=True)
+        .values("account_id", "occurred_on", "currency")
+        .annotate(moved=Sum("amount"))
+    )
+    other = Transaction.objects.filter(
+        transfer_id=OuterRef("transfer_id"), deleted_at__isnull=True
+    ).exclude(pk=OuterRef("pk"))
+    legs = (
+        live.filter(transfer__isnull=False)
+        .annotate(
+            other_amount=Subquery(other.values("amount")[:1]),
+            other_currency=Subquery(other.values("currency")[:1]),
+        )
+        .values("account_id", "occurred_on", "currency", "amount", "other_amount", "other_currency")
+    )
+    found: dict[int, list[tuple[date, int, AmountLine]]] = defaultdict(list)
+    for row in daily:
+        if row["moved"]:
+            line = AmountLine(row["moved"], row["currency"], row["occurred_on"])
+            found[row["account_id"]].append((row["occurred_on"], 0, line))
+    for row in legs:
+        known = None
+        if row["other_amount"] and row["other_currency"] != row["currency"]:
+            known = (row["other_currency"], -row["other_amount"] / row["amount"])
+        line = AmountLine(row["amount"], row["currency"], row["occurred_on"], known_rate=known)
+        found[row["account_id"]].append((row["occurred_on"], 1, line))
+    return {
+        account: [line for _, _, line in sorted(items, key=lambda item: (item[0], item[1]))]
+        for account, items in found.items()
+    }
+
+
+# --- Net worth over time -------------------------------------------------------------------------
+def net_worth(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    period: str,
+    currency: str,
+    explain: bool,
+) -> dict[str, Any]:
+    """Every account's balance at the end of each day, week or month, converted at that day's
+    rate and added up. One aggregate (balances before the range) plus one grouped scan of the
+    range; running balances are carried forward in memory per account and period end."""
+    ends = _period_ends(date_from, date_to, period)
+    rows_of = Account.objects.filter(organization=organization)
+    accounts: dict[int, str] = {}
+    opening: dict[int, Decimal] = {}
+    for pk, code, amount in rows_of.values_list("id", "currency", "opening_balance"):
+        accounts[pk], opening[pk] = code, amount
+    before = (
+        _live(organization)
+        .filter(occurred_on__lt=date_from)
+        .values("account_id")
+        .annotate(moved=Sum("amount"))
+    )
+    running = defaultdict(Decimal, opening)
+    for moved in before:
+        running[moved["account_id"]] += moved["moved"]
+    moves = (
+        _live(organization)
+        .filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
+        .values("occurred_on", "account_id")
+        .annotate(moved=Sum("amount"))
+        .order_by("occurred_on")
+    )
+    lines: list[AmountLine] = []
+    keys: list[date] = []
+    pending = iter(moves)
+    upcoming = next(pending, None)
+    for end in ends:
+        while upcoming is not None and upcoming["occurred_on"] <= end:
+            running[upcoming["account_id"]] += upcoming["moved"]
+            upcoming = next(pending, None)
+        per_currency: dict[str, Decimal] = defaultdict(Decimal)
+        for pk, balance in running.items():
+            per_currency[accounts[pk]] += balance
+        for code, balance in sorted(per_currency.items()):
+            if balance:
+                keys.append(end)
+                lines.append(AmountLine(balance, code, end))
+    conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
+    cells: dict[date, dict[str, Any]] = {end: {"total": Decimal(0), "lines": []} for end in ends}
+    for end, done in zip(keys, conversion.lines, strict=True):
+        if done.amount is not None:
+            cells[end]["total"] += done.amount
+        cells[end]["lines"].append(done)
+    rows: list[dict[str, Any]] = []
+    for end in ends:
+        cell = cells[end]
+        row: dict[str, Any] = {
+            "date": end.isoformat(),
+            "net_worth": format_amount(cell["total"], currency),
+            "complete": all(line.status == "converted" for line in cell["lines"]),
+        }
+        if explain:
+            row["explain"] = [line.explain(currency) for line in cell["lines"]]
+        rows.append(row)
+    return _head(conversion) | {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "period": period,
+        "rows": rows,
+    }
+
+
+def _period_ends(date_from: date, date_to: date, period: str) -> list[date]:
+    """The last day of each period that overlaps the range (the range's end for the last)."""
+    ends: list[date] = []
+    day = date_from
+    while day <= date_to:
+        if period == "day":
+            end = day
+        elif period == "week":
+            end = day + timedelta(days=6 - day.weekday())
+        else:
+            end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        ends.append(min(end, date_to))
+        day = end + timedelta(days=1)
+    return ends
+
+
+__all__ = [
+    "PERIODS",
+    "balances_converted",
+    "cash_flow_converted",
+    "category_totals_converted",
+    "net_worth",
+]
