@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.reports.urls", "reports"), namespace="reports")),
     path("", include(("kore.fx.urls", "fx"), namespace="fx")),
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),
+    path("", include(("kore.payees.urls", "payees"), namespace="payees")),
 ]
 urlpatterns: list[URLPattern | URLResolver] = []
 

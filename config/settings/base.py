@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kore.fx",
     "kore.imports",
     "kore.exports",
+    "kore.payees",
     "kore.notifications",
     "kore.backups",
     "kore.webhooks",

@@ -5,7 +5,7 @@ BHD 3), not from CLDR's display digits. Amounts are never rounded: too many deci
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 
 import iso4217
@@ -75,6 +75,12 @@ def check_precision(amount: Decimal, currency: str) -> None:
             "amount_precision",
             f"{currency} amounts have at most {places} decimal places; got {decimals}.",
         )
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded (half to even) to the currency's decimals: for computed shares only;
+    amounts a person gives are refused, never rounded (``check_precision``)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
 
 
 def format_amount(amount: Decimal, currency: str) -> str:

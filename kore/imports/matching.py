@@ -2,19 +2,21 @@
 
 ``counterparty_normalise`` reduces a bank's or a person's spelling of a payee to its words
 ("SQ *BLUE BOTTLE COFFEE #123 OAKLAND CA" → "blue bottle coffee oakland");
-``counterparties_similar`` compares two of them; ``hand_matches`` pairs imported rows with
-transactions entered by hand (same account and amount, dated within the organisation's
-``import_match_days``, similar counterparty). Payees, rules and schedules reuse the normaliser
-and the matcher.
+``counterparties_similar`` compares two of them; ``counterparty_known`` finds the known
+spelling that a longer one only extends by a trailing city or branch; ``hand_matches`` pairs
+imported rows with transactions entered by hand (same account and amount, dated within the
+organisation's ``import_match_days``, similar counterparty). Payees (kore.payees), rules and
+suggestions reuse the normaliser and the matcher.
 """
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from difflib import SequenceMatcher
+from typing import TypeVar
 
 # Card processors and wallets that prefix the merchant: "SQ *", "PAYPAL *", "SUMUP *"…
 _PROCESSOR = re.compile(
@@ -57,6 +59,26 @@ def counterparties_similar(a: str, b: str) -> bool:
     if long[: len(short)] == short:
         return True
     return SequenceMatcher(None, left, right).ratio() >= SIMILAR_RATIO
+
+
+T = TypeVar("T")
+
+
+def counterparty_known(normal: str, known: Mapping[str, T]) -> T | None:
+    """What ``known`` (normalised spellings) holds for ``normal``: the spelling itself, else the
+    longest known one it extends by a trailing city or branch ("blue bottle coffee oakland" →
+    "blue bottle coffee"). A one-word spelling is extended by one word at most, so "cafe" does
+    not swallow "cafe de flore"; None when nothing fits."""
+    if normal in known:
+        return known[normal]
+    words = normal.split()
+    for size in range(len(words) - 1, 0, -1):
+        if size == 1 and len(words) > 2:  # a lone word: itself plus one more at most
+            break
+        found = known.get(" ".join(words[:size]))
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ once per attempt. Elsewhere (SQLite) the write pass re-reads the file and uses t
 keep the server's ``synchronous_commit``: a chunk is seconds of work, one WAL flush is noise.
 """
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -57,6 +58,14 @@ from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, Role, User
 from kore.orgs.scoping import OrgContext
+from kore.payees.categorise import (
+    Categoriser,
+    Decision,
+    Subject,
+    payees_settle,
+    rule_tags_ensure,
+    tags_link,
+)
 
 from .booking import Booked, Booker, Pending, pending_pairs
 from .fingerprints import Fingerprinter, fingerprint, row_key
@@ -222,6 +231,9 @@ class _Run:
             mapping = {**saved, **mapping} if saved else mapping
         mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
         reader = self._reader(mapping)
+        self.categoriser = Categoriser(job.organization)
+        if not job.dry_run:
+            rule_tags_ensure(organization=job.organization, rules=self.categoriser.rules)
         if not job.account_refs:
             self._route(reader, first_only=job.format == ImportJob.Format.CSV)
         try:
@@ -283,7 +295,8 @@ class _Run:
                 if closed is not None and item.occurred_on <= closed:
                     in_closed.append(fp)
                 if staging is not None:
-                    lines.append(staging_line(item, total, fp, occurrence))
+                    item, decision = _categorised(self.categoriser, self.job, item)
+                    lines.append(staging_line(item, total, fp, occurrence, decision))
                     valid += 1
                     last_line = item.line
                     if valid % STAGED_CHUNK_ROWS == 0:
@@ -401,6 +414,7 @@ class _Run:
             created = size - held  # what a dry run would write
             if created and not job.dry_run:  # the change number only when something changes
                 seq = ledger_version_bump(organization=job.organization)
+                staging.payees_create(after, through, job.organization, job.created_by)
                 created = staging.insert(
                     after=after, through=through, account_id=job.account_id,
                     values={
@@ -410,6 +424,7 @@ class _Run:
                     },
                     history_user_id=job.created_by_id, now=timezone.now(),
                 )  # fmt: skip
+                staging.tags_link(after, through, job.account_id, job.organization_id)
             job.created_count += created
             job.duplicate_count += size - created
             written = 0 if job.dry_run else created
@@ -445,7 +460,7 @@ class _Run:
             chunk = [entry for entry in chunk if entry[0].line not in linked]
             new = [(row, fp) for row, fp, _ in chunk if fp not in matched]
             if new and not job.dry_run:
-                _transactions_create(job, new)
+                _transactions_create(job, new, self.categoriser)
             for row, fp, occurrence in chunk:
                 if fp in matched and len(job.duplicates) < ERRORS_KEPT:
                     job.duplicates.append(_duplicate(row, fp, occurrence, matched[fp]))
@@ -858,10 +873,34 @@ def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, in
     return {fp: pk for fp, pk in found if fp is not None}
 
 
-def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> None:
+def _categorised(categoriser: Categoriser, job: ImportJob, row: Row) -> tuple[Row, Decision]:
+    """The row as rules leave it (notes), and what payees and rules decided for it."""
+    decision = categoriser.decide(
+        Subject(description=row.description, counterparty=row.counterparty, amount=row.amount,
+                account_id=job.account_id, currency=job.account.currency,
+                occurred_on=row.occurred_on)
+    )  # fmt: skip
+    decision.values.pop("split", None)  # imported rows are not split by rules (yet)
+    notes = decision.values.get("notes")
+    if notes and not row.notes:
+        row = dataclasses.replace(row, notes=notes)
+    return row, decision
+
+
+def _transactions_create(
+    job: ImportJob, rows: Iterable[tuple[Row, str]], categoriser: Categoriser | None = None
+) -> None:
     seq = ledger_version_bump(organization=job.organization)
     account = job.account
     rows = list(rows)
+    if categoriser is None:
+        categoriser = Categoriser(
+            job.organization, counterparties=[r.counterparty for r, _ in rows]
+        )
+    decided = [(*_categorised(categoriser, job, row), fp) for row, fp in rows]
+    payees_settle(
+        organization=job.organization, decisions=[d for _, d, _ in decided], user=job.created_by
+    )
     period_open_check(
         organization=job.organization,
         entries=[(account.pk, min(row.occurred_on for row, _ in rows))],
@@ -874,12 +913,20 @@ def _transactions_create(job: ImportJob, rows: Iterable[tuple[Row, str]]) -> Non
             change_seq=seq, import_job=job, import_line=row.line, fingerprint=fp,
             original_amount=row.original_amount, original_currency=row.original_currency,
             bank_state=row.bank_state, bank_id=row.bank_id, notes=row.notes,
-            metadata=row.metadata or {}, status=_status_of(row),
+            metadata=row.metadata or {}, status=_status_of(row), payee_id=decision.payee_id,
+            category_id=decision.values.get("category"),
         )
-        for row, fp in rows
+        for row, decision, fp in decided
     ]  # fmt: skip
-    bulk_create_with_history(
+    created = bulk_create_with_history(
         objs, Transaction, default_user=job.created_by, custom_historical_attrs=audit_attrs()
+    )
+    tags_link(
+        organization=job.organization,
+        tags=[
+            (tx.pk, d.values.get("tags") or [])
+            for tx, (_, d, _) in zip(created, decided, strict=True)
+        ],
     )
 
 

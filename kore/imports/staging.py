@@ -20,6 +20,8 @@ from django.db import DatabaseError, connection
 from django.db import transaction as db_transaction
 
 from kore.ledger.services.bulk_sql import transactions_insert_select
+from kore.orgs.models import Organization
+from kore.payees.categorise import Decision, payees_ensure
 
 from .readers import Row
 
@@ -33,11 +35,17 @@ _COLUMNS = (
     "bank_id text NOT NULL, notes text NOT NULL, metadata text NOT NULL, "
     # The live transaction this row is booked onto instead of a new one: a bank-pending row it
     # replaces, or a row entered by hand it matches (kore.imports.booking, .matching).
-    "links bigint"
+    "links bigint, "
+    # What payees and rules decided (kore.payees.categorise): the payee (or the normalised
+    # spelling and name of a new one, created just before the chunk is written), the category
+    # and the tags (a JSON array of names).
+    "payee_key text NOT NULL, payee_name text NOT NULL, payee_id bigint, category_id bigint, "
+    "tags text NOT NULL"
 )
 _COPY_COLUMNS = (
     "line, read, fingerprint, occurrence, occurred_on, amount, description, counterparty, "
-    "reference, original_amount, original_currency, bank_state, bank_id, notes, metadata"
+    "reference, original_amount, original_currency, bank_state, bank_id, notes, metadata, "
+    "payee_key, payee_name, payee_id, category_id, tags"
 )
 _ROW_COLUMNS = (
     "s.line, s.occurred_on, s.amount, s.description, s.counterparty, s.reference, "
@@ -57,16 +65,24 @@ _MATCH = (
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def staging_line(row: Row, read: int, fp: str, occurrence: int) -> str:
+def _id(value: int | None) -> str:
+    return "\\N" if value is None else str(int(value))
+
+
+def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decision) -> str:
     """One COPY text line for ``row`` (``amount`` kept as text: ``str(Decimal)``, exactly)."""
     original = "\\N" if row.original_amount is None else str(row.original_amount)
     metadata = json.dumps(row.metadata).translate(_ESCAPE) if row.metadata else "{}"
+    values = decision.values
+    tags = json.dumps(values.get("tags") or []).translate(_ESCAPE)
     return (
         f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
         f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
         f"{row.reference.translate(_ESCAPE)}\t{original}\t{row.original_currency}\t"
         f"{row.bank_state}\t{row.bank_id.translate(_ESCAPE)}\t{row.notes.translate(_ESCAPE)}\t"
-        f"{metadata}\n"
+        f"{metadata}\t{decision.payee_key.translate(_ESCAPE)}\t"
+        f"{decision.payee_name.translate(_ESCAPE)}\t{_id(decision.payee_id)}\t"
+        f"{_id(values.get('category'))}\t{tags}\n"
     )
 
 
@@ -195,7 +211,8 @@ class Staging:
             "s.original_amount::numeric AS original_amount, s.original_currency, s.bank_state, "
             "s.bank_id, s.notes, s.metadata::jsonb AS metadata, "
             # The bank booked it: cleared (a statement counts it); bank-pending: pending.
-            "CASE WHEN s.bank_state = 'pending' THEN 'pending' ELSE 'cleared' END AS status "
+            "CASE WHEN s.bank_state = 'pending' THEN 'pending' ELSE 'cleared' END AS status, "
+            "s.payee_id, s.category_id "
             "FROM pg_temp.kore_import_staging s "
             "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL "
             f"AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line"
@@ -205,8 +222,48 @@ class Staging:
             params=[after, through, account_id],
             columns=("occurred_on", "amount", "description", "counterparty", "reference",
                      "fingerprint", "import_line", "original_amount", "original_currency",
-                     "bank_state", "bank_id", "notes", "metadata", "status"),
+                     "bank_state", "bank_id", "notes", "metadata", "status", "payee_id",
+                     "category_id"),
             values=values,
             history_user_id=history_user_id,
             now=now,
         )  # fmt: skip
+
+    def payees_create(
+        self, after: int, through: int, organization: Organization, user: Any
+    ) -> None:
+        """Create the new payees the range's rows name and give the rows their ids."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT ON (payee_key) payee_key, payee_name "
+                "FROM pg_temp.kore_import_staging WHERE line > %s AND line <= %s "
+                "AND payee_id IS NULL AND payee_key <> '' ORDER BY payee_key, line",
+                [after, through],
+            )
+            names = dict(cursor.fetchall())
+        if not names:
+            return
+        ids = payees_ensure(organization=organization, names=names, user=user)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE pg_temp.kore_import_staging s SET payee_id = v.id "
+                "FROM unnest(%s::text[], %s::bigint[]) AS v(key, id) "
+                "WHERE s.payee_key = v.key AND s.payee_id IS NULL AND s.line > %s AND s.line <= %s",
+                [list(ids), list(ids.values()), after, through],
+            )
+
+    def tags_link(self, after: int, through: int, account_id: int, organization_id: int) -> None:
+        """Tag the range's new transactions with the tags rules gave their rows (the tags exist:
+        ``tags_ensure`` made them before the import wrote anything)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_transaction_tags (transaction_id, tag_id) "
+                "SELECT t.id, g.id FROM pg_temp.kore_import_staging s "
+                "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags::jsonb) AS n(name) "
+                "JOIN ledger_tag g ON g.organization_id = %s AND g.name = n.name "
+                "JOIN ledger_transaction t ON t.account_id = %s AND t.fingerprint = s.fingerprint "
+                "AND t.deleted_at IS NULL "
+                "WHERE s.line > %s AND s.line <= %s AND s.tags <> '[]' AND s.links IS NULL "
+                "ON CONFLICT DO NOTHING",
+                [organization_id, account_id, after, through],
+            )

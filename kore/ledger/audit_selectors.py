@@ -1,4 +1,4 @@
-"""Reads of the audit trail: the simple-history tables of six models, merged into one feed.
+"""Reads of the audit trail: the simple-history tables of eight models, merged into one feed.
 
 Newest first, keyset-paginated over ``(history_date, object_type, history_id)``. Each page asks
 every table for its ``limit + 1`` newest rows below the cursor (with the id of each row's
@@ -20,6 +20,7 @@ from kore.core.exceptions import InvalidRequest
 from kore.core.money import MoneyError, format_amount
 from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Membership, Organization
+from kore.payees.models import Payee, Rule
 
 from .models import Account, Category, Statement, Transaction, Transfer
 
@@ -28,6 +29,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "account": Account,
     "category": Category,
     "membership": Membership,
+    "payee": Payee,
+    "rule": Rule,
     "statement": Statement,
     "transaction": Transaction,
     "transfer": Transfer,

@@ -196,6 +196,10 @@ class Transaction(models.Model):
         db_index=False,
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="transactions")
+    # The counterparty as an entity (kore.payees); merging payees rewrites this.
+    payee = models.ForeignKey(
+        "payees.Payee", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reference = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True, max_length=10_000)
     metadata = models.JSONField(default=dict, blank=True)

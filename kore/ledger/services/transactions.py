@@ -14,6 +14,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from kore.core.exceptions import Conflict, FieldErrors, KoreError, NotFound, RuleViolation
 from kore.core.money import MoneyError, check_precision
 from kore.orgs.scoping import OrgContext
+from kore.payees.categorise import Categoriser, Decision, Subject, payees_settle
+from kore.payees.rules import split_amounts
 
 from ..audit import audit_attrs
 from ..models import Account, Category, Split, Tag, Transaction
@@ -162,6 +164,7 @@ def _build(ctx: OrgContext, row: dict[str, Any], refs: Refs, seq: int) -> Transa
         description=row.get("description", ""),
         counterparty=row.get("counterparty", ""),
         category_id=row.get("category"),
+        payee_id=row.get("payee"),
         reference=row.get("reference", ""),
         notes=row.get("notes", ""),
         metadata=row.get("metadata", {}),
@@ -170,6 +173,64 @@ def _build(ctx: OrgContext, row: dict[str, Any], refs: Refs, seq: int) -> Transa
         created_by_token=ctx.api_token,
         change_seq=seq,
     )
+
+
+def _categorise(
+    ctx: OrgContext, rows: Sequence[dict[str, Any]], refs: Refs
+) -> list[Decision | None]:
+    """Rules and payees (kore.payees) fill what the user left unset, in place: a category or
+    split, notes, tags. Rules' categories join ``refs``. Writes nothing: ``_payees_set`` later
+    gives the rows their payees, inside the write's transaction."""
+    categoriser = Categoriser(
+        ctx.organization, counterparties=[r.get("counterparty", "") for r in rows]
+    )
+    decisions: list[Decision | None] = []
+    for row in rows:
+        account = refs.accounts.get(row.get("account") or 0)
+        if account is None:
+            decisions.append(None)
+            continue
+        taken = {k for k in ("category", "payee") if k in row}
+        taken |= {k for k in ("notes", "tags") if row.get(k)}
+        if row.get("splits") or "category" in row:
+            taken.add("split")
+        subject = Subject(
+            description=row.get("description", ""), counterparty=row.get("counterparty", ""),
+            amount=row["amount"], account_id=account.pk, currency=account.currency,
+            occurred_on=row["occurred_on"], taken=frozenset(taken),
+        )  # fmt: skip
+        decisions.append(categoriser.decide(subject))
+    for row, decision in zip(rows, decisions, strict=True):
+        if decision is None:
+            continue
+        values = decision.values
+        for name in ("category", "notes", "tags"):
+            if name in values:
+                row[name] = values[name]
+        if "split" in values:
+            currency = refs.accounts[row["account"]].currency
+            row["splits"] = [
+                {"category": category, "amount": amount}
+                for category, amount in split_amounts(row["amount"], currency, values["split"])
+            ]
+    wanted = {r["category"] for r in rows if r.get("category")} | {
+        s["category"] for r in rows for s in r.get("splits") or () if s.get("category")
+    }
+    if wanted - set(refs.categories):
+        for category in Category.objects.filter(organization=ctx.organization, pk__in=wanted):
+            refs.categories[category.pk] = category
+    return decisions
+
+
+def _payees_set(
+    ctx: OrgContext, rows: Sequence[dict[str, Any]], decisions: Sequence[Decision | None]
+) -> None:
+    """Each row's payee (new ones created); call inside the write's transaction."""
+    found = [d for d in decisions if d is not None]
+    payees_settle(organization=ctx.organization, decisions=found, user=ctx.user)
+    for row, decision in zip(rows, decisions, strict=True):
+        if decision is not None:
+            row.setdefault("payee", decision.payee_id)
 
 
 def _archived_conflict(accounts: Iterable[Account]) -> None:
@@ -187,7 +248,9 @@ def transaction_create_many(
     """Create up to 1,000 transactions, all or nothing; any bad row rejects the batch."""
     if len(rows) > BATCH_LIMIT:
         raise RuleViolation(f"At most {BATCH_LIMIT} items per call.", code="batch_too_large")
+    rows = [dict(row) for row in rows]
     refs = _refs(ctx, rows)
+    decisions = _categorise(ctx, rows, refs)
     row_errors = [_check_row(row, refs) for row in rows]
     if any(row_errors):
         raise BatchRejected(row_errors)
@@ -198,6 +261,7 @@ def transaction_create_many(
             organization=ctx.organization,
             entries=((row["account"], row["occurred_on"]) for row in rows),
         )
+        _payees_set(ctx, rows, decisions)
         objs = [_build(ctx, row, refs, seq) for row in rows]
         created: list[Transaction] = bulk_create_with_history(
             objs, Transaction, default_user=ctx.user, custom_historical_attrs=audit_attrs()
@@ -209,6 +273,7 @@ def transaction_create_many(
 def transaction_create(*, ctx: OrgContext, **row: Any) -> Transaction:
     """Record one transaction (with optional splits and tags)."""
     refs = _refs(ctx, [row])
+    decisions = _categorise(ctx, [row], refs)
     errors = _check_row(row, refs)
     if errors:
         raise _rules(errors)
@@ -218,6 +283,7 @@ def transaction_create(*, ctx: OrgContext, **row: Any) -> Transaction:
         period_open_check(
             organization=ctx.organization, entries=[(row["account"], row["occurred_on"])]
         )
+        _payees_set(ctx, [row], decisions)
         tx = _build(ctx, row, refs, seq)
         tx.save()
         _attach_children(ctx, [tx], [row])
