@@ -372,6 +372,9 @@ KORE_IMPORT_STALE_SECONDS = env_int("KORE_IMPORT_STALE_SECONDS", default=600, mi
 KORE_IMPORT_TIME_LIMIT = env_int("KORE_IMPORT_TIME_LIMIT", default=3600, min_value=1)
 # Exchange-rate files (kore.fx): the ECB's whole history since 1999 is about 1.5 MB.
 KORE_FX_FILE_MAX_BYTES = env_int("KORE_FX_FILE_MAX_BYTES", default=10 * 1024 * 1024, min_value=1)
+# A file in the ECB reference-rate CSV layout fetched daily into every organisation (kore.fx
+# .providers); empty (the default): Kore fetches nothing and works with no network.
+KORE_FX_PROVIDER_URL = env.str("KORE_FX_PROVIDER_URL", default="")
 # A finished dry run keeps its file this long, to be run for real without a new upload.
 KORE_IMPORT_DRY_RUN_KEEP_HOURS = env_int("KORE_IMPORT_DRY_RUN_KEEP_HOURS", default=24, min_value=1)
 # Transaction exports: XLSX up to this many rows in the request, above it a worker job.
