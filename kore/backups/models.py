@@ -41,6 +41,9 @@ class Backup(models.Model):
     error = models.TextField(blank=True)
     # Object key prefix of the encrypted off-site copy, when one was uploaded.
     remote_key = models.CharField(max_length=500, blank=True)
+    # The broker message (Celery task id) that asked for it; empty for a manual backup. A message
+    # delivered again after its backup was written finds it here and dumps nothing.
+    task_id = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering: ClassVar = ["-started_at", "-id"]

@@ -5,31 +5,42 @@ from pathlib import Path
 
 from django.conf import settings
 
-from kore.backups import offsite, pg
+from kore.backups import offsite
 from kore.backups.models import Backup
-from kore.backups.services import backup_create, backup_retention_apply, backup_verify
+from kore.backups.services import (
+    BackupRunning,
+    backup_create,
+    backup_for_task,
+    backup_lock,
+    backup_retention_apply,
+    backup_verify,
+)
 
 logger = logging.getLogger(__name__)
-# Advisory lock key held while a scheduled backup runs (advisory locks are per database, so
-# production and staging on one server do not block each other).
-NIGHTLY_LOCK = 0x6B6F72655F626B  # "kore_bk"
 
 
-def backup_nightly() -> int | None:
+def backup_nightly(*, task_id: str = "") -> int | None:
     """Back up, copy off-site when configured, then expire old backups; the new backup's id.
 
-    The broker hands a task that outlives its visibility timeout to another worker while the
-    first still runs (late ack): that delivery finds the lock held and exits (None) instead of
-    starting a second pg_dump."""
-    with pg.session_lock(NIGHTLY_LOCK) as held:
-        if not held:
-            logger.warning("backup already running; this delivery exits")
-            return None
-        return _backup_nightly()
+    The broker delivers a message again when its task outlives the visibility timeout (late ack)
+    or when the worker dies before acknowledging it. A delivery that finds the backup lock held
+    (the first still runs, or a manual backup does) exits with None; one that finds the backup
+    its message already wrote returns that backup's id. Neither starts a second pg_dump."""
+    try:
+        with backup_lock():
+            done = backup_for_task(task_id=task_id)
+            if done is not None:
+                logger.warning("backup already written for this task; this delivery exits",
+                               extra={"backup": done.path})  # fmt: skip
+                return int(done.pk)
+            return _backup_nightly(task_id=task_id)
+    except BackupRunning:
+        logger.warning("backup already running; this delivery exits")
+        return None
 
 
-def _backup_nightly() -> int:
-    backup = backup_create()
+def _backup_nightly(*, task_id: str) -> int:
+    backup = backup_create(task_id=task_id)
     logger.info("backup complete", extra={"backup": backup.path, "bytes": backup.size_bytes})
     if settings.KORE_BACKUP_S3_BUCKET:
         offsite.backup_upload(backup_id=backup.pk)

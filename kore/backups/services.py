@@ -4,6 +4,9 @@ import os
 import re
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +33,11 @@ from kore.backups.models import Backup
 from kore.backups.private import private_dir, private_open
 
 PARTIAL = ".partial-"
+# PostgreSQL advisory lock key held by every backup writer for its whole run: beat's nightly task
+# and `manage.py backup` (so `make db-backup`). Advisory locks are per database, so production
+# and staging on one server do not block each other.
+BACKUP_LOCK = 0x6B6F72655F626B  # "kore_bk"
+_lock_held: ContextVar[bool] = ContextVar("kore_backup_lock_held", default=False)
 _ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _STAMP = "%Y%m%dT%H%M%SZ"
 
@@ -64,8 +72,55 @@ def _require_postgresql() -> None:
         )
 
 
-def backup_create(*, environment: str | None = None, env_file: Path | None = None) -> Backup:
-    """Write a whole backup directory (dump, media, config, manifest) and record it."""
+class BackupRunning(BackupError):
+    """Another process is writing a backup of this database."""
+
+
+@contextmanager
+def backup_lock() -> Iterator[None]:
+    """Hold the backup lock until the block ends; BackupRunning if another process holds it.
+
+    Re-entered in the same thread it is already held (a caller holding it across a backup, its
+    upload and retention calls ``backup_create``, which takes it too). The lock lives on a session
+    of its own: a writer that dies drops it with its connection."""
+    if _lock_held.get():
+        yield
+        return
+    _require_postgresql()
+    with pg.session_lock(BACKUP_LOCK) as held:
+        if not held:
+            raise BackupRunning(
+                "Another backup of this database is running (the nightly task or a manual "
+                "backup); try again when it has finished."
+            )
+        token = _lock_held.set(True)
+        try:
+            yield
+        finally:
+            _lock_held.reset(token)
+
+
+def backup_create(
+    *, environment: str | None = None, env_file: Path | None = None, task_id: str = ""
+) -> Backup:
+    """Write a whole backup directory (dump, media, config, manifest) and record it.
+
+    Holds the backup lock (BackupRunning when another writer has it). ``task_id`` records the
+    broker message that asked for it (see ``backup_for_task``)."""
+    with backup_lock():
+        return _backup_create(environment=environment, env_file=env_file, task_id=task_id)
+
+
+def backup_for_task(*, task_id: str) -> Backup | None:
+    """The good backup an earlier delivery of broker message ``task_id`` already wrote, if any.
+
+    Call it holding the backup lock: then no other delivery can be writing one."""
+    if not task_id:
+        return None
+    return Backup.objects.filter(task_id=task_id, status__in=Backup.GOOD).first()
+
+
+def _backup_create(*, environment: str | None, env_file: Path | None, task_id: str) -> Backup:
     _require_postgresql()
     environment = environment or settings.KORE_BACKUP_ENVIRONMENT
     if not _ENVIRONMENT.match(environment):
@@ -77,7 +132,9 @@ def backup_create(*, environment: str | None = None, env_file: Path | None = Non
     started = timezone.now()
     final = _free_path(root, environment, started)
     partial = root / f"{PARTIAL}{final.name}"
-    backup = Backup.objects.create(environment=environment, path=str(final), started_at=started)
+    backup = Backup.objects.create(
+        environment=environment, path=str(final), started_at=started, task_id=task_id
+    )
     try:
         private_dir(partial)
         _write_backup(partial, environment=environment, started=started, env_file=env_file)

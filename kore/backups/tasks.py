@@ -1,18 +1,20 @@
 """Backup tasks, scheduled by beat (kore/backups/migrations/0002_backup_schedule.py)."""
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from .scheduled import backup_nightly, backup_verify_latest
 
 
 @shared_task(
+    bind=True,
     name="kore.backups.nightly",
     time_limit=settings.KORE_BACKUP_TIME_LIMIT,
     soft_time_limit=settings.KORE_BACKUP_TIME_LIMIT - 60,
 )
-def nightly_backup() -> int | None:
-    return backup_nightly()
+def nightly_backup(self: "Task[[], int | None]") -> int | None:
+    # The task id stays the same on every delivery of one message.
+    return backup_nightly(task_id=self.request.id or "")
 
 
 @shared_task(

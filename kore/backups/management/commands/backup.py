@@ -9,7 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kore.backups import offsite
 from kore.backups.manifest import BackupError
-from kore.backups.services import backup_create, backup_retention_apply, backup_verify
+from kore.backups.services import (
+    backup_create,
+    backup_lock,
+    backup_retention_apply,
+    backup_verify,
+)
 
 
 class Command(BaseCommand):
@@ -59,7 +64,10 @@ class Command(BaseCommand):
                     )
                 )
                 return
-            self._create(options, started)
+            # The nightly task's lock, for the backup, its upload and retention: a manual backup
+            # never runs beside a scheduled one (nor beside another manual one).
+            with backup_lock():
+                self._create(options, started)
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
 
