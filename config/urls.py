@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.fx.urls", "fx"), namespace="fx")),
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),
     path("", include(("kore.payees.urls", "payees"), namespace="payees")),
+    path("", include(("kore.planning.urls", "planning"), namespace="planning")),
 ]
 urlpatterns: list[URLPattern | URLResolver] = []
 

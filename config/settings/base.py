@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kore.notifications",
     "kore.backups",
     "kore.webhooks",
+    "kore.planning",
     "django_htmx",
     "kore.web",
     # Two-factor sign-in for the web app: allauth.mfa's TOTP authenticators (kore.web's own views).

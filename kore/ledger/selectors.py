@@ -46,6 +46,16 @@ def category_list(*, organization: Organization) -> QuerySet[Category]:
     return Category.objects.filter(organization=organization).order_by("depth", "name", "id")
 
 
+def category_descendant_ids(*, category: Category) -> set[int]:
+    """Ids below ``category`` (the tree is at most three levels: two queries at most)."""
+    found: set[int] = set()
+    frontier = {category.pk}
+    while frontier:
+        frontier = set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        found |= frontier
+    return found
+
+
 def category_get(*, organization: Organization, category_id: int) -> Category | None:
     return Category.objects.filter(organization=organization, pk=category_id).first()
 

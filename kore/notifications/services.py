@@ -10,13 +10,16 @@ in-process; a failure there is logged, never raised into the request.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+if TYPE_CHECKING:
+    from kore.orgs.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ TEMPLATES = frozenset(
         "password_reset",
         "export_ready",
         "webhook_disabled",
+        "budget_alert",
     }
 )
 
@@ -109,6 +113,11 @@ def import_job_email_enqueue(*, job_id: int) -> None:
 def export_job_email_enqueue(*, job_id: int) -> None:
     """Tell whoever started an XLSX export job that its file is ready, with the download link."""
     email_enqueue(kind="export_job", object_id=job_id)
+
+
+def budget_alert_email_enqueue(*, alert_id: int) -> None:
+    """Tell the organisation's owners and admins that a budget reached a threshold."""
+    email_enqueue(kind="budget_alert", object_id=alert_id)
 
 
 def _invitation_email(invitation_id: int) -> Email | None:
@@ -230,7 +239,6 @@ def webhook_disabled_email_enqueue(*, endpoint_id: int) -> None:
 
 
 def _webhook_disabled_email(endpoint_id: int) -> Email | None:
-    from kore.orgs.models import Membership, Role
     from kore.webhooks.models import WebhookEndpoint
 
     endpoint = (
@@ -240,13 +248,7 @@ def _webhook_disabled_email(endpoint_id: int) -> Email | None:
     )
     if endpoint is None:  # enabled again before the worker got to it
         return None
-    admins = sorted(
-        Membership.objects.filter(
-            organization=endpoint.organization,
-            role__in=[Role.OWNER, Role.ADMIN],
-            user__is_active=True,
-        ).values_list("user__email", flat=True)
-    )
+    admins = _admin_emails(endpoint.organization)
     if not admins:
         return None
     return Email(
@@ -262,6 +264,52 @@ def _webhook_disabled_email(endpoint_id: int) -> Email | None:
     )
 
 
+def _budget_alert_email(alert_id: int) -> Email | None:
+    from kore.core.money import format_amount
+    from kore.planning.budgets import budget_period
+    from kore.planning.models import BudgetAlert
+
+    alert = (
+        BudgetAlert.objects.select_related("budget__organization", "budget__category")
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        return None
+    budget, org = alert.budget, alert.budget.organization
+    to = _admin_emails(org)
+    if not to:
+        return None
+    period = budget_period(budget, on=alert.period_start)
+    return Email(
+        to=to,
+        subject=f"{budget.category.name} budget at {alert.threshold} % ({org.name})",
+        template="budget_alert",
+        context={
+            "organization": org.name,
+            "category": budget.category.name,
+            "threshold": alert.threshold,
+            "period_start": period.start.isoformat(),
+            "period_end": period.end.isoformat(),
+            "spent": format_amount(alert.spent, budget.currency),
+            "budgeted": format_amount(alert.budgeted, budget.currency),
+            "currency": budget.currency,
+            "budgets_url": _public_url(reverse("web:budgets", args=[org.slug])),
+        },
+    )
+
+
+def _admin_emails(organization: "Organization") -> list[str]:
+    """The addresses of the organisation's active owners and admins."""
+    from kore.orgs.models import Membership, Role
+
+    return sorted(
+        Membership.objects.filter(
+            organization=organization, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
+        ).values_list("user__email", flat=True)
+    )
+
+
 # What the worker can build, by the kind the broker carries.
 EMAILS: dict[str, Callable[[int], Email | None]] = {
     "invitation": _invitation_email,
@@ -269,4 +317,5 @@ EMAILS: dict[str, Callable[[int], Email | None]] = {
     "import_job": _import_job_email,
     "export_job": _export_job_email,
     "webhook_disabled": _webhook_disabled_email,
+    "budget_alert": _budget_alert_email,
 }

@@ -1,5 +1,7 @@
 """Reads. Tenant data is always reached through the caller's memberships."""
 
+import zoneinfo
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -177,3 +179,9 @@ def security_event_list(*, organization: Organization) -> QuerySet[SecurityEvent
 def second_factor_enabled(*, user: User) -> bool:
     """Whether the person turned two-factor sign-in (TOTP) on."""
     return bool(Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists())
+
+
+def organization_today(*, organization: Organization, now: datetime | None = None) -> date:
+    """The date in the organisation's time zone: where its "today" and "this month" start."""
+    moment = now or timezone.now()
+    return moment.astimezone(zoneinfo.ZoneInfo(organization.time_zone)).date()

@@ -1,8 +1,7 @@
 """Read-only reports under /api/v1/orgs/{slug}/reports/."""
 
-import zoneinfo
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.http import HttpResponse
@@ -16,6 +15,7 @@ from kore.core.renderers import wants_browsable
 from kore.fx.conversion import reporting_currency
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgAPIView
+from kore.orgs.selectors import organization_today
 
 from . import converted, selectors
 
@@ -25,7 +25,7 @@ TAGS = ["reports"]
 
 def _today(organization: Organization) -> date:
     """Today in the organisation's time zone: where "this month" starts for its people."""
-    return datetime.now(zoneinfo.ZoneInfo(organization.time_zone)).date()
+    return organization_today(organization=organization)
 
 
 class ConvertQuery(serializers.Serializer):  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
 from kore.core.money import format_amount
@@ -63,7 +63,7 @@ def _cache_key(organization: Organization, name: str, params: dict[str, Any]) ->
     return f"{name}:{organization.pk}:{version}:{digest[:16]}"
 
 
-def _live(organization: Organization) -> Any:
+def _live(organization: Organization) -> QuerySet[Transaction]:
     return Transaction.objects.filter(organization=organization, deleted_at__isnull=True)
 
 
@@ -105,6 +105,27 @@ def balances(*, organization: Organization, as_of: date) -> dict[str, Any]:
     }
 
 
+def categorised_rows(
+    *, organization: Organization, date_from: date, date_to: date
+) -> tuple[QuerySet[Transaction], QuerySet[Split]]:
+    """What counts under a category between two dates (inclusive): live transactions without
+    split lines, and the split lines of the others, each line under its own category. Transfers
+    move money between the organisation's own accounts, neither earned nor spent: left out."""
+    whole = (
+        _live(organization)
+        .filter(occurred_on__gte=date_from, occurred_on__lte=date_to, transfer__isnull=True)
+        .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
+    )
+    split_lines = Split.objects.filter(
+        transaction__organization=organization,
+        transaction__deleted_at__isnull=True,
+        transaction__transfer__isnull=True,
+        transaction__occurred_on__gte=date_from,
+        transaction__occurred_on__lte=date_to,
+    )
+    return whole, split_lines
+
+
 def category_totals(
     *, organization: Organization, date_from: date, date_to: date
 ) -> dict[str, Any]:
@@ -114,29 +135,21 @@ def category_totals(
     uncategorised salary no longer hides uncategorised spending. Transfers move money between
     the organisation's own accounts, neither earned nor spent: they stay out of this report.
     """
-    in_range = Q(occurred_on__gte=date_from, occurred_on__lte=date_to)
     sums = {
         "income": Coalesce(Sum("amount", filter=Q(amount__gt=0)), _ZERO),
         "spending": Coalesce(Sum("amount", filter=Q(amount__lt=0)), _ZERO),
         "count": Count("id"),
     }
+    rows_whole, rows_split = categorised_rows(
+        organization=organization, date_from=date_from, date_to=date_to
+    )
     whole = (
-        _live(organization)
-        .filter(in_range, transfer__isnull=True)
-        .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
-        .annotate(month=TruncMonth("occurred_on"))
+        rows_whole.annotate(month=TruncMonth("occurred_on"))
         .values("month", "category_id", "currency")
         .annotate(**sums)
     )
     split_lines = (
-        Split.objects.filter(
-            transaction__organization=organization,
-            transaction__deleted_at__isnull=True,
-            transaction__transfer__isnull=True,
-            transaction__occurred_on__gte=date_from,
-            transaction__occurred_on__lte=date_to,
-        )
-        .annotate(month=TruncMonth("transaction__occurred_on"))
+        rows_split.annotate(month=TruncMonth("transaction__occurred_on"))
         .values("month", "category_id", "transaction__currency")
         .annotate(**sums)
     )

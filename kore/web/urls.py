@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_ledger, views_mfa, views_reports, views_transactions
+from . import views, views_ledger, views_mfa, views_planning, views_reports, views_transactions
 
 app_name = "web"
 ORG = "o/<slug:org_slug>/"
@@ -58,6 +58,7 @@ urlpatterns = [
         name="statement-reconcile",
     ),
     path(f"{ORG}reports/", views_reports.reports, name="reports"),
+    path(f"{ORG}budgets/", views_planning.budgets, name="budgets"),
     path(f"{ORG}imports/", views_reports.imports, name="imports"),
     path(f"{ORG}imports/<id:job_id>/", views_reports.import_detail, name="import"),
     path(f"{ORG}imports/<id:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),

@@ -7,6 +7,7 @@ from kore.core.exceptions import Conflict, rule_violation
 from kore.orgs.scoping import OrgContext
 
 from ..models import Category, Split, Transaction
+from ..selectors import category_descendant_ids
 from .concurrency import check_version
 from .state import ledger_version_bump
 from .transactions import transactions_bulk_set
@@ -19,16 +20,6 @@ def _parent(ctx: OrgContext, parent_id: int | None, field: str = "parent") -> Ca
     if parent is None:
         raise rule_violation(field, "not_found", "No such category in this organisation.")
     return parent
-
-
-def _descendant_ids(category: Category) -> set[int]:
-    """Ids below ``category`` (the tree is at most three levels: two queries at most)."""
-    found: set[int] = set()
-    frontier = {category.pk}
-    while frontier:
-        frontier = set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        found |= frontier
-    return found
 
 
 def _subtree_height(category: Category) -> int:
@@ -69,7 +60,7 @@ def category_update(
         if "parent" in changes:
             parent = _parent(ctx, changes.pop("parent"))  # type: ignore[arg-type]
             if parent is not None and (
-                parent.pk == category.pk or parent.pk in _descendant_ids(category)
+                parent.pk == category.pk or parent.pk in category_descendant_ids(category=category)
             ):
                 raise rule_violation(
                     "parent", "category_cycle", "A category cannot move under itself."
@@ -130,7 +121,7 @@ def category_delete(
                 raise rule_violation(
                     "reassign_to", "category_kind_mismatch", "Reassign to a category of its kind."
                 )
-            if target.pk == category.pk or target.pk in _descendant_ids(category):
+            if target.pk == category.pk or target.pk in category_descendant_ids(category=category):
                 raise rule_violation("reassign_to", "category_cycle", "Reassign to another branch.")
             seq = ledger_version_bump(organization=ctx.organization)
             transactions_bulk_set(

@@ -1,0 +1,39 @@
+"""Threshold alerts: one email per budget, period and threshold, however often the check runs."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kore.notifications.tests.conftest import parts
+from kore.planning.models import BudgetAlert
+from kore.planning.services import budget_alerts_check, budget_create
+
+from .conftest import book
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_each_threshold_emails_the_owners_and_admins_once_per_period(
+    ctx, account, food, world, smtp_server
+):
+    budget = budget_create(ctx=ctx, category=food.pk, amount=Decimal("100.00"),
+                           starts_on=date(2026, 1, 1))  # fmt: skip
+    book(ctx, account, "2026-01-05", "-85.00", category=food.pk)
+    assert len(budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 5))) == 1
+    assert budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 6)) == []  # a re-run
+    messages = smtp_server.wait_for(1)
+    assert len(messages) == 1
+    assert sorted(messages[0]["To"].split(", ")) == sorted([world.owner.email, world.admin.email])
+    assert "Food budget at 80 %" in messages[0]["Subject"]
+    text, _ = parts(messages[0])
+    assert "85.00 EUR of 100.00 EUR" in text
+    book(ctx, account, "2026-01-20", "-20.00", category=food.pk)
+    budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 20))
+    budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 21))
+    assert len(smtp_server.wait_for(2)) == 2
+    book(ctx, account, "2026-02-02", "-90.00", category=food.pk)  # a new period alerts again
+    budget_alerts_check(budget_id=budget.pk, on=date(2026, 2, 2))
+    assert len(smtp_server.wait_for(3)) == 3
+    rows = BudgetAlert.objects.order_by("id").values_list("period_start", "threshold")
+    assert list(rows) == [(date(2026, 1, 1), 80), (date(2026, 1, 1), 100), (date(2026, 2, 1), 80)]
