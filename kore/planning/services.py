@@ -8,6 +8,7 @@ from django.db import transaction as db_transaction
 
 from kore.core.exceptions import RuleViolation, rule_violation
 from kore.core.money import MoneyError, check_precision, is_currency
+from kore.fx.conversion import reporting_currency
 from kore.ledger.models import Account, Category, Transaction
 from kore.ledger.services.concurrency import check_version
 from kore.orgs.scoping import OrgContext
@@ -104,11 +105,11 @@ def budget_create(
     rollover: str = Budget.Rollover.NONE,
     thresholds: list[int] | None = None,
 ) -> Budget:
-    """A budget on a category (its descendants included), in the organisation's currency
-    unless another is given."""
+    """A budget on a category (its descendants included), in the organisation's reporting
+    currency unless another is given."""
     budget = Budget(
         organization=ctx.organization, amount=amount, starts_on=starts_on, ends_on=ends_on,
-        currency=currency or ctx.organization.default_currency, period=period,
+        currency=currency or reporting_currency(organization=ctx.organization), period=period,
         rollover=rollover, thresholds=[80, 100] if thresholds is None else thresholds,
     )  # fmt: skip
     budget.category = _category(ctx, category)

@@ -69,6 +69,10 @@ def test_every_template_renders_both_parts():
         "webhook_disabled": {"organization": "Acme", "url": "https://hooks.example.com/k",
                              "reason": "Every attempt failed for 72 hours.",
                              "page_url": "https://k/w"},
+        "budget_alert": {"organization": "Acme", "category": "Food", "threshold": 80,
+                         "period_start": "2026-01-01", "period_end": "2026-01-31",
+                         "spent": "80.00", "budgeted": "100.00", "currency": "EUR",
+                         "budgets_url": "https://k/b"},
     }  # fmt: skip
     assert set(contexts) == services.TEMPLATES
     for template, context in contexts.items():

@@ -67,6 +67,30 @@ def test_a_budget_whose_categories_hold_a_currency_with_no_rate_is_422(world, fo
     assert not Budget.objects.exists()
 
 
+def test_a_rate_through_a_pivot_currency_is_a_path(world, food):
+    from kore.fx.models import ExchangeRate
+    from kore.orgs.models import Role
+    from kore.orgs.scoping import OrgContext
+
+    francs = AccountFactory(organization=world.org, currency="CHF")
+    book(OrgContext(world.org, Role.OWNER, world.owner, None), francs, "2026-01-02", "-5.00",
+         category=food.pk)  # fmt: skip
+    for base, quote in (("USD", "CHF"), ("USD", "EUR")):
+        ExchangeRate.objects.create(organization=world.org, base=base, quote=quote,
+                                    date=date(2026, 1, 1), rate=Decimal("0.9"))  # fmt: skip
+    body = {"category": food.pk, "amount": "100.00", "starts_on": "2026-01-01"}
+    response = client_for(world.member).post(budgets_url(world), body, format="json")
+    assert response.status_code == 201, response.content
+
+
+def test_the_budget_currency_defaults_to_the_reporting_currency(world, food):
+    world.org.reporting_currency = "GBP"
+    world.org.save()
+    body = {"category": food.pk, "amount": "100.00", "starts_on": "2026-01-01"}
+    response = client_for(world.member).post(budgets_url(world), body, format="json")
+    assert response.json()["currency"] == "GBP"
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

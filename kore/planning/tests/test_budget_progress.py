@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from kore.fx.models import ExchangeRate
 from kore.ledger.services.transfers import transfer_create
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.planning.budgets import budget_progress
@@ -135,12 +136,26 @@ def test_thresholds_reached_are_whole_percentages_of_what_is_budgeted(ctx, accou
     assert budget_progress(budget=budget, on=date(2026, 1, 2)).reached([50, 80, 100]) == [50, 80]
 
 
-def test_spending_in_another_currency_is_shown_as_not_counted(ctx, account, food, world):
+def test_spending_in_another_currency_counts_at_the_rate_of_its_day(ctx, account, food, world):
+    ExchangeRate.objects.create(organization=world.org, base="EUR", quote="USD",
+                                date=date(2026, 1, 1), rate=Decimal("1.25"))  # fmt: skip
     budget = budget_create(ctx=ctx, category=food.pk, amount=Decimal("100"),
                            starts_on=date(2026, 1, 1))  # fmt: skip
     dollars = AccountFactory(organization=world.org, currency="USD", name="Dollars")
-    book(ctx, dollars, "2026-01-05", "-12.00", category=food.pk)
+    book(ctx, dollars, "2026-01-05", "-12.50", category=food.pk)  # 10.00 EUR (inverse rate)
     book(ctx, account, "2026-01-05", "-1.00", category=food.pk)
     progress = budget_progress(budget=budget, on=date(2026, 1, 5))
+    assert (progress.spent, progress.not_counted) == (Decimal("11.00"), {})
+
+
+def test_a_day_whose_rate_is_stale_is_shown_as_not_counted(ctx, account, food, world):
+    ExchangeRate.objects.create(organization=world.org, base="EUR", quote="USD",
+                                date=date(2026, 1, 1), rate=Decimal("1.25"))  # fmt: skip
+    budget = budget_create(ctx=ctx, category=food.pk, amount=Decimal("100"),
+                           starts_on=date(2026, 1, 1))  # fmt: skip
+    dollars = AccountFactory(organization=world.org, currency="USD", name="Dollars")
+    book(ctx, dollars, "2026-01-30", "-12.00", category=food.pk)  # the rate is 29 days old
+    book(ctx, account, "2026-01-05", "-1.00", category=food.pk)
+    progress = budget_progress(budget=budget, on=date(2026, 1, 30))
     assert progress.spent == Decimal("1.00")
     assert progress.not_counted == {"USD": Decimal("12.00")}
