@@ -7,14 +7,15 @@ from typing import Any
 from django.db import transaction as db_transaction
 
 from kore.core.exceptions import RuleViolation, rule_violation
-from kore.core.money import MoneyError, check_precision, is_currency
+from kore.core.money import MoneyError, check_precision, format_amount, is_currency
 from kore.fx.conversion import reporting_currency
 from kore.ledger.models import Account, Category, Transaction
 from kore.ledger.services.concurrency import check_version
 from kore.orgs.scoping import OrgContext
 from kore.orgs.selectors import organization_today
+from kore.webhooks.events import BUDGET_THRESHOLD, publish
 
-from .budgets import budget_category_ids, budget_period, budget_progress
+from .budgets import Progress, budget_category_ids, budget_period, budget_progress
 from .conversion import rate_path_missing
 from .models import Budget, BudgetAlert, Schedule
 from .recurrence import first_due_date
@@ -226,9 +227,9 @@ def schedule_delete(*, ctx: OrgContext, schedule: Schedule, if_match: str | None
 # --- Budget alerts --------------------------------------------------------------------------------
 def budget_alerts_check(*, budget_id: int, on: date) -> list[int]:
     """Record each threshold the budget's period holding ``on`` has reached and not recorded
-    yet, and have its email (and event) sent once that commits. The unique constraint on
-    (budget, period, threshold) makes a re-run, or two at once, send nothing twice. Returns the
-    new alerts' ids."""
+    yet, with its email and its ``budget.threshold`` webhook event, sent once that commits.
+    The unique constraint on (budget, period, threshold) makes a re-run, or two at once, send
+    nothing twice. Returns the new alerts' ids."""
     from kore.notifications.services import budget_alert_email_enqueue
 
     budget = Budget.objects.select_related("organization").filter(pk=budget_id).first()
@@ -244,8 +245,25 @@ def budget_alerts_check(*, budget_id: int, on: date) -> list[int]:
             )  # fmt: skip
             if created:
                 budget_alert_email_enqueue(alert_id=alert.pk)
+                publish(
+                    budget.organization, BUDGET_THRESHOLD, _alert_event(budget, progress, alert)
+                )
                 new.append(alert.pk)
     return new
+
+
+def _alert_event(budget: Budget, progress: Progress, alert: BudgetAlert) -> dict[str, Any]:
+    """The ``budget.threshold`` webhook event's data (its id, ``evt_…``, is per alert)."""
+    return {
+        "budget": budget.pk,
+        "category": budget.category_id,
+        "threshold": alert.threshold,
+        "period_start": progress.period.start,
+        "period_end": progress.period.end,
+        "currency": budget.currency,
+        "spent": format_amount(progress.spent, budget.currency),
+        "budgeted": format_amount(progress.budgeted, budget.currency),
+    }
 
 
 def budgets_alerts_check_all(*, now: datetime | None = None) -> int:

@@ -8,6 +8,7 @@ import pytest
 from kore.notifications.tests.conftest import parts
 from kore.planning.models import BudgetAlert
 from kore.planning.services import budget_alerts_check, budget_create
+from kore.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 from .conftest import book
 
@@ -37,3 +38,21 @@ def test_each_threshold_emails_the_owners_and_admins_once_per_period(
     assert len(smtp_server.wait_for(3)) == 3
     rows = BudgetAlert.objects.order_by("id").values_list("period_start", "threshold")
     assert list(rows) == [(date(2026, 1, 1), 80), (date(2026, 1, 1), 100), (date(2026, 2, 1), 80)]
+
+
+def test_each_alert_is_one_budget_threshold_webhook_event(ctx, account, food, world):
+    WebhookEndpoint.objects.create(organization=world.org, url="https://hooks.example.com/k",
+                                   event_types=["budget.threshold"], secret="s")  # fmt: skip
+    budget = budget_create(ctx=ctx, category=food.pk, amount=Decimal("50.00"),
+                           starts_on=date(2026, 1, 1))  # fmt: skip
+    book(ctx, account, "2026-01-05", "-50.00", category=food.pk)
+    budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 5))
+    budget_alerts_check(budget_id=budget.pk, on=date(2026, 1, 5))
+    events = WebhookEvent.objects.filter(organization=world.org, type="budget.threshold")
+    assert sorted(e.payload["threshold"] for e in events) == [80, 100]
+    assert events[0].payload | {"threshold": 0} == {
+        "budget": budget.pk, "category": food.pk, "threshold": 0, "currency": "EUR",
+        "period_start": "2026-01-01", "period_end": "2026-01-31",
+        "spent": "50.00", "budgeted": "50.00",
+    }  # fmt: skip
+    assert WebhookDelivery.objects.filter(event_type="budget.threshold").count() == 2
