@@ -219,6 +219,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     ),
     "export_not_ready": (409, "The export job has not finished; poll it until status is done."),
     "payee_alias_taken": (409, "Another payee answers to this spelling; merge the two instead."),
+    "rule_changed": (409, "The rule changed after its run was asked for; run it again."),
+    "rule_run_not_undoable": (409, "Only a finished rule run can be undone."),
     "precondition_failed": (412, "A precondition failed."),
     "version_conflict": (412, "The object changed since you read it (If-Match); refetch."),
     "request_too_large": (413, "The body is larger than the limit."),
