@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from kore.core.exceptions import RuleViolation
 from kore.core.money import format_amount, is_currency, minor_units
@@ -193,13 +193,14 @@ class RateTable:
         for code in currencies - {target}:
             stale_query |= Q(base=code, quote=target) | Q(base=target, quote=code)
         if stale_query:
-            latest = (
-                ExchangeRate.objects.filter(stale_query, organization=organization, date__lt=first)
-                .order_by("base", "quote", "-date")
-                .distinct("base", "quote")
-                .values_list("base", "quote", "date", "rate")
+            # Each pair's last day before the window (a correlated subquery on the pair's unique
+            # index rather than DISTINCT ON, which SQLite, the embedded build's database, lacks).
+            before = ExchangeRate.objects.filter(organization=organization, date__lt=first)
+            last_day = before.filter(base=OuterRef("base"), quote=OuterRef("quote")).order_by(
+                "-date"
             )
-            rows.extend(latest)
+            latest = before.filter(stale_query, date=Subquery(last_day.values("date")[:1]))
+            rows.extend(latest.values_list("base", "quote", "date", "rate"))
         return cls(max_age_days=max_age, rows=rows)
 
     def convert(self, line: AmountLine, target: str) -> ConvertedLine:
