@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from kore.core.exceptions import KoreError
+from kore.core.money import is_currency
 from kore.exports.sheets import Cell, write_csv_rows
 from kore.fx.conversion import reporting_currency
 from kore.imports import services as import_services
@@ -49,6 +50,9 @@ def _range(request: HttpRequest, org: OrgContext) -> tuple[ReportForm, date, dat
     usual = reporting_currency(organization=organization)
     codes = {usual, organization.default_currency}
     codes |= {a.currency for a in selectors.account_list(organization=organization)}
+    asked = request.GET.get("currency", "")
+    if is_currency(asked):  # any ISO 4217 currency may be asked for, held or not
+        codes.add(asked)
     web_forms.set_choices(form, "currency", [(c, c) for c in sorted(codes)])
     form.fields["currency"].initial = usual
     start, end, currency = default_from, today, usual

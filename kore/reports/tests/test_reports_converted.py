@@ -212,3 +212,19 @@ def test_an_unknown_currency_is_a_422_naming_the_field(world, report):
     response = client_for(world.viewer).get(url, {"currency": "ZZZ"})
     error = assert_error(response, 422, "currency_unknown")
     assert list(error["fields"]) == ["currency"]
+
+
+def test_balances_explain_shows_the_rate_of_each_figure(world, books):
+    api, _ = books
+    body = _get(api, world, "balances", as_of="2026-03-12", currency="EUR", explain="true")
+    usd = {row["name"]: row for row in body["converted"]["accounts"]}["USD card"]
+    value, *movements = usd["explain"]
+    assert (value["amount"], value["converted"], value["rate_date"]) == (
+        "36.67",
+        "33.34",
+        "2026-03-10",
+    )
+    assert [(m["date"], m["converted"]) for m in movements] == [
+        ("2026-03-03", "-8.00"), ("2026-03-04", "-2.66"), ("2026-03-10", "45.45"),
+    ]  # fmt: skip
+    assert sum(D(m["converted"]) for m in movements) == D(usd["historical"])

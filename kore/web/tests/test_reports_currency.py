@@ -61,3 +61,14 @@ def test_the_spending_csv_is_in_the_chosen_currency(world: OrgWorld) -> None:
     params = RANGE | {"currency": "USD", "csv": "spending"}
     response = browser(world.viewer).get(page(world, "reports/"), params)
     assert response.content.decode().splitlines() == ["category,currency,spent", "Hotel,USD,275.00"]
+
+
+def test_a_currency_no_account_holds_can_be_chosen(world: OrgWorld) -> None:
+    _books(world)
+    rate = RateInput("EUR", "JPY", date(2026, 3, 1), Decimal("160"))
+    exchange_rate_set(organization=world.org, item=rate)
+    response = browser(world.viewer).get(page(world, "reports/"), RANGE | {"currency": "JPY"})
+    html = response.content.decode()
+    assert "Spending by category (JPY)" in html
+    assert "35,200" in html  # 20.00 EUR * 160 + 250.00 USD / 1.25 * 160
+    assert '<option value="JPY" selected>JPY</option>' in html
