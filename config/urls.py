@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.imports.urls", "imports"), namespace="imports")),
     path("", include(("kore.payees.urls", "payees"), namespace="payees")),
     path("", include(("kore.planning.urls", "planning"), namespace="planning")),
+    path("", include(("kore.webhooks.urls", "webhooks"), namespace="webhooks")),
 ]
 urlpatterns: list[URLPattern | URLResolver] = []
 

@@ -590,6 +590,8 @@ SPECTACULAR_SETTINGS = {
         "ImportFormatEnum": "kore.imports.models.ImportJob.Format",
         "AuditActionEnum": "kore.ledger.audit_selectors.ACTIONS",
         "AuditObjectTypeEnum": "kore.ledger.audit_selectors.OBJECT_TYPES",
+        "WebhookDeliveryStatusEnum": "kore.webhooks.models.WebhookDelivery.Status",
+        "WebhookEventTypeEnum": "kore.webhooks.events.EVENT_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -176,7 +176,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         403,
         "Only a person may do this, never an API token: invite, revoke invitations, change or "
         "remove members, create or revoke API tokens, create organisations, accept invitations, "
-        "sign out, edit the token's creator or move the lock date.",
+        "sign out, edit the token's creator, move the lock date or manage webhooks.",
     ),
     "csrf_failed": (403, "The CSRF check failed (browser session requests)."),
     "signup_closed": (403, "Open signup is off; ask for an invitation."),
@@ -287,6 +287,15 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "payee_alias_empty": (422, "A payee's name or alias has no words to match."),
     "rule_invalid": (422, "A rule's condition or action is not valid (see fields)."),
     "invalid_range": (422, "The date range is inverted or too long."),
+    "webhook_url_invalid": (422, "The webhook URL cannot be parsed, or has no host."),
+    "webhook_url_scheme": (422, "A webhook URL starts with https:// (or http://)."),
+    "webhook_url_credentials": (422, "A webhook URL may not carry a user name or password."),
+    "webhook_https_required": (
+        422,
+        "Webhook URLs must use https:// (outside the embedded runtime).",
+    ),
+    "webhook_url_private": (422, "The webhook URL names a private, loopback or reserved address."),
+    "replay_cursor_required": (422, "A replay needs after_event, after_change or both."),
     "same_currency": (422, "An exchange rate needs two different currencies."),
     "rate_out_of_range": (422, "An exchange rate is between 0.000001 and 1000000."),
     "rate_precision": (422, "An exchange rate has at most 12 decimal places."),

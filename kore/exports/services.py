@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.db import transaction as db_transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
@@ -31,6 +32,7 @@ from kore.ledger.transaction_list import TransactionFilter
 from kore.notifications.services import export_job_email_enqueue
 from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
+from kore.webhooks.events import EXPORT_READY, publish
 
 from .models import ExportJob
 from .sheets import Cell, csv_lines, xlsx_append, xlsx_workbook
@@ -204,6 +206,18 @@ def export_job_enqueue_on_commit(*, job_id: int) -> None:
     db_transaction.on_commit(lambda: run_export.delay(job_id), robust=True)
 
 
+def export_job_publish(*, job: ExportJob, rows_written: int) -> None:
+    """The ``export.ready`` webhook event, with the API path to download the file from."""
+    kwargs = {"org_slug": job.organization.slug, "job_id": job.pk}
+    payload = {
+        "export": job.pk,
+        "file_name": job.filename,
+        "rows_written": rows_written,
+        "download_path": reverse("exports:export-download", kwargs=kwargs),
+    }
+    publish(job.organization, EXPORT_READY, payload)
+
+
 def export_job_run(*, job_id: int) -> None:
     """Claim a queued job, write the workbook, store it and mark the job done (or failed)."""
     claim = job_claim(ExportJob, job_id)
@@ -233,7 +247,11 @@ def export_job_run(*, job_id: int) -> None:
             path = default_storage.save(
                 f"exports/{job.organization_id}/{uuid.uuid4().hex}.xlsx", File(out)
             )
-        if not finish(Status.DONE, file_path=path, rows_written=written, rows_total=written):
+        with db_transaction.atomic():
+            done = finish(Status.DONE, file_path=path, rows_written=written, rows_total=written)
+            if done:
+                export_job_publish(job=job, rows_written=written)
+        if not done:
             default_storage.delete(path)  # re-claimed meanwhile: the other run owns the job
         else:
             export_job_email_enqueue(job_id=job_id)  # the creator gets the download link

@@ -66,6 +66,7 @@ from kore.payees.categorise import (
     rule_tags_ensure,
     tags_link,
 )
+from kore.webhooks.events import IMPORT_FAILED, IMPORT_FINISHED, publish
 
 from .booking import Booked, Booker, Pending, pending_pairs
 from .fingerprints import Fingerprinter, fingerprint, row_key
@@ -951,11 +952,36 @@ def _duplicate(row: Row, fp: str, occurrence: int, matched: int) -> dict[str, An
 def _finish(
     job: ImportJob, claim: uuid.UUID, status: str, *, code: str = "", message: str = ""
 ) -> None:
-    if job_finish(ImportJob, job.pk, claim, status, code=code, message=message):
+    with db_transaction.atomic():
+        finished = job_finish(ImportJob, job.pk, claim, status, code=code, message=message)
+        if finished:
+            import_job_publish(job_id=job.pk)
+    if finished:
         job.status = status
         if not (job.dry_run and status == Status.DONE):  # kept to be run for real (promote)
             _file_delete(job.file_path)
         import_job_email_enqueue(job_id=job.pk)  # the creator hears it finished or failed
+
+
+def import_job_publish(*, job_id: int) -> None:
+    """The ``import.finished`` or ``import.failed`` webhook event of a job that just ended."""
+    job = ImportJob.objects.select_related("organization").get(pk=job_id)
+    if job.status not in (Status.DONE, Status.FAILED):
+        return
+    failed = job.status == Status.FAILED
+    payload = {
+        "import": job.pk,
+        "account": job.account_id,
+        "file_name": job.original_name,
+        "dry_run": job.dry_run,
+        "rows_read": job.rows_read,
+        "created_count": job.created_count,
+        "duplicate_count": job.duplicate_count,
+        "invalid_count": job.invalid_count,
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+    }
+    publish(job.organization, IMPORT_FAILED if failed else IMPORT_FINISHED, payload)
 
 
 def _forget_if_cancelled(job: ImportJob) -> None:
@@ -1072,6 +1098,7 @@ def import_jobs_reap(*, stale_after: timedelta | None = None) -> list[int]:
                        failed_code="import_attempts_exhausted")  # fmt: skip
     for job in ImportJob.objects.filter(pk__in=reaped.failed).only("pk", "file_path"):
         _file_delete(job.file_path)
+        import_job_publish(job_id=job.pk)
         import_job_email_enqueue(job_id=job.pk)
     from .tasks import run_import
 

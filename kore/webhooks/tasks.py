@@ -3,9 +3,10 @@
 import time
 
 from celery import shared_task
+from django.core.cache import cache
 
 from .delivery import deliveries_send_due
-from .events import transaction_events_queue
+from .events import WAKE_KEY, transaction_events_queue
 
 BUSY_SECONDS = 50  # then hand over to a fresh task, so no single task runs for long
 
@@ -17,6 +18,7 @@ def deliver_due() -> int:
     Sent once per commit that queued deliveries, and every minute from beat for retries
     (kore/webhooks/migrations/0002_delivery_schedule.py). Tasks running at once claim
     different rows."""
+    cache.delete(WAKE_KEY)  # before claiming: a row committed from now on sends a new task
     sent, started = 0, time.monotonic()
     while batch := deliveries_send_due():
         sent += batch

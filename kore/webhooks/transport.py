@@ -116,12 +116,12 @@ def post(
         response.read(READ_LIMIT)
         response.release_conn()
         return answer(response.status)
+    except NewConnectionError:  # before TimeoutError: urllib3 makes it a kind of timeout
+        return answer(None, "connection_failed")
     except TimeoutError:
         return answer(None, "timeout")
     except SSLError:
         return answer(None, "tls_failed")
-    except NewConnectionError:
-        return answer(None, "connection_failed")
     except (HTTPError, OSError):
         return answer(None, "connection_failed")
     finally:

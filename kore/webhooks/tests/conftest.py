@@ -1,0 +1,62 @@
+"""Webhook test fixtures: a local receiver, and a real Celery worker allowed to reach it.
+
+The worker is the imports tests' ``Worker`` (a separate ``celery worker`` process on the test
+database) with its own broker (Redis db 13, or KORE_TEST_WEBHOOK_BROKER) and the embedded
+runtime's webhook policy, so it may post to a receiver on 127.0.0.1 over plain HTTP.
+"""
+
+import os
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+from kore.imports.tests.conftest import Worker, _test_database_url, _use_broker
+
+from .receiver import Receiver, running_receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def local_targets(settings):
+    """The embedded runtime's policy in this process: plain HTTP and private addresses."""
+    settings.KORE_WEBHOOK_REQUIRE_HTTPS = False
+    settings.KORE_WEBHOOK_ALLOW_PRIVATE = True
+    return settings
+
+
+def _broker_url() -> str:
+    if own := os.environ.get("KORE_TEST_WEBHOOK_BROKER"):
+        return own
+    parts = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
+    return urlunsplit(parts._replace(path="/13"))
+
+
+@pytest.fixture(scope="session")
+def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    broker = _broker_url()
+    redis.Redis.from_url(broker).flushdb()
+    previous = os.environ.get("CELERY_BROKER_URL")
+    _use_broker(broker)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "KORE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "KORE_WEBHOOK_REQUIRE_HTTPS": "false",
+    }
+    worker = Worker(env)
+    worker.start()
+    yield worker
+    worker.stop()
+    _use_broker(previous)
