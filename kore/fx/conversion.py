@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
 from django.db.models import OuterRef, Q, Subquery
@@ -147,10 +147,24 @@ def _rate_text(rate: Decimal | None) -> str | None:
 
 @dataclass(frozen=True)
 class _Found:
-    rate: Decimal
+    """A usable rate as the stored rates it comes from: ``times`` / ``per`` (an inverse divides
+    by the stored rate rather than multiplying by a rounded reciprocal, so a converted amount is
+    rounded once, from the exact quotient)."""
+
+    times: Decimal
+    per: Decimal
     on: date
     method: Method
     via: str | None = None
+
+    @property
+    def rate(self) -> Decimal:
+        return self.times / self.per
+
+    def apply(self, amount: Decimal) -> Decimal:
+        with localcontext() as exact:
+            exact.prec = 60  # room for amount * both legs' rates before the one division
+            return amount * self.times / self.per
 
 
 class RateTable:
@@ -215,7 +229,7 @@ class RateTable:
             return ConvertedLine(line, "missing", None, None, None, None)
         if found.on < line.on - self.max_age:
             return ConvertedLine(line, "stale", None, found.rate, found.on, found.method, found.via)
-        converted = round_to(line.amount * found.rate, target)
+        converted = round_to(found.apply(line.amount), target)
         return ConvertedLine(
             line, "converted", converted, found.rate, found.on, found.method, found.via
         )
@@ -232,7 +246,11 @@ class RateTable:
             if first is None or second is None:
                 continue
             leg = _Found(
-                first.rate * second.rate, min(first.on, second.on), "triangulated", via=pivot
+                first.times * second.times,
+                first.per * second.per,
+                min(first.on, second.on),
+                "triangulated",
+                via=pivot,
             )
             if best is None or leg.on > best.on:
                 best = leg
@@ -253,9 +271,9 @@ class RateTable:
         direct = self._last(source, target, on)
         inverse = self._last(target, source, on)
         if direct is not None and (inverse is None or direct[0] >= inverse[0]):
-            return _Found(direct[1], direct[0], "direct")
+            return _Found(direct[1], Decimal(1), direct[0], "direct")
         if inverse is not None:
-            return _Found(Decimal(1) / inverse[1], inverse[0], "inverse")
+            return _Found(Decimal(1), inverse[1], inverse[0], "inverse")
         return None
 
     def _last(self, base: str, quote: str, on: date) -> tuple[date, Decimal] | None:
