@@ -292,3 +292,60 @@ class InvitationAcceptForm(forms.Form):
     password = forms.CharField(
         required=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
+
+
+RULE_FIELDS = [
+    ("description", "Description"), ("counterparty", "Counterparty"), ("payee", "Payee"),
+]  # fmt: skip
+RULE_OPS = [("contains", "contains"), ("equals", "equals"), ("regex", "matches (regex)")]
+
+
+class RuleForm(forms.Form):
+    """A rule as the web page writes it: one text condition, an optional amount range, and a
+    category, tags or notes (the API takes every condition and action)."""
+
+    name = forms.CharField(max_length=120)
+    field = forms.ChoiceField(choices=RULE_FIELDS)
+    op = forms.ChoiceField(choices=RULE_OPS)
+    value = forms.CharField(max_length=500)
+    amount_min = forms.DecimalField(required=False, max_digits=18, decimal_places=4)
+    amount_max = forms.DecimalField(required=False, max_digits=18, decimal_places=4)
+    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
+    tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
+    notes = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "category", category_choices(categories, "(leave as it is)"))
+
+    def rule(self) -> dict[str, Any]:
+        """The API's shape of the cleaned rule."""
+        data = self.cleaned_data
+        conditions: list[dict[str, Any]] = [
+            {"field": data["field"], "op": data["op"], "value": data["value"]}
+        ]
+        bounds = {
+            key: str(data[f"amount_{key}"])
+            for key in ("min", "max")
+            if data.get(f"amount_{key}") is not None
+        }
+        if bounds:
+            conditions.append({"field": "amount", "op": "between", "value": bounds})
+        actions: dict[str, Any] = {}
+        if data.get("category") is not None:
+            actions["category"] = data["category"]
+        tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        if tags:
+            actions["tags"] = tags
+        if (data.get("notes") or "").strip():
+            actions["notes"] = data["notes"].strip()
+        return {"name": data["name"], "conditions": conditions, "actions": actions}
+
+
+class PayeeForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    default_category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "default_category", category_choices(categories, "(none)"))

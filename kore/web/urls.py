@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from . import views, views_ledger, views_mfa, views_planning, views_reports, views_transactions
+from . import (
+    views,
+    views_ledger,
+    views_mfa,
+    views_planning,
+    views_reports,
+    views_rules,
+    views_transactions,
+)
 
 app_name = "web"
 ORG = "o/<slug:org_slug>/"
@@ -57,6 +65,12 @@ urlpatterns = [
         views_ledger.statement_reconcile,
         name="statement-reconcile",
     ),
+    path(f"{ORG}rules/", views_rules.rules, name="rules"),
+    path(f"{ORG}rules/count/", views_rules.rule_count, name="rule-count"),
+    path(f"{ORG}rules/<id:rule_id>/", views_rules.rule_edit, name="rule"),
+    path(f"{ORG}rule-runs/<id:run_id>/undo/", views_rules.rule_run_undo, name="rule-run-undo"),
+    path(f"{ORG}payees/", views_rules.payees, name="payees"),
+    path(f"{ORG}payees/<id:payee_id>/", views_rules.payee_edit, name="payee"),
     path(f"{ORG}reports/", views_reports.reports, name="reports"),
     path(f"{ORG}budgets/", views_planning.budgets, name="budgets"),
     path(f"{ORG}imports/", views_reports.imports, name="imports"),

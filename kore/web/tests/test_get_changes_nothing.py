@@ -28,6 +28,9 @@ from kore.ledger.services.transfers import transfer_create
 from kore.ledger.tests.test_api_attachments import png_bytes
 from kore.orgs.models import Membership, Role
 from kore.orgs.services import api_token_create, invitation_create
+from kore.payees.runs import rule_run_create
+from kore.payees.services import payee_create
+from kore.payees.services_rules import rule_create
 from kore.web import urls as web_urls
 from kore.web.views_transactions import UNDO_SALT
 
@@ -87,7 +90,16 @@ def _populate(world: OrgWorld) -> dict[str, list[Any]]:
     transfer = transfer_create(ctx=ctx, from_account=account.pk, to_account=savings.pk,
                                amount=Decimal("5.00"), occurred_on=txs[0].occurred_on)  # fmt: skip
     members = Membership.objects.filter(organization=world.org).exclude(user=world.owner)
+    payee = payee_create(ctx=ctx, name="Bakery")
+    rule = rule_create(
+        ctx=ctx, name="Bread", actions={"payee": payee.pk},
+        conditions=[{"field": "description", "op": "contains", "value": "bread"}],
+    )  # fmt: skip
+    run = rule_run_create(ctx=ctx, rule=rule)
     return {
+        "payee_id": [payee.pk],
+        "rule_id": [rule.pk],
+        "run_id": [run.pk],
         "transfer_id": [transfer.pk],
         "org_slug": [world.org.slug],
         "tx_id": [txs[0].pk, gone.pk],
