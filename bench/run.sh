@@ -5,7 +5,9 @@
 # bench/stack.sh: Nginx vs direct, sync vs gthread, the 512 MB profile's PSS (var/bench/stack.txt).
 # Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
 # BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
-# bench/imports.sh: import via a real worker vs raw COPY, CSV export, var/bench/imports.txt).
+# bench/imports.sh: import via a real worker vs raw COPY, CSV export, var/bench/imports.txt),
+# BENCH_SUGGESTIONS (1; 0 skips bench/suggestions.py: category suggestion methods compared on
+# generated data, var/bench/suggestions.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -187,4 +189,9 @@ fi
 # --- Imports through a real worker vs a raw COPY, and the CSV export of the same rows ------------
 if [[ ${BENCH_IMPORTS:-1} != 0 ]]; then
   BENCH_GUNICORN_PORT=$port BENCH_GUNICORN_PID=$gunicorn_pid BENCH_SLUG=$slug bench/imports.sh
+fi
+
+# --- Category suggestions: each method's accuracy and cost on generated hard data (no server) ---
+if [[ ${BENCH_SUGGESTIONS:-1} != 0 ]]; then
+  "$PY" bench/suggestions.py | tee "$OUT/suggestions.txt"
 fi

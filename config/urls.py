@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(("kore.payees.urls", "payees"), namespace="payees")),
     path("", include(("kore.planning.urls", "planning"), namespace="planning")),
     path("", include(("kore.webhooks.urls", "webhooks"), namespace="webhooks")),
+    path("", include(("kore.suggestions.urls", "suggestions"), namespace="suggestions")),
 ]
 urlpatterns: list[URLPattern | URLResolver] = []
 

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kore.backups",
     "kore.webhooks",
     "kore.planning",
+    "kore.suggestions",
     "django_htmx",
     "kore.web",
     # Two-factor sign-in for the web app: allauth.mfa's TOTP authenticators (kore.web's own views).
@@ -391,6 +392,17 @@ KORE_WEBHOOK_RETRY_HOURS = env_int("KORE_WEBHOOK_RETRY_HOURS", default=72, min_v
 KORE_WEBHOOK_DISABLE_AFTER_HOURS = env_int(
     "KORE_WEBHOOK_DISABLE_AFTER_HOURS", default=72, min_value=1
 )
+
+
+# --- Category suggestions (kore.suggestions) ------------------------------------------------
+# The most recent categorised rows a model learns from, per organisation.
+KORE_SUGGESTIONS_TRAIN_ROWS = env_int("KORE_SUGGESTIONS_TRAIN_ROWS", default=100_000, min_value=1)
+# An import creating at least this many rows retrains its organisation's model when it ends.
+KORE_SUGGESTIONS_RETRAIN_AFTER_ROWS = env_int(
+    "KORE_SUGGESTIONS_RETRAIN_AFTER_ROWS", default=500, min_value=1
+)
+# Trained models each web or worker process keeps loaded (least recently used dropped first).
+KORE_SUGGESTIONS_MODELS_KEPT = env_int("KORE_SUGGESTIONS_MODELS_KEPT", default=16, min_value=1)
 
 # --- Backups (kore.backups) -----------------------------------------------------------------
 # Where `manage.py backup` writes <environment>_<UTC timestamp>/ directories, and what they are

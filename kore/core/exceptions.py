@@ -282,6 +282,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "import_line_not_duplicate": (422, "A forced line is not a skipped duplicate of the import."),
     "import_line_not_matched": (422, "The line was not matched to a transaction entered by hand."),
     "import_not_a_candidate": (422, "The chosen transaction is not one of the line's candidates."),
+    "suggestion_not_offered": (422, "The category is not among the row's suggestions now."),
+    "confidence_out_of_range": (422, "An auto-apply confidence is between 0.50 and 1.00, or null."),
     "account_ref_taken": (422, "Another account of the organisation has this IBAN or number."),
     "payee_merge_self": (422, "A payee cannot be merged into itself."),
     "payee_alias_empty": (422, "A payee's name or alias has no words to match."),

@@ -66,6 +66,7 @@ from kore.payees.categorise import (
     rule_tags_ensure,
     tags_link,
 )
+from kore.suggestions.services import retrain_after_import, suggestions_import_apply
 from kore.webhooks.events import IMPORT_FAILED, IMPORT_FINISHED, publish
 
 from .booking import Booked, Booker, Pending, pending_pairs
@@ -245,7 +246,9 @@ class _Run:
                 self._staging_drop()
         if not job.dry_run:
             self._reconcile(getattr(reader, "statements", None) or [])
+            suggestions_import_apply(job=job)
         _finish(job, self.claim, Status.DONE)
+        retrain_after_import(job=job)
         if job.format in ImportJob.TABULAR and not job.dry_run:
             ImportMapping.objects.update_or_create(
                 account_id=job.account_id, defaults={"mapping": reader.mapping}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SuggestionsConfig(AppConfig):
+    name = "kore.suggestions"
+    label = "suggestions"
+    verbose_name = "Category suggestions"

@@ -1,0 +1,186 @@
+"""Writes: training an organisation's model, its auto-apply setting, and applying suggestions
+(on import, above the organisation's confidence; or a person accepting one)."""
+
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction as db_transaction
+from django.db.models import F
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from kore.core.audit import audit_attrs
+from kore.core.exceptions import RuleViolation, rule_violation
+from kore.imports.models import ImportJob
+from kore.ledger.models import Transaction
+from kore.ledger.services.state import ledger_version, ledger_version_bump
+from kore.ledger.services.transactions import transaction_update
+from kore.orgs.models import Organization
+from kore.orgs.scoping import OrgContext
+
+from .engine import DEFAULT_METHOD, Example, Suggestion, Text, train
+from .models import AppliedSuggestion, SuggestionModel, SuggestionSettings
+from .selectors import suggestion_model_get
+
+logger = logging.getLogger(__name__)
+
+CHANGE_REASON = "suggestion"
+APPLY_CHUNK = 2000
+
+
+def suggestion_model_train(*, organization: Organization, force: bool = False) -> bool:
+    """Learn from the organisation's most recent categorised rows (at most
+    ``KORE_SUGGESTIONS_TRAIN_ROWS``); skipped when the ledger has not changed since the last
+    training. Returns whether a model was stored."""
+    seen = ledger_version(organization=organization)
+    stored = SuggestionModel.objects.filter(organization=organization).first()
+    if stored is not None and stored.ledger_version == seen and not force:
+        return False
+    rows = (
+        Transaction.objects.filter(
+            organization=organization, deleted_at__isnull=True, category__isnull=False,
+            transfer__isnull=True,
+        )
+        .order_by("-occurred_on", "-id")
+        .values_list("counterparty", "description", "amount", "category_id")
+    )[: settings.KORE_SUGGESTIONS_TRAIN_ROWS]  # fmt: skip
+    examples = [Example(Text(c, d, a), cat) for c, d, a, cat in rows.iterator(chunk_size=5000)]
+    began = time.perf_counter()
+    model = train(DEFAULT_METHOD, reversed(examples))
+    took = int((time.perf_counter() - began) * 1000)
+    values = {
+        "method": model.method, "data": model.dumps(), "rows": len(examples),
+        "categories": len({e.category_id for e in examples}), "ledger_version": seen,
+        "train_ms": took, "trained_at": timezone.now(),
+    }  # fmt: skip
+    updated = SuggestionModel.objects.filter(organization=organization).update(
+        version=F("version") + 1, **values
+    )
+    if not updated:
+        SuggestionModel.objects.create(organization=organization, **values)
+    logger.info("suggestions: trained %s on %s rows in %s ms", organization.pk, len(examples), took)
+    return True
+
+
+def suggestion_settings_update(
+    *, ctx: OrgContext, auto_apply_confidence: Decimal | None
+) -> SuggestionSettings:
+    """Set the confidence from which imports apply the top suggestion (None: never)."""
+    value = auto_apply_confidence
+    if value is not None and not SuggestionSettings.MIN_CONFIDENCE <= value <= 1:
+        raise rule_violation(
+            "auto_apply_confidence", "confidence_out_of_range",
+            "auto_apply_confidence is between 0.50 and 1.00, or null to apply nothing.",
+        )  # fmt: skip
+    with db_transaction.atomic():
+        row, _ = SuggestionSettings.objects.select_for_update().get_or_create(
+            organization=ctx.organization
+        )
+        if row.auto_apply_confidence != value:
+            row.auto_apply_confidence = value
+            row.version += 1
+            row._history_user = ctx.user  # type: ignore[attr-defined]
+            row.save()
+    return row
+
+
+def _suggested(found: list[Suggestion]) -> list[dict[str, Any]]:
+    return [{"category": s.category_id, "confidence": f"{s.confidence:.3f}"} for s in found]
+
+
+def suggestions_import_apply(*, job: ImportJob) -> int:
+    """Set the top suggestion's category on the job's uncategorised rows whose confidence
+    reaches the organisation's ``auto_apply_confidence``; audited with the change reason
+    ``suggestion`` and recorded as ``AppliedSuggestion`` rows. Returns how many were set."""
+    threshold = (
+        SuggestionSettings.objects.filter(organization_id=job.organization_id)
+        .values_list("auto_apply_confidence", flat=True)
+        .first()
+    )
+    if threshold is None:
+        return 0
+    found = suggestion_model_get(organization=job.organization)
+    if found is None:
+        return 0
+    model, _ = found
+    rows = Transaction.objects.filter(
+        account_id=job.account_id, import_job=job, category__isnull=True, deleted_at__isnull=True,
+        transfer__isnull=True, has_splits=False,
+    ).values_list("id", "counterparty", "description", "amount")  # fmt: skip
+    chosen: dict[int, list[Suggestion]] = {}
+    for tx_id, counterparty, description, amount in rows.iterator(chunk_size=APPLY_CHUNK):
+        got = model.suggest(Text(counterparty, description, amount))
+        if got and Decimal(f"{got[0].confidence:.3f}") >= threshold:
+            chosen[tx_id] = got
+    ids = sorted(chosen)
+    applied = 0
+    for start in range(0, len(ids), APPLY_CHUNK):
+        part = {i: chosen[i] for i in ids[start : start + APPLY_CHUNK]}
+        applied += _apply(job, part)
+    return applied
+
+
+def _apply(job: ImportJob, chosen: dict[int, list[Suggestion]]) -> int:
+    with db_transaction.atomic():
+        seq = ledger_version_bump(organization=job.organization)
+        # Still uncategorised: a category someone set meanwhile wins.
+        rows = list(
+            Transaction.objects.select_for_update()
+            .filter(pk__in=chosen, category__isnull=True, deleted_at__isnull=True)
+            .exclude(status=Transaction.Status.RECONCILED)
+        )
+        now = timezone.now()
+        for tx in rows:
+            tx.category_id = chosen[tx.pk][0].category_id
+            tx.change_seq, tx.version, tx.updated_at = seq, tx.version + 1, now
+        bulk_update_with_history(
+            rows, Transaction, ["category", "change_seq", "version", "updated_at"],
+            default_user=job.created_by, default_change_reason=CHANGE_REASON,
+            custom_historical_attrs=audit_attrs(),
+        )  # fmt: skip
+        AppliedSuggestion.objects.bulk_create(_applied(job, tx.pk, chosen[tx.pk]) for tx in rows)
+    return len(rows)
+
+
+def _applied(job: ImportJob, tx_id: int, found: list[Suggestion]) -> AppliedSuggestion:
+    return AppliedSuggestion(
+        organization_id=job.organization_id, transaction_id=tx_id,
+        category_id=found[0].category_id, confidence=f"{found[0].confidence:.3f}",
+        suggested=_suggested(found), how=AppliedSuggestion.How.AUTO, import_job=job,
+        applied_by=job.created_by,
+    )  # fmt: skip
+
+
+def suggestion_accept(
+    *, ctx: OrgContext, tx_id: int, category_id: int, shown: list[Suggestion]
+) -> Transaction:
+    """A person takes one of the suggestions shown for an uncategorised row."""
+    offered = {s.category_id: s for s in shown}
+    if category_id not in offered:
+        raise RuleViolation(
+            "That category is not among this row's suggestions now; set it on the "
+            "transaction instead.",
+            code="suggestion_not_offered",
+            fields={"category": [{"code": "suggestion_not_offered", "message": "Not offered."}]},
+        )
+    with db_transaction.atomic():
+        tx = transaction_update(ctx=ctx, tx_id=tx_id, category=category_id)
+        AppliedSuggestion.objects.create(
+            organization=ctx.organization, transaction=tx, category_id=category_id,
+            confidence=f"{offered[category_id].confidence:.3f}", suggested=_suggested(shown),
+            how=AppliedSuggestion.How.ACCEPTED, applied_by=ctx.user,
+        )  # fmt: skip
+    return tx
+
+
+def retrain_after_import(*, job: ImportJob) -> None:
+    """A large import changes what the organisation's rows look like: retrain on commit."""
+    if job.dry_run or job.created_count < settings.KORE_SUGGESTIONS_RETRAIN_AFTER_ROWS:
+        return
+    from .tasks import train_organization
+
+    organization_id = job.organization_id
+    db_transaction.on_commit(lambda: train_organization.delay(organization_id), robust=True)
