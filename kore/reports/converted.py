@@ -8,7 +8,7 @@ figure, the lines it adds up with the rate each was converted at.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -132,11 +132,13 @@ def cash_flow_converted(
 ) -> dict[str, Any]:
     """Money in, out and net per period, in ``currency`` at each day's rate."""
     qs = _live(organization).filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
-    if not include_transfers:
-        qs = qs.filter(transfer__isnull=True)
-    grouped = qs.values("occurred_on", "currency").annotate(
-        inflow=Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
-        outflow=Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+    grouped = (
+        qs.filter(transfer__isnull=True)
+        .values("occurred_on", "currency")
+        .annotate(
+            inflow=Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
+            outflow=Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+        )
     )
     keys: list[tuple[date, str]] = []
     lines: list[AmountLine] = []
@@ -146,6 +148,10 @@ def cash_flow_converted(
             if row[part]:
                 keys.append((start, part))
                 lines.append(AmountLine(row[part], row["currency"], row["occurred_on"]))
+    if include_transfers:  # each leg on its own, at the rate the transfer states
+        for _, leg in _transfer_legs(qs):
+            keys.append((_period_start(leg.on, period), "inflow" if leg.amount > 0 else "outflow"))
+            lines.append(leg)
     conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
     cells: dict[date, dict[str, Any]] = defaultdict(
         lambda: {"inflow": Decimal(0), "outflow": Decimal(0), "lines": []}
@@ -340,32 +346,39 @@ def _movements(
         .values("account_id", "occurred_on", "currency")
         .annotate(moved=Sum("amount"))
     )
+    found: dict[int, list[tuple[date, int, AmountLine]]] = defaultdict(list)
+    for row in daily:
+        if row["moved"]:
+            line = AmountLine(row["moved"], row["currency"], row["occurred_on"])
+            found[row["account_id"]].append((row["occurred_on"], 0, line))
+    for account, leg in _transfer_legs(live):
+        found[account].append((leg.on, 1, leg))
+    return {
+        account: [line for _, _, line in sorted(items, key=lambda item: (item[0], item[1]))]
+        for account, items in found.items()
+    }
+
+
+def _transfer_legs(rows: Any) -> Iterator[tuple[int, AmountLine]]:
+    """The transfer legs among ``rows`` (account id, line), each carrying the rate its other leg
+    states: converting it into that leg's currency gives exactly the other leg's amount."""
     other = Transaction.objects.filter(
         transfer_id=OuterRef("transfer_id"), deleted_at__isnull=True
     ).exclude(pk=OuterRef("pk"))
     legs = (
-        live.filter(transfer__isnull=False)
+        rows.filter(transfer__isnull=False)
         .annotate(
             other_amount=Subquery(other.values("amount")[:1]),
             other_currency=Subquery(other.values("currency")[:1]),
         )
         .values("account_id", "occurred_on", "currency", "amount", "other_amount", "other_currency")
     )
-    found: dict[int, list[tuple[date, int, AmountLine]]] = defaultdict(list)
-    for row in daily:
-        if row["moved"]:
-            line = AmountLine(row["moved"], row["currency"], row["occurred_on"])
-            found[row["account_id"]].append((row["occurred_on"], 0, line))
     for row in legs:
         known = None
         if row["other_amount"] and row["other_currency"] != row["currency"]:
             known = (row["other_currency"], -row["other_amount"] / row["amount"])
         line = AmountLine(row["amount"], row["currency"], row["occurred_on"], known_rate=known)
-        found[row["account_id"]].append((row["occurred_on"], 1, line))
-    return {
-        account: [line for _, _, line in sorted(items, key=lambda item: (item[0], item[1]))]
-        for account, items in found.items()
-    }
+        yield row["account_id"], line
 
 
 # --- Net worth over time -------------------------------------------------------------------------

@@ -228,3 +228,20 @@ def test_balances_explain_shows_the_rate_of_each_figure(world, books):
         ("2026-03-03", "-8.00"), ("2026-03-04", "-2.66"), ("2026-03-10", "45.45"),
     ]  # fmt: skip
     assert sum(D(m["converted"]) for m in movements) == D(usd["historical"])
+
+
+def test_cash_flow_with_transfers_converts_each_at_its_own_rate(world):
+    world.org.default_currency = "EUR"
+    world.org.save()
+    eur = Account.objects.create(organization=world.org, name="EUR", currency="EUR")
+    usd = Account.objects.create(organization=world.org, name="USD", currency="USD")
+    api = client_for(world.member)
+    _rates(api, world, [("USD", "2026-03-02", "1.25")])  # the day's rate: 120 USD = 96 EUR
+    body = {"from_account": eur.pk, "to_account": usd.pk, "amount": "100.00",
+            "to_amount": "120.00", "occurred_on": "2026-03-02"}  # fmt: skip
+    assert api.post(f"{_base(world)}/transfers/", body, format="json").status_code == 201
+    params = {"date_from": "2026-03-01", "date_to": "2026-03-31", "currency": "EUR"}
+    body = _get(api, world, "cashflow", include_transfers="true", explain="true", **params)
+    rows = body["converted"]["rows"]
+    assert (rows[0]["inflow"], rows[0]["outflow"], rows[0]["net"]) == ("100.00", "-100.00", "0.00")
+    assert {line["method"] for line in rows[0]["explain"]} == {"same", "transfer"}
