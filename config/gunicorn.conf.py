@@ -78,13 +78,15 @@ def post_fork(server: object, worker: object) -> None:
 # Only these proxies may set X-Forwarded-* (comma-separated; "*" trusts any).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# Off unless asked for: Django logs each request once (kore.request: route, user, organisation,
+# request id, status, duration, queries); a Gunicorn access line would be a second copy.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "") or None
 errorlog = "-"
 loglevel = env_choice(  # Gunicorn itself would take an unknown level as info
     "GUNICORN_LOGLEVEL", default="info", choices=("debug", "info", "warning", "error", "critical")
 )
-# Error and access lines as Kore's JSON objects (time, level, logger, request_id, method, path,
-# status, bytes, duration_ms, ...), or text with KORE_LOG_FORMAT=text; secrets redacted.
+# Error lines (and access lines, when on) as Kore's JSON objects (time, level, logger, request_id,
+# method, path, status, bytes, duration_ms, ...), or text with KORE_LOG_FORMAT=text; redacted.
 logger_class = "kore.ops.gunicorn_logging.KoreGunicornLogger"
 
 # Prometheus (kore.ops.metrics) in multiprocess mode: the workers write their values to files in

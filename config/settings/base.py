@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
 ]
 
+# Session, authentication and messages are Django's, skipped for an API client's request
+# (kore.core.bearer). CSRF stays Django's own (check --deploy looks for it by name; DRF's views
+# are exempt), allauth refuses to start without its own path here, and simple-history's binding
+# names the person in the audit trail: those run for every request.
 MIDDLEWARE = [
     "kore.core.middleware.RequestIdMiddleware",
     "kore.core.middleware.DatabaseUnavailableMiddleware",
@@ -84,11 +88,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "kore.core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "kore.core.middleware.AuthenticationMiddleware",
+    "kore.core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kore.core.csp.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

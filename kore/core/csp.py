@@ -12,6 +12,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from .bearer import is_bearer_api_request
+
 # What a view or a template can set to shape its own policy: such responses go the long way.
 _SHAPING = (
     "_csp_config",
@@ -48,8 +50,13 @@ class CSPMiddleware(LibraryCSPMiddleware):
     django-csp rebuilds the same header string on every response (a tenth of the CPU of a
     trivial API request). Responses get exactly the header they got before: one whose request
     used a nonce or whose view shaped its own policy is left to django-csp, as are the debug
-    pages; the built policy is forgotten when the settings change.
+    pages; the built policy is forgotten when the settings change. An API client's request
+    (kore.core.bearer) renders no template, so it gets no nonce to ask for: just the header.
     """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not is_bearer_api_request(request):
+            super().process_request(request)
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
@@ -69,6 +76,8 @@ class CSPMiddleware(LibraryCSPMiddleware):
                 and not request.path_info.startswith(excluded)
             ):
                 response[header] = value
+        if is_bearer_api_request(request):
+            return response
         # As django-csp does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
         return response

@@ -1,9 +1,15 @@
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from django.contrib.auth.middleware import AuthenticationMiddleware as BaseAuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware as BaseMessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as BaseSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
 
 from .audit import current_api_token_id
+from .bearer import is_bearer_api_request
 from .request_id import REQUEST_ID_HEADER, current_request_id, request_id_from_header
 
 
@@ -57,3 +63,32 @@ class DatabaseUnavailableMiddleware:
         from .exceptions import DatabaseUnavailable, render_error
 
         return render_error(request, DatabaseUnavailable())
+
+
+# --- The browser's middleware, skipped for API clients (kore.core.bearer) -------------------
+# Subclasses, not wrappers: Django's admin checks look for the session, authentication and
+# message middleware by class. A bearer request gets no session, no ``request.user`` from the
+# session (DRF sets it from the token) and no message storage. Django's CSRF middleware stays as
+# it is: `check --deploy` looks for it by name, and for DRF's views (CSRF-exempt; DRF checks CSRF
+# only for session authentication) it reads one absent cookie and returns.
+
+
+class BrowserOnly(MiddlewareMixin):
+    """Step aside for an API client's request; run the middleware for every other."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if is_bearer_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(BrowserOnly, BaseSessionMiddleware):
+    """Django's sessions, for every request but an API client's."""
+
+
+class AuthenticationMiddleware(BrowserOnly, BaseAuthenticationMiddleware):
+    """The session's user as ``request.user``, for every request but an API client's."""
+
+
+class MessageMiddleware(BrowserOnly, BaseMessageMiddleware):
+    """Flash messages, for every request but an API client's."""

@@ -55,8 +55,19 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Every pattern above needs one of these words in the text (lower-cased): most lines, a
+# request's, hold none, and looking for them costs a small fraction of the six substitutions.
+SECRET_HINTS = (
+    *("authorization", "kore_", "eyj", "://", "password", "passwd", "secret", "token", "access"),
+    *("refresh", "apikey", "api_key", "api-key", "cookie", "sessionid", "csrftoken", "dsn"),
+)
+
+
 def redact(text: str) -> str:
     """The text with every secret Kore knows the shape of replaced by ``[REDACTED]``."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in SECRET_HINTS):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -9,7 +9,9 @@ Others call ``import_rows_record(n)`` after committing imported rows; Prometheus
 into rows/s with ``rate()``.
 """
 
+import atexit
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +32,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from .periodic import PeriodicThread
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -170,6 +174,7 @@ def registry() -> CollectorRegistry:
 
 def exposition() -> bytes:
     """The text a scrape returns."""
+    _batch.flush()  # this process's own requests up to now
     scrape = registry()
     extra = ScrapeTimeCollector()
     scrape.register(extra)
@@ -180,9 +185,93 @@ def exposition() -> bytes:
 
 
 def observe_request(*, view: str, method: str, status: int, seconds: float, queries: int) -> None:
-    HTTP_REQUESTS.labels(view=view, method=method, status=str(status)).inc()
-    HTTP_LATENCY.labels(view=view).observe(seconds)
-    HTTP_DB_QUERIES.labels(view=view).observe(queries)
+    """Count one served request. In multiprocess mode it is added to this process's batch, which
+    reaches the shared files every ``BATCH_SECONDS`` (and before this process answers a scrape)."""
+    if not multiprocess_dir():
+        HTTP_REQUESTS.labels(view=view, method=method, status=str(status)).inc()
+        HTTP_LATENCY.labels(view=view).observe(seconds)
+        HTTP_DB_QUERIES.labels(view=view).observe(queries)
+        return
+    _batch.add(view=view, method=method, status=status, seconds=seconds, queries=queries)
+    _batch_flusher.ensure_started()
+
+
+# Multiprocess mode writes every value to a memory-mapped file under a lock: five writes and
+# three label lookups per request. A batch adds requests up in memory instead, and a flush
+# writes each changed value once.
+BATCH_SECONDS = 1.0
+
+
+class _Histogram:
+    """Observations of one histogram child not yet written: their sum and per-bucket counts."""
+
+    __slots__ = ("buckets", "total")
+
+    def __init__(self, size: int) -> None:
+        self.total = 0.0
+        self.buckets = [0] * size
+
+    def observe(self, bounds: tuple[float, ...], amount: float) -> None:
+        self.total += amount
+        for i, bound in enumerate(bounds):
+            if amount <= bound:
+                self.buckets[i] += 1
+                return
+
+    def write_to(self, child: Any) -> None:
+        # What Histogram.observe does per observation (prometheus-client keeps the sum and one
+        # value per bucket), once per batch.
+        child._sum.inc(self.total)
+        for i, count in enumerate(self.buckets):
+            if count:
+                child._buckets[i].inc(count)
+
+
+class RequestBatch:
+    """Per-process request metrics since the last flush."""
+
+    # The histograms' own bounds, +Inf last (prometheus-client adds it).
+    latency_bounds = tuple(HTTP_LATENCY._upper_bounds)
+    queries_bounds = tuple(HTTP_DB_QUERIES._upper_bounds)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests: dict[tuple[str, str, str], int] = {}
+        self.latency: dict[str, _Histogram] = {}
+        self.queries: dict[str, _Histogram] = {}
+
+    def add(self, *, view: str, method: str, status: int, seconds: float, queries: int) -> None:
+        key = (view, method, str(status))
+        with self._lock:
+            self.requests[key] = self.requests.get(key, 0) + 1
+            latency = self.latency.get(view)
+            if latency is None:
+                latency = self.latency[view] = _Histogram(len(self.latency_bounds))
+            latency.observe(self.latency_bounds, seconds)
+            counts = self.queries.get(view)
+            if counts is None:
+                counts = self.queries[view] = _Histogram(len(self.queries_bounds))
+            counts.observe(self.queries_bounds, queries)
+
+    def flush(self) -> None:
+        """Write what was added since the last flush to the metrics."""
+        with self._lock:
+            requests, latency, queries = self.requests, self.latency, self.queries
+            self._reset()
+        for (view, method, status), count in requests.items():
+            HTTP_REQUESTS.labels(view=view, method=method, status=status).inc(count)
+        for view, histogram in latency.items():
+            histogram.write_to(HTTP_LATENCY.labels(view=view))
+        for view, histogram in queries.items():
+            histogram.write_to(HTTP_DB_QUERIES.labels(view=view))
+
+
+_batch = RequestBatch()
+_batch_flusher = PeriodicThread("kore-metrics-flush", _batch.flush, lambda: BATCH_SECONDS)
+atexit.register(_batch.flush)  # a worker leaving on purpose (max_requests, a restart) loses none
 
 
 def mark_process_dead(pid: int) -> None:

@@ -10,7 +10,6 @@ of that outage, at most ``MAX_PENDING`` records). The tables stay bounded: minut
 import contextlib
 import logging
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,8 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F
 
+from .periodic import PeriodicThread
+
 KEEP_MINUTES = 120
 KEEP_PROBLEMS = 200
 MAX_PENDING = 100
@@ -26,8 +27,6 @@ MAX_PENDING = 100
 _lock = threading.Lock()
 _minutes: dict[datetime, list[int]] = {}  # minute -> [requests, errors]
 _problems: deque["Problem"] = deque(maxlen=MAX_PENDING)
-_thread: threading.Thread | None = None
-_thread_pid = 0
 _in_flush = threading.local()
 
 
@@ -138,35 +137,17 @@ def flush() -> None:
         _in_flush.active = False
 
 
-def _ensure_flusher() -> None:
-    """Start this process's flusher thread once (again after a fork: threads do not survive it)."""
-    global _thread, _thread_pid
-    interval = float(getattr(settings, "KORE_OPS_FLUSH_SECONDS", 10))
-    if interval <= 0:
-        return
-    import os
-
-    pid = os.getpid()
-    if _thread is not None and _thread_pid == pid and _thread.is_alive():
-        return
-    with _lock:
-        if _thread is not None and _thread_pid == pid and _thread.is_alive():
-            return
-        _thread_pid = pid
-        _thread = threading.Thread(
-            target=_flush_forever, args=(interval,), name="kore-ops-flush", daemon=True
-        )
-        try:
-            _thread.start()
-        except RuntimeError:  # interpreter shutting down: a log call must never fail for this
-            _thread = None
+def _flush_and_close() -> None:
+    try:
+        flush()
+    finally:
+        with contextlib.suppress(Exception):
+            connections.close_all()  # this thread's connections only
 
 
-def _flush_forever(interval: float) -> None:
-    while True:
-        time.sleep(interval)
-        try:
-            flush()
-        finally:
-            with contextlib.suppress(Exception):
-                connections.close_all()  # this thread's connections only
+_flusher = PeriodicThread(
+    "kore-ops-flush",
+    _flush_and_close,
+    lambda: float(getattr(settings, "KORE_OPS_FLUSH_SECONDS", 10)),
+)
+_ensure_flusher = _flusher.ensure_started

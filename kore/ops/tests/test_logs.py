@@ -17,7 +17,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from kore.ops.logs import REDACTED, ContextFilter, JsonLineFormatter, TextFormatter, redact
+from kore.ops.logs import (
+    _REDACTED_FIELDS,
+    REDACTED,
+    SECRET_HINTS,
+    ContextFilter,
+    JsonLineFormatter,
+    TextFormatter,
+    redact,
+)
 from kore.orgs.tests.factories import PASSWORD
 
 NEW_PASSWORD = "a-fresh-Passphrase-491"
@@ -159,6 +167,13 @@ def test_request_line_is_one_json_object_with_context(world, json_lines):
 def test_redact_removes_each_kind_of_secret(text, secret):
     assert secret not in redact(text)
     assert REDACTED in redact(text)
+
+
+def test_every_secret_field_name_is_a_hint_that_the_text_needs_redacting():
+    # redact() skips a text holding none of SECRET_HINTS: each field name it redacts holds one.
+    for name in _REDACTED_FIELDS.split("|"):
+        spelled = name.replace("\\d?", "").replace("[_-]?", "_").lower()
+        assert any(hint in spelled for hint in SECRET_HINTS), name
 
 
 def test_redact_keeps_ordinary_text():

@@ -93,3 +93,39 @@ def test_import_rows_helper_counts_rows():
     metrics.import_rows_record(250)
     metrics.import_rows_record(0)
     assert _value("kore_import_rows_total") == before + 250
+
+
+def test_a_batch_adds_the_same_values_as_observing_each_request():
+    view = "batch-test-view"
+    names = {
+        "count": ("kore_http_requests_total", {"view": view, "method": "GET", "status": "200"}),
+        "latency_fast": (
+            "kore_http_request_duration_seconds_bucket",
+            {"view": view, "le": "0.005"},
+        ),
+        "latency_mid": ("kore_http_request_duration_seconds_bucket", {"view": view, "le": "0.025"}),
+        "latency_all": ("kore_http_request_duration_seconds_bucket", {"view": view, "le": "+Inf"}),
+        "latency_sum": ("kore_http_request_duration_seconds_sum", {"view": view}),
+        "queries_two": ("kore_http_db_queries_bucket", {"view": view, "le": "2.0"}),
+        "queries_sum": ("kore_http_db_queries_sum", {"view": view}),
+    }
+    before = {key: _value(name, **labels) for key, (name, labels) in names.items()}
+    batch = metrics.RequestBatch()
+    for seconds, queries in ((0.003, 0), (0.02, 2), (7.0, 3), (20.0, 500)):
+        batch.add(view=view, method="GET", status=200, seconds=seconds, queries=queries)
+    count_name, count_labels = names["count"]
+    assert _value(count_name, **count_labels) == before["count"]  # nothing written before the flush
+    batch.flush()
+    batch.flush()  # a second flush has nothing left to add
+    delta = {key: _value(name, **labels) - before[key] for key, (name, labels) in names.items()}
+    assert delta == pytest.approx(
+        {
+            "count": 4,
+            "latency_fast": 1,
+            "latency_mid": 2,
+            "latency_all": 4,
+            "latency_sum": 27.023,
+            "queries_two": 2,
+            "queries_sum": 505,
+        }
+    )
