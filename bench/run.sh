@@ -20,7 +20,7 @@ export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}
 export DJANGO_SETTINGS_MODULE=config.settings.production
 SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')
 export SECRET_KEY ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False DEBUG=False
-export SECURE_HSTS_SECONDS=0 KORE_LOG_FORMAT=text DJANGO_LOG_LEVEL=WARNING
+export SECURE_HSTS_SECONDS=0 KORE_LOG_FORMAT=json DJANGO_LOG_LEVEL=INFO
 # One person drives every request: lift their rate limit (a 1 s window keeps the history short).
 export KORE_THROTTLE_USER=1000000/s
 # max_requests=1000 recycles every worker each few seconds at this load (a re-import costs ~1 s of
@@ -56,12 +56,16 @@ fi
 [[ ${BENCH_STACK:-1} == 0 ]] || bench/stack.sh prepare
 
 # --- Gunicorn on a free loopback port, always stopped at the end --------------------------------
+# Each server logs every request once, as in production: Kore its kore.request JSON line (route,
+# user, organisation; Gunicorn's access log is off), the bare reference Gunicorn's access line.
+# Kore's metrics use the multiprocess collector, as its containers do.
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-GUNICORN_BIND=127.0.0.1:$port GUNICORN_ACCESSLOG=$OUT/access.log \
+rm -rf "$OUT/prometheus"
+GUNICORN_BIND=127.0.0.1:$port PROMETHEUS_MULTIPROC_DIR=$OUT/prometheus \
   .venv/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application >"$OUT/gunicorn.log" 2>&1 &
 gunicorn_pid=$!
-# The bare reference on its own port, same Gunicorn settings (workers, threads, access log).
+# The bare reference on its own port, same Gunicorn settings (workers, threads).
 bare_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 bare="http://127.0.0.1:$bare_port"
 GUNICORN_BIND=127.0.0.1:$bare_port GUNICORN_ACCESSLOG=$OUT/bare-access.log \

@@ -10,6 +10,7 @@ of that outage, at most ``MAX_PENDING`` records). The tables stay bounded: minut
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ KEEP_PROBLEMS = 200
 MAX_PENDING = 100
 
 _lock = threading.Lock()
-_minutes: dict[datetime, list[int]] = {}  # minute -> [requests, errors]
+_minutes: dict[int, list[int]] = {}  # minutes since the epoch -> [requests, errors]
 _problems: deque["Problem"] = deque(maxlen=MAX_PENDING)
 _in_flush = threading.local()
 
@@ -41,7 +42,7 @@ class Problem:
 
 def request_count(*, status: int) -> None:
     """Count one served request (a 5xx also counts as an error) in the current minute."""
-    minute = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    minute = int(time.time()) // 60  # a datetime only when written: this runs on every request
     with _lock:
         counts = _minutes.setdefault(minute, [0, 0])
         counts[0] += 1
@@ -99,7 +100,8 @@ def flush() -> None:
         with transaction.atomic():
             for minute, (requests, errors) in sorted(minutes.items()):
                 row, created = RequestMinute.objects.get_or_create(
-                    minute=minute, defaults={"requests": requests, "errors": errors}
+                    minute=datetime.fromtimestamp(minute * 60, tz=UTC),
+                    defaults={"requests": requests, "errors": errors},
                 )
                 if not created:
                     RequestMinute.objects.filter(pk=row.pk).update(
