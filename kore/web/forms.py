@@ -1,7 +1,7 @@
 """Web forms. They parse what a browser sends; every rule is checked again by the services."""
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -251,12 +251,35 @@ class ReconcileForm(forms.Form):
 
 
 class OrganizationForm(forms.ModelForm):  # type: ignore[type-arg]
+    max_rate_age_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3660,
+        label="Exchange rates may be this many days old",
+    )
+
     class Meta:
         model = Organization
-        fields = ("name", "time_zone", "default_currency")
+        fields = ("name", "time_zone", "default_currency", "reporting_currency")
+        labels: ClassVar = {"reporting_currency": "Reports add up in (empty: default currency)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["max_rate_age_days"].initial = self.instance.max_rate_age_days
 
     def clean_default_currency(self) -> str:
         return str(self.cleaned_data["default_currency"]).upper()
+
+    def clean_reporting_currency(self) -> str:
+        return str(self.cleaned_data.get("reporting_currency") or "").strip().upper()
+
+    def changes(self) -> dict[str, Any]:
+        """What to pass to ``organization_update``: an empty rate age keeps the current one."""
+        keys = ("name", "time_zone", "default_currency", "reporting_currency")
+        changes = {k: self.cleaned_data[k] for k in keys}
+        if self.cleaned_data.get("max_rate_age_days") is not None:
+            changes["max_rate_age_days"] = self.cleaned_data["max_rate_age_days"]
+        return changes
 
 
 class LockDateForm(forms.Form):

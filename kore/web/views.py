@@ -190,10 +190,7 @@ def settings_page(request: HttpRequest, org: OrgContext) -> HttpResponse:
     form = forms.OrganizationForm(request.POST, instance=org.organization)
     if form.is_valid():
         try:
-            org_services.organization_update(
-                organization=org.organization,
-                **{k: form.cleaned_data[k] for k in ("name", "time_zone", "default_currency")},
-            )
+            org_services.organization_update(organization=org.organization, **form.changes())
         except KoreError as exc:
             forms.apply_error(form, exc)
         else:

@@ -72,3 +72,16 @@ def test_a_currency_no_account_holds_can_be_chosen(world: OrgWorld) -> None:
     assert "Spending by category (JPY)" in html
     assert "35,200" in html  # 20.00 EUR * 160 + 250.00 USD / 1.25 * 160
     assert '<option value="JPY" selected>JPY</option>' in html
+
+
+def test_an_admin_sets_the_reporting_currency_and_rate_age_in_settings(world: OrgWorld) -> None:
+    body = {"name": world.org.name, "time_zone": "UTC", "default_currency": "EUR",
+            "reporting_currency": "usd", "max_rate_age_days": "3"}  # fmt: skip
+    response = browser(world.admin).post(page(world, "settings/"), body)
+    assert response.status_code == 302
+    world.org.refresh_from_db()
+    assert (world.org.reporting_currency, world.org.max_rate_age_days) == ("USD", 3)
+    bad = browser(world.admin).post(page(world, "settings/"), body | {"reporting_currency": "ZZZ"})
+    assert bad.status_code == 422
+    world.org.refresh_from_db()
+    assert world.org.reporting_currency == "USD"
