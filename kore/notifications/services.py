@@ -259,7 +259,9 @@ def _webhook_disabled_email(endpoint_id: int) -> Email | None:
             "organization": endpoint.organization.name,
             "url": endpoint.url,
             "reason": endpoint.disabled_reason,
-            "page_url": _public_url(reverse("web:settings", args=[endpoint.organization.slug])),
+            "page_url": _public_url(
+                reverse("web:webhook", args=[endpoint.organization.slug, endpoint.pk])
+            ),
         },
     )
 

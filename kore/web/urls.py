@@ -10,6 +10,7 @@ from . import (
     views_reports,
     views_rules,
     views_transactions,
+    views_webhooks,
 )
 
 app_name = "web"
@@ -78,6 +79,27 @@ urlpatterns = [
     path(f"{ORG}imports/<id:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),
     path(f"{ORG}imports/<id:job_id>/promote/", views_reports.import_promote, name="import-promote"),
     path(f"{ORG}settings/", views.settings_page, name="settings"),
+    path(f"{ORG}settings/webhooks/", views_webhooks.webhooks, name="webhooks"),
+    path(
+        f"{ORG}settings/webhooks/<id:endpoint_id>/",
+        views_webhooks.webhook_detail,
+        name="webhook",
+    ),
+    path(
+        f"{ORG}settings/webhooks/<id:endpoint_id>/toggle/",
+        views_webhooks.webhook_toggle,
+        name="webhook-toggle",
+    ),
+    path(
+        f"{ORG}settings/webhooks/<id:endpoint_id>/delete/",
+        views_webhooks.webhook_delete,
+        name="webhook-delete",
+    ),
+    path(
+        f"{ORG}settings/webhooks/<id:endpoint_id>/deliveries/<id:delivery_id>/redeliver/",
+        views_webhooks.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
     path(f"{ORG}settings/lock-date/", views.lock_date, name="lock-date"),
     path(f"{ORG}settings/invite/", views.invite, name="invite"),
     path(f"{ORG}settings/members/<id:membership_id>/", views.member_change, name="member"),

@@ -33,6 +33,9 @@ from kore.payees.services import payee_create
 from kore.payees.services_rules import rule_create
 from kore.web import urls as web_urls
 from kore.web.views_transactions import UNDO_SALT
+from kore.webhooks.events import publish
+from kore.webhooks.models import WebhookDelivery
+from kore.webhooks.tests.factories import WebhookEndpointFactory
 
 from .helpers import browser, ledger, owner_ctx
 
@@ -96,10 +99,15 @@ def _populate(world: OrgWorld) -> dict[str, list[Any]]:
         conditions=[{"field": "description", "op": "contains", "value": "bread"}],
     )  # fmt: skip
     run = rule_run_create(ctx=ctx, rule=rule)
+    endpoint = WebhookEndpointFactory(organization=world.org)
+    publish(world.org, "export.ready", {"export": 1})
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     return {
         "payee_id": [payee.pk],
         "rule_id": [rule.pk],
         "run_id": [run.pk],
+        "endpoint_id": [endpoint.pk],
+        "delivery_id": [delivery.pk],
         "transfer_id": [transfer.pk],
         "org_slug": [world.org.slug],
         "tx_id": [txs[0].pk, gone.pk],
