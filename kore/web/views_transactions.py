@@ -1,6 +1,5 @@
 """The transactions page: keyset pages, filters, inline edit, bulk edits, detail, attachments."""
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,9 +25,10 @@ from kore.orgs.scoping import OrgContext
 
 from . import forms
 from .access import error_page, is_htmx, org_page, render_page
+from .history import history_entries
 from .rows import rows_html
 from .selectors import page_refs
-from .templatetags.web import options, row_formatters, sign
+from .templatetags.web import amount_input, options, row_formatters, sign
 
 PAGE_SIZE = 50
 UNDO_SALT = "kore.web.undo"
@@ -253,7 +253,7 @@ def _form_initial(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "account": row["account_id"],
         "occurred_on": row["occurred_on"],
-        "amount": row["amount"],
+        "amount": amount_input(row["amount"], row["currency"]),
         "description": row["description"],
         "counterparty": row["counterparty"],
         "category": row["category_id"],
@@ -351,14 +351,14 @@ def transaction_detail(request: HttpRequest, org: OrgContext, tx_id: int) -> Htt
         filters=AuditFilter(object_type="transaction", object_id=tx_id),
         limit=20,
     )
-    for entry in history:
-        entry["at_dt"] = datetime.fromisoformat(entry["at"])
     context = {
         "nav": "transactions",
         "form": form,
         "row": row,
         "conflict": conflict,
-        "history": history,
+        "history": history_entries(
+            history, accounts=accounts, categories=categories, currency=row["currency"]
+        ),
         "split_categories": form.category_options,
         "attachments": Attachment.objects.filter(
             organization=org.organization, transaction_id=tx_id

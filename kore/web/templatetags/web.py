@@ -1,4 +1,5 @@
-"""Template filters: amounts in the locale's format with the currency's decimals."""
+"""Template filters: amounts in the locale's format with the currency's decimals (``money``), or
+in the plain form an input takes back (``amount_input``, kore.core.money.format_amount)."""
 
 from collections.abc import Callable
 from datetime import date
@@ -11,9 +12,16 @@ from django.utils.formats import get_format, number_format
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from kore.core.money import MoneyError, minor_units
+from kore.core.money import MoneyError, format_amount, minor_units
 
 register = template.Library()
+
+
+def _places(currency: str) -> int:
+    try:
+        return minor_units(currency)
+    except MoneyError:
+        return 2
 
 
 def row_formatters() -> tuple[Callable[[Any, str], str], Callable[[date], str]]:
@@ -25,13 +33,10 @@ def row_formatters() -> tuple[Callable[[Any, str], str], Callable[[date], str]]:
     date_fmt = get_format("SHORT_DATE_FORMAT")
 
     def amount(value: Any, currency: str) -> str:
-        try:
-            places = minor_units(currency)
-        except MoneyError:
-            places = 2
         return numberformat.format(
-            Decimal(str(value)), decimal_sep, places, grouping, thousand_sep, force_grouping=True
-        )
+            Decimal(str(value)), decimal_sep, _places(currency), grouping, thousand_sep,
+            force_grouping=True,
+        )  # fmt: skip
 
     seen: dict[date, str] = {}
 
@@ -48,12 +53,20 @@ def money(amount: Any, currency: str) -> str:
     """``-1234.5`` in EUR → ``-1,234.50`` (grouping and separator from the active locale)."""
     if amount is None or amount == "":
         return ""
-    try:
-        places = minor_units(currency)
-    except MoneyError:
-        places = 2
     value = Decimal(str(amount))
-    return number_format(value, decimal_pos=places, use_l10n=True, force_grouping=True)
+    return number_format(value, decimal_pos=_places(currency), use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def amount_input(amount: Any, currency: str) -> str:
+    """``Decimal("-85.4000")`` in EUR → ``-85.40``: an input's value, as the forms read it back."""
+    if amount is None or amount == "":
+        return ""
+    value = Decimal(str(amount))
+    try:
+        return format_amount(value, currency)
+    except MoneyError:
+        return str(value)
 
 
 @register.filter

@@ -243,7 +243,7 @@ def test_detail_shows_history_and_a_stale_save_is_refused(world: OrgWorld) -> No
     client = browser(world.member)
     body = client.get(page(world, f"transactions/{tx.pk}/")).content.decode()
     assert "History" in body
-    assert "created" in body
+    assert "Created" in body
     transaction_update(ctx=owner_ctx(world), tx_id=tx.pk, description="Changed elsewhere")
     form = {
         "account": data["account"].pk,
