@@ -74,10 +74,10 @@ class SignOutView(auth_views.LogoutView):
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Straight to the ledger of the person's organisation, or a choice when they have several."""
+    """Straight to the overview of the person's organisation, or a choice when they have several."""
     orgs = list(org_selectors.organization_list(user=cast(User, request.user)))
     if len(orgs) == 1:
-        return redirect("web:transactions", orgs[0].slug)
+        return redirect("web:overview", orgs[0].slug)
     return render_page(request, "web/home.html", {"choices": orgs})
 
 
@@ -87,7 +87,7 @@ def switch(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("org", "")
     if org_selectors.membership_get(user=cast(User, request.user), slug=slug) is None:
         return error_page(request, 404, "There is no such organisation.")
-    return redirect("web:transactions", slug)
+    return redirect("web:overview", slug)
 
 
 @require_http_methods(["GET", "POST"])

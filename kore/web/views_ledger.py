@@ -29,6 +29,7 @@ from kore.reports.selectors import balances
 
 from . import forms
 from .access import error_page, is_htmx, org_page, render_page
+from .overview import category_month_totals, month_start
 
 
 # --- Accounts ------------------------------------------------------------------------------
@@ -103,10 +104,15 @@ def categories(request: HttpRequest, org: OrgContext) -> HttpResponse:
     tree = forms.category_choices(cats, "")[1:]
     by_id = {c.pk: c for c in cats}
     rows = [(by_id[pk], label) for pk, label in tree]
+    currency = org.organization.default_currency
+    today = timezone.localdate()
     context = {
         "nav": "categories",
         "form": form,
         "rows": rows,
+        "currency": currency,
+        "totals": category_month_totals(org.organization, cats, today, currency),
+        "month_from": month_start(today),
         "choices": forms.category_choices(cats, "(top level)"),
         "targets": forms.category_choices(cats, "(choose)"),
     }

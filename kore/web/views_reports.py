@@ -155,12 +155,10 @@ def reports(request: HttpRequest, org: OrgContext) -> HttpResponse:
         return _csv(org, request.GET["csv"], spending["rows"], flow["rows"])
     worth = _worth(org, start, end, currency)
     spend_chart = charts.bars([(r["name"], r["total"], "cat") for r in spending["rows"][:12]])
-    flow_series: list[tuple[str, Decimal, str]] = []
-    for r in flow["rows"]:
-        flow_series += [
-            (r["period"][:7], Decimal(r["inflow"]), "in"),
-            (r["period"][:7], Decimal(r["outflow"]), "out"),
-        ]
+    flow_groups = [
+        (r["period"][:7], [(Decimal(r["inflow"]), "in"), (Decimal(r["outflow"]), "out")])
+        for r in flow["rows"]
+    ]
     worth_series = [(r["date"][:7], Decimal(r["net_worth"]), "cat") for r in worth["rows"]]
     unconverted = {(u["currency"], u["date"], u["status"]): u for u in spending["unconverted"]}
     unconverted |= {(u["currency"], u["date"], u["status"]): u for u in flow["unconverted"]}
@@ -174,7 +172,7 @@ def reports(request: HttpRequest, org: OrgContext) -> HttpResponse:
         "unconverted": [unconverted[k] for k in sorted(unconverted)],
         "max_rate_age_days": org.organization.max_rate_age_days,
         "spend_chart": spend_chart,
-        "flow_chart": charts.bars(flow_series),
+        "flow_chart": charts.grouped_bars(flow_groups),
         "worth_chart": charts.bars(worth_series),
         "currency": currency,
         "query": request.GET.urlencode(),

@@ -105,7 +105,7 @@ def test_sign_in_and_out(world: OrgWorld) -> None:
     response = client.post("/sign-in/", {"username": world.owner.email, "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 302  # one organisation: straight to it
-    assert client.get("/", follow=True).request["PATH_INFO"] == page(world, "transactions/")
+    assert client.get("/", follow=True).request["PATH_INFO"] == page(world)  # its overview
     assert client.get("/sign-out/").status_code == 405  # only POST signs out
     client.post("/sign-out/")
     assert client.get(page(world, "transactions/")).status_code == 302

@@ -25,6 +25,8 @@ def sign_in(page: Any, email: str) -> None:
     page.fill("#id_username", email)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_selector("#overview, .empty")  # the organisation's overview first
+    page.click("nav >> text=Transactions")
     page.wait_for_selector("#tx-table, .empty")
 
 

@@ -106,7 +106,7 @@ def test_a_google_account_signs_in_its_kore_user(web_page: Any, world: OrgWorld,
     page.goto(page.base + "/sign-in/")
     shot(page, "sign-in-with-google")
     google_round_trip(page, world.member.email)
-    page.wait_for_selector("#tx-table, .empty")
+    page.wait_for_selector("#overview")  # signed in: the overview
     assert f"/o/{world.org.slug}/" in page.url
     shot(page, "signed-in-with-google")
     linked = SocialAccount.objects.get(user=world.member)
@@ -116,7 +116,7 @@ def test_a_google_account_signs_in_its_kore_user(web_page: Any, world: OrgWorld,
     # The next time the link itself signs in, whatever the email.
     page.context.clear_cookies()
     google_round_trip(page, world.member.email)
-    page.wait_for_selector("#tx-table, .empty")
+    page.wait_for_selector("#overview")  # signed in: the overview
 
 
 def test_a_new_google_account_becomes_a_kore_user(web_page: Any, world: OrgWorld, google) -> None:
@@ -159,7 +159,7 @@ def test_a_recovery_code_finishes_a_google_sign_in_once(
     assert page.url.endswith("/sign-in/code/")  # a verified Google account still needs a code
     page.fill("#id_code", recovery[0])
     page.click("button[type=submit]")
-    page.wait_for_selector("#tx-table, .empty")
+    page.wait_for_selector("#overview")  # signed in: the overview
     page.context.clear_cookies()
     google_round_trip(page, world.member.email)
     page.fill("#id_code", recovery[0])
