@@ -26,11 +26,12 @@ def row_html(row: dict[str, Any], *, can_write: bool) -> str:
             f'aria-label="Select {label}"></td>'
         )
         if row["status"] == "reconciled":
-            edit = '<td><span class="lock" title="Reconciled">locked</span></td>'
+            edit = '<td class="c-edit"><span class="lock" title="Reconciled">locked</span></td>'
         else:
             edit = (
-                f'<td><button type="button" class="small edit" hx-get="{_e(row["inline_url"])}" '
-                f'hx-target="#tx-{rid}" hx-swap="outerHTML" aria-label="Edit {label}">Edit</button>'
+                f'<td class="c-edit"><button type="button" class="small edit" '
+                f'hx-get="{_e(row["inline_url"])}" hx-target="#tx-{rid}" hx-swap="outerHTML" '
+                f'aria-label="Edit {label}">Edit</button>'
                 "</td>"
             )
     if row["splits"]:
@@ -45,9 +46,9 @@ def row_html(row: dict[str, Any], *, can_write: bool) -> str:
     return (
         f'<tr class="tx-row" id="tx-{rid}" data-id="{rid}" tabindex="0">{pick}'
         f"<td>{_e(row['date_text'])}</td>"
-        f'<td><a href="{_e(row["url"])}">{label}</a>{sub}</td>'
+        f'<td class="c-desc"><a href="{_e(row["url"])}">{label}</a>{sub}</td>'
         f'<td class="hide-s">{_e(row["account_name"])}</td>'
-        f"<td>{category}</td>"
+        f'<td class="c-cat">{category}</td>'
         f'<td class="hide-s">{tags}</td>'
         f'<td class="hide-s"><span class="status s-{status}">{status}</span></td>'
         f'<td class="num {row["sign"]}">{_e(row["amount_text"])} {_e(row["currency"])}</td>'

@@ -165,6 +165,41 @@ def test_small_screen_has_no_sideways_scroll(web_page: Any, world: OrgWorld) -> 
     assert not serious(page)
 
 
+def test_at_390_px_the_amounts_are_on_screen_and_the_rows_come_first(
+    web_page: Any, world: OrgWorld
+) -> None:
+    """A member's list (selection and edit columns) on a phone: every amount inside the
+    viewport without scrolling sideways, and the first row above the fold."""
+    page = web_page
+    data = ledger(world, count=5)
+    ctx = owner_ctx(world)
+    transaction_update(ctx=ctx, tx_id=data["txs"][0].pk, amount=Decimal("-12345678.90"),
+                       description="Quarterly insurance premium for the delivery vans and "
+                       "their trailers", counterparty="Versicherungsgesellschaft")  # fmt: skip
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, world.member.email)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    cells = page.locator("#tx-body td.num")
+    assert cells.count() == 5
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390, (i, box)
+    wrap = page.evaluate(
+        "(() => { const w = document.querySelector('.tablewrap');"
+        " return [w.scrollWidth, w.clientWidth]; })()"
+    )
+    assert wrap[0] <= wrap[1], wrap  # nothing hidden to the right of the table
+    first = page.locator("#tx-body tr.tx-row").first.bounding_box()
+    assert first is not None
+    assert first["y"] + first["height"] <= 844, first  # filters folded: rows on the first screen
+    assert not page.locator("#id_date_from").is_visible()
+    page.click("#more-filters > summary")
+    assert page.locator("#id_date_from").is_visible()
+    shot(page, "transactions-390")
+
+
 def test_admin_and_api_docs_work_under_the_policy(web_page: Any, world: OrgWorld) -> None:
     """The strict CSP breaks neither the admin (its pages load scripts and styles from files) nor
     Swagger UI (left out of the policy); web_page fails on any CSP report."""

@@ -3,6 +3,10 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // On a phone the filters beyond search fold away unless some are in use: the rows come first.
+  var more = document.getElementById("more-filters");
+  if (more && !more.dataset.filtered && window.matchMedia("(max-width: 640px)").matches) { more.open = false; }
+
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#tx-body tr.tx-row")); }
 
   // Keyboard: j/k or arrows move between rows, Enter edits, x ticks, Escape cancels an edit.
