@@ -122,6 +122,11 @@ class MappingInput(StrictSerializer):
     counterparty = ColumnField(required=False)
     reference = ColumnField(required=False)
     notes = ColumnField(required=False)
+    category = ColumnField(
+        required=False,
+        help_text="Category names, found in the organisation (any case; 'Parent:Child' when a "
+        "name is used twice). A name that finds no category, or several, is a row error.",
+    )
     locale = serializers.ChoiceField(choices=sorted(LOCALES), required=False)
     date_format = serializers.CharField(
         max_length=40, required=False, validators=[date_format_check], help_text=DATE_FORMAT_HELP

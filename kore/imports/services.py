@@ -17,7 +17,7 @@ keep the server's ``synchronous_commit``: a chunk is seconds of work, one WAL fl
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
@@ -60,6 +60,7 @@ from kore.orgs.models import Organization, Role, User
 from kore.orgs.scoping import OrgContext
 from kore.payees.categorise import (
     Categoriser,
+    CategoryNames,
     Decision,
     Subject,
     payees_settle,
@@ -234,6 +235,7 @@ class _Run:
         mapping.setdefault("time_zone", job.organization.time_zone)  # date-times' dates
         reader = self._reader(mapping)
         self.categoriser = Categoriser(job.organization)
+        self.category_names = CategoryNames(job.organization)
         if not job.dry_run:
             rule_tags_ensure(organization=job.organization, rules=self.categoriser.rules)
         if not job.account_refs:
@@ -284,7 +286,7 @@ class _Run:
         booker = Booker(self.job.account.currency, self.job.account_refs,
                         strict=self.job.format == ImportJob.Format.CSV)  # fmt: skip
         shown: list[Row | RowError] = []
-        for item in booker(reader.rows()):
+        for item in self._category_checked(booker(reader.rows())):
             total += 1
             if total <= PREVIEW_ROWS:
                 shown.append(item)
@@ -299,7 +301,9 @@ class _Run:
                 if closed is not None and item.occurred_on <= closed:
                     in_closed.append(fp)
                 if staging is not None:
-                    item, decision = _categorised(self.categoriser, self.job, item)
+                    item, decision = _categorised(
+                        self.categoriser, self.job, item, self.category_names
+                    )
                     lines.append(staging_line(item, total, fp, occurrence, decision))
                     valid += 1
                     last_line = item.line
@@ -337,6 +341,23 @@ class _Run:
             elif self.chunks:  # the last chunk reports every row read, trailing errors too
                 self.chunks[-1] = (last_line, total)
 
+    def _category_checked(self, items: Iterable[Row | RowError]) -> Iterator[Row | RowError]:
+        """A row whose category column names no category of the organisation, or several,
+        becomes a row error (the file says something Kore cannot place)."""
+        names = self.category_names
+        for item in items:
+            if isinstance(item, Row) and item.category:
+                _, problem = names.find(item.category)
+                if problem:
+                    message = (
+                        f"{item.category[:80]!r} names several categories: write it as "
+                        "Parent:Child." if problem == "category_ambiguous"
+                        else f"No category is called {item.category[:80]!r}."
+                    )  # fmt: skip
+                    yield RowError(item.line, "category", problem, message, item.category)
+                    continue
+            yield item
+
     def _refuse_closed_period(self, fingerprints: list[str], closed: date) -> None:
         """Fail before writing anything when a row that is not already in the ledger is dated
         in the account's closed period (rows already there are duplicates and change nothing)."""
@@ -362,7 +383,7 @@ class _Run:
         read = 0
         booker = Booker(self.job.account.currency, self.job.account_refs,
                         strict=self.job.format == ImportJob.Format.CSV)  # fmt: skip
-        for item in booker(reader.rows()):
+        for item in self._category_checked(booker(reader.rows())):
             read += 1
             if isinstance(item, RowError):
                 continue
@@ -464,7 +485,7 @@ class _Run:
             chunk = [entry for entry in chunk if entry[0].line not in linked]
             new = [(row, fp) for row, fp, _ in chunk if fp not in matched]
             if new and not job.dry_run:
-                _transactions_create(job, new, self.categoriser)
+                _transactions_create(job, new, self.categoriser, self.category_names)
             for row, fp, occurrence in chunk:
                 if fp in matched and len(job.duplicates) < ERRORS_KEPT:
                     job.duplicates.append(_duplicate(row, fp, occurrence, matched[fp]))
@@ -877,13 +898,22 @@ def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, in
     return {fp: pk for fp, pk in found if fp is not None}
 
 
-def _categorised(categoriser: Categoriser, job: ImportJob, row: Row) -> tuple[Row, Decision]:
-    """The row as rules leave it (notes), and what payees and rules decided for it."""
+def _categorised(
+    categoriser: Categoriser, job: ImportJob, row: Row, names: CategoryNames | None = None
+) -> tuple[Row, Decision]:
+    """The row as rules leave it (notes), and what payees and rules decided for it; a category
+    the file gives (a mapped column) wins over the rules."""
+    category = names.find(row.category)[0] if names is not None and row.category else None
+    taken = frozenset(("category", "split")) if category is not None else frozenset()
     decision = categoriser.decide(
         Subject(description=row.description, counterparty=row.counterparty, amount=row.amount,
                 account_id=job.account_id, currency=job.account.currency,
-                occurred_on=row.occurred_on)
+                occurred_on=row.occurred_on, taken=taken)
     )  # fmt: skip
+    if category is not None:
+        decision.values["category"] = category
+    if "tags" in decision.values:  # as the tags are named (tags_link, Staging.tags_link)
+        decision.values["tags"] = sorted({t.strip() for t in decision.values["tags"] if t.strip()})
     decision.values.pop("split", None)  # imported rows are not split by rules (yet)
     notes = decision.values.get("notes")
     if notes and not row.notes:
@@ -892,7 +922,10 @@ def _categorised(categoriser: Categoriser, job: ImportJob, row: Row) -> tuple[Ro
 
 
 def _transactions_create(
-    job: ImportJob, rows: Iterable[tuple[Row, str]], categoriser: Categoriser | None = None
+    job: ImportJob,
+    rows: Iterable[tuple[Row, str]],
+    categoriser: Categoriser | None = None,
+    names: CategoryNames | None = None,
 ) -> None:
     seq = ledger_version_bump(organization=job.organization)
     account = job.account
@@ -901,7 +934,8 @@ def _transactions_create(
         categoriser = Categoriser(
             job.organization, counterparties=[r.counterparty for r, _ in rows]
         )
-    decided = [(*_categorised(categoriser, job, row), fp) for row, fp in rows]
+    names = names or CategoryNames(job.organization)
+    decided = [(*_categorised(categoriser, job, row, names), fp) for row, fp in rows]
     payees_settle(
         organization=job.organization, decisions=[d for _, d, _ in decided], user=job.created_by
     )

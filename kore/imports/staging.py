@@ -212,7 +212,9 @@ class Staging:
             "s.bank_id, s.notes, s.metadata::jsonb AS metadata, "
             # The bank booked it: cleared (a statement counts it); bank-pending: pending.
             "CASE WHEN s.bank_state = 'pending' THEN 'pending' ELSE 'cleared' END AS status, "
-            "s.payee_id, s.category_id "
+            # Tagged rows say so at once (the tags follow in this transaction, tags_link): the
+            # flag's trigger then has no row to update.
+            "s.payee_id, s.category_id, s.tags <> '[]' AS has_tags "
             "FROM pg_temp.kore_import_staging s "
             "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL "
             f"AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line"
@@ -223,7 +225,7 @@ class Staging:
             columns=("occurred_on", "amount", "description", "counterparty", "reference",
                      "fingerprint", "import_line", "original_amount", "original_currency",
                      "bank_state", "bank_id", "notes", "metadata", "status", "payee_id",
-                     "category_id"),
+                     "category_id", "has_tags"),
             values=values,
             history_user_id=history_user_id,
             now=now,

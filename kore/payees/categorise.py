@@ -249,3 +249,32 @@ def tags_link(*, organization: Organization, tags: Sequence[tuple[int, Sequence[
         ],
         ignore_conflicts=True,
     )
+
+
+class CategoryNames:
+    """An organisation's categories by name (any case) and by path ("Parent:Child"), for a
+    category column of an imported file."""
+
+    def __init__(self, organization: Organization) -> None:
+        rows = list(
+            Category.objects.filter(organization=organization).values_list("pk", "name", "parent")
+        )
+        by_id = {pk: (name, parent) for pk, name, parent in rows}
+        self.found: dict[str, list[int]] = {}
+        for pk, name, _parent in rows:
+            path, at = [name], by_id[pk][1]
+            while at is not None:
+                path.insert(0, by_id[at][0])
+                at = by_id[at][1]
+            self.found.setdefault(name.casefold(), []).append(pk)
+            if len(path) > 1:
+                self.found.setdefault(":".join(path).casefold(), []).append(pk)
+
+    def find(self, text: str) -> tuple[int | None, str]:
+        """The category ``text`` names, or None and why not (``category_unknown`` or
+        ``category_ambiguous``)."""
+        key = ":".join(part.strip() for part in text.split(":")).casefold()
+        ids = self.found.get(key, [])
+        if len(ids) == 1:
+            return ids[0], ""
+        return None, "category_ambiguous" if ids else "category_unknown"

@@ -86,7 +86,8 @@ class Row:
     also gives in another currency; ``bank_state`` one of ``BANK_STATES`` (cancelled rows are
     ``reverted``); ``bank_id`` the bank's own transaction id (FITID, AcctSvcrRef, …);
     ``account_ref`` the account number or IBAN of the statement holding the row; ``notes`` and
-    ``metadata`` the rest of the bank's text, kept rather than dropped.
+    ``metadata`` the rest of the bank's text, kept rather than dropped; ``category`` the name in a
+    mapped category column.
     """
 
     line: int
@@ -103,6 +104,7 @@ class Row:
     account_ref: str = ""
     notes: str = ""
     metadata: dict[str, str] | None = None
+    category: str = ""  # a mapped category column's text (CSV, spreadsheets)
 
 
 STATEMENT_KINDS = ("statement", "intraday", "notification")

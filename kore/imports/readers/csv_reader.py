@@ -45,7 +45,7 @@ DELIMITERS = (";", ",", "\t", "|")
 ROLES = (
     "date", "amount", "debit", "credit", "direction", "currency", "original_amount",
     "original_currency", "state", "bank_id", "account_ref", "description", "counterparty",
-    "reference", "notes",
+    "reference", "notes", "category",
 )  # fmt: skip
 OPTIONS = ("locale", "date_format", "decimal", "delimiter", "encoding", "header_line",
            "time_zone")  # fmt: skip
@@ -590,7 +590,7 @@ class TableReader:
         self._extras = tuple(
             (role, index[role])
             for role in ("direction", "currency", "original_amount", "original_currency",
-                         "state", "bank_id", "account_ref", "notes")
+                         "state", "bank_id", "account_ref", "notes", "category")
             if role in index
         )  # fmt: skip
         declared = self.declared
@@ -795,6 +795,8 @@ class TableReader:
             role = "notes"
             if "notes" in extra:
                 extra["notes"] = " ".join(extra["notes"].split())[:2000]
+            if "category" in extra:  # a category's name, found in the organisation at booking
+                extra["category"] = " ".join(extra["category"].split())[:300]
         except ValueProblem as problem:
             problem.role = role  # type: ignore[attr-defined]
             raise

@@ -156,6 +156,7 @@ def test_rules_apply_on_import(world, api, account):
     rows = {t.description: t for t in Transaction.objects.filter(account=account)}
     assert rows["Subscription"].category_id == subs.pk
     assert [t.name for t in rows["Subscription"].tags.all()] == ["tv"]
+    assert (rows["Subscription"].has_tags, rows["Bread"].has_tags) == (True, False)
     assert rows["Bread"].category_id is None
     assert rows["Bread"].tags.count() == 0
 
