@@ -1,5 +1,6 @@
 """Budgets and schedules under /api/v1/orgs/{slug}/: thin views over selectors and services."""
 
+from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -9,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kore.core.exceptions import NotFound
+from kore.core.fields import IdField
 from kore.ledger.services.concurrency import etag_for
 from kore.orgs.scoping import OrgAPIView
 from kore.orgs.selectors import organization_today
@@ -16,7 +18,8 @@ from kore.orgs.selectors import organization_today
 from . import selectors, services
 from . import serializers as s
 from .budgets import budget_progress
-from .models import Budget
+from .forecast import cash_flow_forecast, missed
+from .models import Budget, Schedule
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -97,3 +100,93 @@ class BudgetProgressApi(_BudgetView):
             organization=self.org.organization
         )
         return Response(s.progress_data(budget, budget_progress(budget=budget, on=on)))
+
+
+# --- Schedules ------------------------------------------------------------------------------------
+class ScheduleListCreateApi(OrgAPIView):
+    @extend_schema(responses={200: s.ScheduleOutput(many=True)}, tags=["schedules"])
+    def get(self, request: Request, org_slug: str) -> Response:
+        rows = selectors.schedule_list(organization=self.org.organization)
+        return Response({"results": s.ScheduleOutput(rows, many=True).data})
+
+    @extend_schema(request=s.ScheduleInput, responses={201: s.ScheduleOutput}, tags=["schedules"])
+    def post(self, request: Request, org_slug: str) -> Response:
+        data = s.ScheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = services.schedule_create(ctx=self.org, **data.validated_data)
+        return _with_etag(Response(s.ScheduleOutput(schedule).data, status=201), schedule)
+
+
+class _ScheduleView(OrgAPIView):
+    def _get(self, schedule_id: int) -> Schedule:
+        found = selectors.schedule_get(organization=self.org.organization, schedule_id=schedule_id)
+        if found is None:
+            raise NotFound()
+        return found
+
+
+class ScheduleDetailApi(_ScheduleView):
+    @extend_schema(responses={200: s.ScheduleOutput}, tags=["schedules"])
+    def get(self, request: Request, org_slug: str, schedule_id: int) -> Response:
+        schedule = self._get(schedule_id)
+        return _with_etag(Response(s.ScheduleOutput(schedule).data), schedule)
+
+    @extend_schema(
+        request=s.SchedulePatch, responses={200: s.ScheduleOutput}, parameters=[IF_MATCH],
+        tags=["schedules"],
+    )  # fmt: skip
+    def patch(self, request: Request, org_slug: str, schedule_id: int) -> Response:
+        data = s.SchedulePatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = services.schedule_update(
+            ctx=self.org, schedule=self._get(schedule_id),
+            if_match=request.headers.get("If-Match"), **data.validated_data,
+        )  # fmt: skip
+        return _with_etag(Response(s.ScheduleOutput(schedule).data), schedule)
+
+    @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=["schedules"])
+    def delete(self, request: Request, org_slug: str, schedule_id: int) -> Response:
+        services.schedule_delete(
+            ctx=self.org, schedule=self._get(schedule_id),
+            if_match=request.headers.get("If-Match"),
+        )  # fmt: skip
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScheduleOccurrencesApi(_ScheduleView):
+    """The dates the schedule reached, newest first: ``created`` (booked by Kore), ``linked``
+    (the bank's imported row) or ``missed``; ``arrived`` says whether the bank confirmed it."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["schedules"])
+    def get(self, request: Request, org_slug: str, schedule_id: int) -> Response:
+        schedule = self._get(schedule_id)
+        rows = selectors.occurrence_list(schedule=schedule)[:500]
+        return Response({"results": [s.occurrence_data(o) for o in rows]})
+
+
+class ForecastQuery(serializers.Serializer):  # type: ignore[type-arg]
+    days = serializers.IntegerField(min_value=1, max_value=366, default=90)
+    account = IdField(required=False)
+
+
+class ForecastApi(OrgAPIView):
+    """Each account's balance for the next ``days`` (90 by default): today's balance, then every
+    schedule's expected date and every transaction already booked for a later date, with the
+    running balance, the lowest point and the closing balance; and the bills that did not
+    arrive (``missed``)."""
+
+    @extend_schema(parameters=[ForecastQuery], responses={200: OpenApiTypes.OBJECT},
+                   tags=["schedules"])  # fmt: skip
+    def get(self, request: Request, org_slug: str) -> Response:
+        query = ForecastQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        org = self.org.organization
+        today = organization_today(organization=org)
+        days, account = query.validated_data["days"], query.validated_data.get("account")
+        accounts = cash_flow_forecast(organization=org, today=today, days=days, account_id=account)
+        return Response({
+            "date_from": today.isoformat(),
+            "date_to": (today + timedelta(days=days)).isoformat(),
+            "accounts": [s.account_forecast_data(f) for f in accounts],
+            "missed": [s.occurrence_data(o) for o in missed(organization=org, today=today)],
+        })  # fmt: skip

@@ -14,6 +14,7 @@ occurrence pointing at it, kept apart from the row's reconciliation status.
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -117,6 +118,10 @@ class Schedule(models.Model):
     match_days = models.PositiveSmallIntegerField(default=3)
     amount_tolerance = MoneyColumn(default=0)
     active = models.BooleanField(default=True)
+    # Who the worker books the transactions for (their created_by).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 

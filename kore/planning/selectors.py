@@ -30,4 +30,8 @@ def schedule_get(*, organization: Organization, schedule_id: int) -> Schedule | 
 
 
 def occurrence_list(*, schedule: Schedule) -> QuerySet[ScheduleOccurrence]:
-    return ScheduleOccurrence.objects.filter(schedule=schedule).order_by("-due_on")
+    return (
+        ScheduleOccurrence.objects.filter(schedule=schedule)
+        .select_related("transaction")
+        .order_by("-due_on")
+    )

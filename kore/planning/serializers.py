@@ -9,7 +9,8 @@ from kore.core.money import format_amount
 from kore.core.serializers import StrictCharField, StrictSerializer
 
 from .budgets import Progress
-from .models import Budget, Schedule
+from .forecast import AccountForecast
+from .models import Budget, Schedule, ScheduleOccurrence
 
 
 class BudgetInput(StrictSerializer):
@@ -126,3 +127,38 @@ class ScheduleOutput(serializers.Serializer):  # type: ignore[type-arg]
 
     def get_amount_tolerance(self, schedule: Schedule) -> str:
         return format_amount(schedule.amount_tolerance, schedule.account.currency)
+
+
+def occurrence_data(occurrence: ScheduleOccurrence) -> dict[str, Any]:
+    tx = occurrence.transaction
+    return {
+        "schedule": occurrence.schedule_id,
+        "due_on": occurrence.due_on.isoformat(),
+        "outcome": occurrence.outcome,
+        "transaction": occurrence.transaction_id,
+        "arrived": tx is not None and (tx.fingerprint is not None or tx.status != "pending"),
+    }
+
+
+def account_forecast_data(forecast: AccountForecast) -> dict[str, Any]:
+    currency = forecast.account.currency
+    low_on, low = forecast.lowest
+    return {
+        "account": forecast.account.pk,
+        "name": forecast.account.name,
+        "currency": currency,
+        "opening_balance": format_amount(forecast.opening, currency),
+        "closing_balance": format_amount(forecast.closing, currency),
+        "lowest_balance": format_amount(low, currency),
+        "lowest_on": low_on.isoformat() if low_on else None,
+        "items": [
+            {
+                "date": item.on.isoformat(),
+                "schedule": item.schedule,
+                "description": item.description,
+                "amount": format_amount(item.amount, currency),
+                "balance": format_amount(balance, currency),
+            }
+            for item, balance in forecast.items
+        ],
+    }

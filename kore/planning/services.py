@@ -149,6 +149,7 @@ def budget_delete(*, ctx: OrgContext, budget: Budget, if_match: str | None = Non
 # --- Schedules ------------------------------------------------------------------------------------
 def _schedule_check(schedule: Schedule) -> None:
     currency = schedule.account.currency
+    schedule.amount_tolerance = Decimal(schedule.amount_tolerance)  # the column's default is 0
     if schedule.amount == 0:
         raise rule_violation("amount", "amount_zero", "A scheduled amount is not zero.")
     _money("amount", schedule.amount, currency)
@@ -187,7 +188,10 @@ def _account(ctx: OrgContext, account_id: int) -> Account:
 def schedule_create(*, ctx: OrgContext, account: int, **values: Any) -> Schedule:
     """A schedule of an expected transaction; the rule must produce at least one date."""
     category = values.pop("category", None)
-    schedule = Schedule(organization=ctx.organization, account=_account(ctx, account), **values)
+    schedule = Schedule(
+        organization=ctx.organization, account=_account(ctx, account), created_by=ctx.user,
+        **values,
+    )  # fmt: skip
     schedule.category = None if category is None else _category(ctx, category)
     _schedule_check(schedule)
     with db_transaction.atomic():

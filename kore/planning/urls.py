@@ -12,4 +12,16 @@ urlpatterns = [
         apis.BudgetProgressApi.as_view(),
         name="budget-progress",
     ),
+    path(f"{P}schedules/", apis.ScheduleListCreateApi.as_view(), name="schedule-list"),
+    path(
+        f"{P}schedules/<id:schedule_id>/",
+        apis.ScheduleDetailApi.as_view(),
+        name="schedule-detail",
+    ),
+    path(
+        f"{P}schedules/<id:schedule_id>/occurrences/",
+        apis.ScheduleOccurrencesApi.as_view(),
+        name="schedule-occurrences",
+    ),
+    path(f"{P}forecast/", apis.ForecastApi.as_view(), name="forecast"),
 ]
