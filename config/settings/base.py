@@ -608,6 +608,10 @@ SPECTACULAR_SETTINGS = {
         "AuditObjectTypeEnum": "kore.ledger.audit_selectors.OBJECT_TYPES",
         "WebhookDeliveryStatusEnum": "kore.webhooks.models.WebhookDelivery.Status",
         "WebhookEventTypeEnum": "kore.webhooks.events.EVENT_TYPES",
+        "ScheduleModeEnum": "kore.planning.models.Schedule.Mode",
+        "ScheduleRuleEnum": "kore.planning.models.Schedule.Rule",
+        "BudgetPeriodEnum": "kore.planning.models.Budget.Period",
+        "BudgetRolloverEnum": "kore.planning.models.Budget.Rollover",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
