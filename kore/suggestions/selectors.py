@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 
@@ -154,3 +155,27 @@ def import_preview_suggestions(
         texts.append(Text(row.get("counterparty") or "", row.get("description") or "", amount))
     found, info = suggestions_for(organization=job.organization, texts=texts)
     return [int(r["line"]) for r in rows], found, info
+
+
+def applied_suggestions_shown(*, organization: Organization, tx_id: int) -> list[dict[str, Any]]:
+    """What was suggested and applied to one transaction, newest first, with category names."""
+    rows = list(
+        AppliedSuggestion.objects.filter(organization=organization, transaction_id=tx_id)
+        .select_related("category", "applied_by")
+        .order_by("-applied_at", "-id")
+    )
+    ids = {int(s["category"]) for row in rows for s in row.suggested}
+    names = categories_named(organization=organization, ids=ids)
+    return [
+        {
+            "how": row.how, "category": row.category, "applied_by": row.applied_by,
+            "import_job_id": row.import_job_id, "applied_at": row.applied_at,
+            "confidence": row.confidence,
+            "suggested_named": [
+                {"name": names[int(s["category"])].name,
+                 "percent": round(float(s["confidence"]) * 100)}
+                for s in row.suggested if int(s["category"]) in names
+            ],
+        }
+        for row in rows
+    ]  # fmt: skip

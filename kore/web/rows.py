@@ -48,7 +48,7 @@ def row_html(row: dict[str, Any], *, can_write: bool) -> str:
         f"<td>{_e(row['date_text'])}</td>"
         f'<td class="c-desc"><a href="{_e(row["url"])}">{label}</a>{sub}</td>'
         f'<td class="hide-s">{_e(row["account_name"])}</td>'
-        f'<td class="c-cat">{category}</td>'
+        f'<td class="c-cat" id="cat-{rid}">{category}</td>'
         f'<td class="hide-s">{tags}</td>'
         f'<td class="hide-s"><span class="status s-{status}">{status}</span></td>'
         f'<td class="num {row["sign"]}">{_e(row["amount_text"])} {_e(row["currency"])}</td>'

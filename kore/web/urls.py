@@ -10,6 +10,7 @@ from . import (
     views_planning,
     views_reports,
     views_rules,
+    views_suggestions,
     views_transactions,
     views_webhooks,
 )
@@ -66,6 +67,21 @@ urlpatterns = [
         f"{ORG}statements/<id:statement_id>/reconcile/",
         views_ledger.statement_reconcile,
         name="statement-reconcile",
+    ),
+    path(
+        f"{ORG}transactions/suggestions/",
+        views_suggestions.transaction_suggestions,
+        name="transaction-suggestions",
+    ),
+    path(
+        f"{ORG}transactions/<id:tx_id>/suggestions/accept/",
+        views_suggestions.suggestion_accept_view,
+        name="suggestion-accept",
+    ),
+    path(
+        f"{ORG}imports/<id:job_id>/suggestions/",
+        views_suggestions.import_suggestions,
+        name="import-suggestions",
     ),
     path(f"{ORG}rules/", views_rules.rules, name="rules"),
     path(f"{ORG}rules/count/", views_rules.rule_count, name="rule-count"),

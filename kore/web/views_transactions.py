@@ -22,6 +22,7 @@ from kore.ledger.services.bulk import transactions_bulk_delete, transactions_bul
 from kore.ledger.services.concurrency import etag
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
+from kore.suggestions.selectors import applied_suggestions_shown
 
 from . import forms
 from .access import error_page, is_htmx, org_page, render_page
@@ -116,9 +117,20 @@ def transaction_list(request: HttpRequest, org: OrgContext) -> HttpResponse:
         "ordering_options": options(forms.ORDERINGS, request.GET.get("ordering", "-occurred_on")),
     }
     context["rows_html"] = rows_html(rows, can_write=org.at_least(Role.MEMBER))
+    context["suggest_url"] = _suggest_url(org, rows)
     if is_htmx(request) and request.GET.get("cursor"):
         return render_page(request, "web/_tx_rows.html", context, status=status)
     return render_page(request, "web/transactions.html", context, status=status)
+
+
+def _suggest_url(org: OrgContext, rows: list[dict[str, Any]]) -> str:
+    """The fragment with the category suggestions of the uncategorised rows shown (its own
+    request, so the rows render as fast without it)."""
+    ids = [r["id"] for r in rows if not r["category_id"] and not r["splits"]]
+    if not ids:
+        return ""
+    url = reverse("web:transaction-suggestions", args=[org.organization.slug])
+    return url + "?" + "&".join(f"transaction={i}" for i in ids)
 
 
 def _row_response(
@@ -364,6 +376,7 @@ def transaction_detail(request: HttpRequest, org: OrgContext, tx_id: int) -> Htt
             organization=org.organization, transaction_id=tx_id
         ).order_by("-created_at"),
         "locked": row["status"] == "reconciled",
+        "applied": applied_suggestions_shown(organization=org.organization, tx_id=tx_id),
     }
     return render_page(request, "web/transaction_detail.html", context, status=status)
 

@@ -9,7 +9,8 @@
 
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#tx-body tr.tx-row")); }
 
-  // Keyboard: j/k or arrows move between rows, Enter edits, x ticks, Escape cancels an edit.
+  // Keyboard: j/k or arrows move between rows, Enter edits, x ticks, a accepts the first suggested
+  // category, Escape cancels an edit.
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     if (e.key === "Escape") {
@@ -25,6 +26,7 @@
     else if (e.key === "k" || e.key === "ArrowUp") { e.preventDefault(); (list[i - 1] || list[0]).focus(); }
     else if (e.key === "Enter" && i >= 0) { var edit = t.querySelector("button.edit"); if (edit) { e.preventDefault(); edit.click(); } }
     else if (e.key === "x" && i >= 0) { var box = t.querySelector("input.pick"); if (box) { box.checked = !box.checked; countPicked(); } }
+    else if (e.key === "a" && i >= 0) { var pick = t.querySelector("button.suggest-pick"); if (pick) { e.preventDefault(); pick.click(); } }
   });
 
   // After an inline edit swaps in, focus its first field; after saving, focus the row again.
