@@ -439,6 +439,7 @@ ROW: tuple[Column, ...] = (
     Column("currency", "currency", "text"),
     Column("description", "description", "text"),
     Column("counterparty", "counterparty", "text"),
+    Column("payee", "payee_id", "ref", "The counterparty's payee (kore.payees), or null."),
     Column("category", "category_id", "ref"),
     Column("tags", "tags", "tags"),
     Column("reference", "reference", "text"),
