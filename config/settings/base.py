@@ -631,7 +631,6 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "kore.core.logging.RequestIdFilter"},
         "context": {"()": "kore.ops.logs.ContextFilter"},
         "recent": {"()": "kore.ops.recorder.RecentProblemsFilter"},
     },

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from . import audit  # noqa: F401  (its receiver stamps request id and API token on history)
         from .converters import IdConverter
 
         # Before any URLconf is imported: every app's urls.py spells its ids <id:…>.

@@ -6,7 +6,7 @@ so bulk writes are audited too. Who: the history user (a person, or the creator 
 plus ``api_token_id`` when a token made the change.
 
 Lives in ``kore.core`` because the organisations app (memberships, API token authentication) and
-the request middleware use it as well as the ledger; ``kore.ledger.audit`` re-exports it.
+the request middleware use it as well as the ledger.
 """
 
 from contextvars import ContextVar

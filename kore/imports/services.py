@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from kore.core.audit import audit_attrs
 from kore.core.exceptions import (
     Conflict,
     KoreError,
@@ -42,7 +43,6 @@ from kore.core.exceptions import (
 )
 from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
 from kore.core.money import format_amount
-from kore.ledger.audit import audit_attrs
 from kore.ledger.iban import account_ref_normalise
 from kore.ledger.models import Account, Transaction
 from kore.ledger.models import Statement as LedgerStatement

@@ -8,11 +8,11 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from kore.core.audit import AuditFields
 from kore.core.money import DECIMAL_PLACES, MAX_DIGITS
 from kore.orgs.models import ApiToken, Organization
 
 from . import lookups  # noqa: F401 - registers ilike_contains on CharField
-from .audit import AuditFields
 
 
 def MoneyColumn(**kwargs: Any) -> "models.DecimalField[Any, Any]":

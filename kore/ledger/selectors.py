@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from kore.orgs.models import Organization
 
-from .models import Account, Category, Statement, Tag, Transaction
+from .models import Account, Category, Statement, Transaction
 
 # What a bank has confirmed: the rows a statement's closing balance is compared with.
 CLEARED_STATUSES = (Transaction.Status.CLEARED, Transaction.Status.RECONCILED)
@@ -66,7 +66,3 @@ def statement_list(*, organization: Organization) -> QuerySet[Statement]:
 
 def statement_get(*, organization: Organization, statement_id: int) -> Statement | None:
     return Statement.objects.filter(organization=organization, pk=statement_id).first()
-
-
-def tag_list(*, organization: Organization) -> QuerySet[Tag]:
-    return Tag.objects.filter(organization=organization).order_by("name")

@@ -98,18 +98,6 @@ def _current_task() -> Any:
     return task if task and getattr(task.request, "id", None) else None
 
 
-class RedactFilter(logging.Filter):
-    """Redact the message of records that reach handlers not using Kore's formatters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is the logger's problem, not a reason to drop
-            return True
-        record.msg, record.args = redact(message), ()
-        return True
-
-
 class TextFormatter(logging.Formatter):
     """Human-readable lines for a terminal (the embedded runtime, make run)."""
 

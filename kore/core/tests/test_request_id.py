@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from kore.core.logging import RequestIdFilter
 from kore.core.request_id import get_request_id, request_id_from_header
 from kore.core.testing import assert_error, client_for
+from kore.ops.logs import ContextFilter
 from kore.orgs.tests.factories import UserFactory
 
 GENERATED = re.compile(r"^[0-9a-f]{32}$")
@@ -115,7 +115,7 @@ def test_authenticated_error_keeps_the_id(db):
 @pytest.fixture
 def id_caplog(caplog):
     """caplog whose handler stamps records with the request id, as the console handler does."""
-    request_filter = RequestIdFilter()
+    request_filter = ContextFilter()
     caplog.handler.addFilter(request_filter)
     caplog.set_level(logging.INFO)
     yield caplog

@@ -11,13 +11,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from kore.core.audit import audit_attrs
 from kore.core.exceptions import Conflict, FieldErrors, KoreError, NotFound, RuleViolation
 from kore.core.money import MoneyError, check_precision
 from kore.orgs.scoping import OrgContext
 from kore.payees.categorise import Categoriser, Decision, Subject, payees_settle
 from kore.payees.rules import split_amounts
 
-from ..audit import audit_attrs
 from ..models import Account, Category, Split, Tag, Transaction
 from .concurrency import check_version
 from .periods import period_open_check

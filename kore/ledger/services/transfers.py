@@ -11,11 +11,11 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from kore.core.audit import audit_attrs
 from kore.core.exceptions import NotFound, RuleViolation, rule_violation
 from kore.core.money import MoneyError, check_precision
 from kore.orgs.scoping import OrgContext
 
-from ..audit import audit_attrs
 from ..models import Account, Split, Transaction, Transfer
 from .concurrency import check_version
 from .periods import period_open_check
