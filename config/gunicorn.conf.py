@@ -48,8 +48,15 @@ timeout = env_int("GUNICORN_TIMEOUT", default=60, min_value=1)
 # is retried elsewhere, which during a rolling restart is nowhere.
 keepalive = env_int("GUNICORN_KEEPALIVE", default=75, min_value=1)
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", default=30, min_value=1)
-# Recycle workers now and then (leaks); the jitter keeps them from restarting together.
-max_requests = env_int("GUNICORN_MAX_REQUESTS", default=1000, min_value=0)
+# No recycling by default: a POST is never retried by Nginx, and a gthread worker that stops
+# (max_requests) fails the requests it holds unread. Measured through Nginx in the Compose stack,
+# 6 workers stopped (SIGTERM: the path max_requests takes) under 6 threads of POSTs, 2026-12-06:
+# 27 of 628 POSTs answered 502 with Nginx's upstream keepalive (its idle connections to that
+# worker are reset under the next request), still 2 of 631 without it (Gunicorn 23's gthread
+# worker drops a connection it accepted in the loop turn in which it stops); 0 with no
+# recycling. Set GUNICORN_MAX_REQUESTS only to contain a leak, knowing each recycle can fail a
+# write or two.
+max_requests = env_int("GUNICORN_MAX_REQUESTS", default=0, min_value=0)
 max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", default=100, min_value=0)
 # The heartbeat file on tmpfs: a slow or full disk must not get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

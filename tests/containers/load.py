@@ -16,7 +16,8 @@ from .stack import Stack, run
 @dataclass
 class Loop:
     """GETs ``paths`` in turn from ``workers`` threads, ``pause`` s apart, until stopped or
-    ``limit`` seconds have passed (the bound: a loop never outlives its test)."""
+    ``limit`` seconds have passed (the bound: a loop never outlives its test). With ``body``
+    (request number -> JSON) it POSTs that instead."""
 
     stack: Stack
     paths: list[str]
@@ -24,6 +25,7 @@ class Loop:
     workers: int = 2
     pause: float = 0.05
     limit: float = 300
+    body: Callable[[int], dict[str, object]] | None = None
     sent: int = 0
     failed: int = 0
     # Requests answered after mark() (after the fault): in flight across it, or sent after it.
@@ -32,6 +34,8 @@ class Loop:
     failures: list[str] = field(default_factory=list)
     duration: float = 0.0
     slowest: float = 0.0
+    # (when it was sent, seconds until answered) of every request, in the order answered.
+    timings: list[tuple[float, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -61,20 +65,29 @@ class Loop:
             path = self.paths[i % len(self.paths)]
             i += 1
             began = time.monotonic()
+            method = "GET" if self.body is None else "POST"
             try:
-                response = self.stack.get(path, headers=self.headers, timeout=30)
+                json = None if self.body is None else self.body(i)
+                response = self.stack.request(method, path, headers=self.headers, json=json,
+                                              timeout=30)  # fmt: skip
                 ok, what = response.ok, f"{response.status_code} {response.text[:120]!r}"
             except requests.RequestException as error:
                 ok, what = False, f"{type(error).__name__}: {error}"[:200]
             with self._lock:
                 self.slowest = max(self.slowest, time.monotonic() - began)
+                self.timings.append((began, time.monotonic() - began))
                 self.sent += 1
                 self.sent_after += time.monotonic() >= self.marked
                 if not ok:
                     self.failed += 1
                     if len(self.failures) < 10:
-                        self.failures.append(f"GET {path}: {what}")
+                        self.failures.append(f"{method} {path}: {what}")
             time.sleep(self.pause)
+
+    def p95(self, since: float = 0.0) -> float:
+        """The 95th percentile of the seconds taken by requests sent at or after ``since``."""
+        taken = sorted(seconds for began, seconds in self.timings if began >= since)
+        return taken[min(len(taken) - 1, int(len(taken) * 0.95))] if taken else 0.0
 
     def summary(self) -> str:
         after = (
