@@ -19,6 +19,7 @@ from config.env import (
     env_rate,
     env_secret,
 )
+from kore.core.redis_connection import FailFastConnection
 
 # --- Core -----------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", default=False)
@@ -161,6 +162,9 @@ def cache_from_url(url: str) -> dict[str, dict[str, object]]:
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # The timeouts do not bound the name lookup (a stopped Compose service has no
+                # DNS entry): after a failed connect, fail at once for a few seconds.
+                "CONNECTION_POOL_KWARGS": {"connection_class": FailFastConnection},
             },
         }
     }
