@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -19,7 +20,7 @@ from django.db import DatabaseError
 from django.db import transaction as db_transaction
 
 from kore.core.exceptions import Conflict, KoreError, NotFound
-from kore.core.jobs import job_claim, job_finish, job_heartbeat
+from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
 from kore.core.request_id import current_request_id
 from kore.ledger import transaction_list as tl
 from kore.ledger.models import Category, Transaction
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 2000
 ROWS_SHOWN = 100
+# Longer than the task's time limit (its write phase sends no heartbeat).
+STALE_AFTER = timedelta(minutes=20)
 Status = RuleRun.Status
 _COLUMNS = (
     "id", "version", "account_id", "occurred_on", "amount", "currency", "description",
@@ -293,3 +296,18 @@ def rule_run_undo(*, ctx: OrgContext, run_id: int) -> RuleRun:
         run.status = Status.UNDONE
         run.save(update_fields=["status", "updated_at"])
     return run
+
+
+def rule_runs_reap(*, stale_after: timedelta = STALE_AFTER) -> dict[str, list[int]]:
+    """Re-queue runs whose worker went silent, re-send queued ones left waiting, fail those out
+    of attempts (kore.core.jobs). A run writes in one transaction, so a re-run starts clean."""
+    reaped = jobs_reap(RuleRun, stale_after=stale_after, max_attempts=RuleRun.MAX_ATTEMPTS,
+                       failed_code="rule_run_attempts_exhausted")  # fmt: skip
+    from .tasks import run_rule  # the task module imports this one
+
+    for pk in reaped.to_send:
+        run_rule.delay(pk)
+    if reaped.failed or reaped.to_send:
+        logger.warning("rule run reaper: failed %s, re-queued %s, re-sent %s",
+                       reaped.failed, reaped.requeued, reaped.resent)  # fmt: skip
+    return {"failed": reaped.failed, "requeued": reaped.requeued, "resent": reaped.resent}
