@@ -5,7 +5,9 @@ bill that arrives early), in this order:
 
 1. an imported row that fits (the bank's own row: amount within the schedule's tolerance, dated
    within ``match_days``, a similar payee by kore.imports.matching) and fits no other schedule
-   of the account is linked to it (``linked``), rather than booked twice;
+   of the account is linked to it (``linked``), rather than booked twice. When Kore already
+   booked the date and the import did not merge into it (an import merges a row of the same
+   amount by itself), the booked one is deleted if it is still untouched;
 2. otherwise, on or after the date, a ``create`` schedule books the transaction (``created``);
 3. otherwise, once the window passed with nothing, the bill is flagged ``missed`` (an import that
    brings it later still links it).
@@ -23,11 +25,12 @@ from typing import cast
 
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.db.models import Q
 
 from kore.core.exceptions import KoreError
 from kore.imports.matching import counterparties_similar
 from kore.ledger.models import Transaction
-from kore.ledger.services.transactions import transaction_create
+from kore.ledger.services.transactions import transaction_create, transaction_delete
 from kore.orgs.models import Role, User
 from kore.orgs.scoping import OrgContext
 from kore.orgs.selectors import organization_today
@@ -68,14 +71,27 @@ class Open:
     due_on: date
 
 
+def _placeholder() -> Q:
+    """A booked occurrence whose transaction is still Kore's own guess: not confirmed by the
+    bank (no import linked to it), pending, never edited. The bank's row replaces it."""
+    return Q(
+        outcome=ScheduleOccurrence.Outcome.CREATED,
+        transaction__fingerprint__isnull=True,
+        transaction__status=Transaction.Status.PENDING,
+        transaction__version=1,
+        transaction__deleted_at__isnull=True,
+    )
+
+
 def _open_dates(schedules: Iterable[Schedule], low: date, high: date) -> list[Open]:
     found: list[Open] = []
     for schedule in schedules:
         settled = set(
-            ScheduleOccurrence.objects.filter(
-                schedule=schedule, due_on__range=(low, high)
-            ).exclude(outcome=ScheduleOccurrence.Outcome.MISSED).values_list("due_on", flat=True)
-        )  # fmt: skip
+            ScheduleOccurrence.objects.filter(schedule=schedule, due_on__range=(low, high))
+            .exclude(outcome=ScheduleOccurrence.Outcome.MISSED)
+            .exclude(_placeholder())
+            .values_list("due_on", flat=True)
+        )
         for day in schedule_dates(schedule, after=low - timedelta(days=1), until=high):
             if day not in settled:
                 found.append(Open(schedule, day))
@@ -97,7 +113,9 @@ def schedules_link_imports(*, account_id: int, low: date, high: date) -> int:
     are, when exactly one open date of one schedule fits a row and no other row fits that
     date. Returns the number linked."""
     schedules = list(
-        Schedule.objects.filter(account_id=account_id, active=True).select_related("account")
+        Schedule.objects.filter(account_id=account_id, active=True).select_related(
+            "account", "organization", "created_by"
+        )
     )
     if not schedules:
         return 0
@@ -120,21 +138,34 @@ def schedules_link_imports(*, account_id: int, low: date, high: date) -> int:
 
 
 def _link(found: Open, row_id: int) -> int:
+    """Point the date at the bank's row; a transaction Kore booked for it as a placeholder is
+    deleted (restorable, like any deletion), so the payment is in the ledger once."""
+    schedule = found.schedule
     with db_transaction.atomic():
-        Schedule.objects.select_for_update().filter(pk=found.schedule.pk).first()
+        Schedule.objects.select_for_update().filter(pk=schedule.pk).first()
         occurrence = ScheduleOccurrence.objects.filter(
-            schedule=found.schedule, due_on=found.due_on
+            schedule=schedule, due_on=found.due_on
         ).first()
-        if occurrence is not None and occurrence.outcome != ScheduleOccurrence.Outcome.MISSED:
-            return 0  # settled by another run meanwhile
         if ScheduleOccurrence.objects.filter(transaction_id=row_id).exists():
             return 0
+        placeholder = None
+        if occurrence is not None and occurrence.outcome != ScheduleOccurrence.Outcome.MISSED:
+            if not ScheduleOccurrence.objects.filter(_placeholder(), pk=occurrence.pk).exists():
+                return 0  # settled by another run meanwhile
+            placeholder = occurrence.transaction_id
         if occurrence is None:
-            occurrence = ScheduleOccurrence(schedule=found.schedule, due_on=found.due_on)
+            occurrence = ScheduleOccurrence(schedule=schedule, due_on=found.due_on)
         occurrence.outcome = ScheduleOccurrence.Outcome.LINKED
         occurrence.transaction_id = row_id
         occurrence.save()
+        if placeholder is not None:
+            transaction_delete(ctx=_context(schedule), tx_id=placeholder)
     return 1
+
+
+def _context(schedule: Schedule) -> OrgContext:
+    """Whom the worker writes for: the person who made the schedule."""
+    return OrgContext(schedule.organization, Role.MEMBER, cast(User, schedule.created_by), None)
 
 
 def schedule_run(*, schedule_id: int, now: datetime | None = None) -> int:
@@ -170,7 +201,7 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> int:
 def _book(schedule: Schedule, day: date) -> int:
     """The transaction and its occurrence, in one database transaction; 0 when another run
     booked the date first (the unique constraint) or the ledger refuses the date."""
-    ctx = OrgContext(schedule.organization, Role.MEMBER, cast(User, schedule.created_by), None)
+    ctx = _context(schedule)
     try:
         with db_transaction.atomic():
             occurrence = ScheduleOccurrence.objects.create(

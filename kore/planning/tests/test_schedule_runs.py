@@ -121,3 +121,29 @@ def test_the_date_is_the_organisations_around_daylight_saving(ctx, account, worl
     late = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)
     assert schedule_run(schedule_id=schedule.pk, now=late) == 1
     assert Transaction.objects.get().occurred_on == date(2026, 3, 30)
+
+
+def test_the_banks_row_replaces_the_untouched_transaction_booked_for_its_date(ctx, account):
+    schedule = rent(ctx, account, starts_on=date(2026, 1, 1), amount_tolerance=Decimal("10.00"))
+    assert schedule_run(schedule_id=schedule.pk, now=at("2026-01-31")) == 1
+    booked = Transaction.objects.get()
+    bank = imported(ctx, account, "2026-02-02", "-955.00", "Hausverwaltung Meier")
+    schedule_run(schedule_id=schedule.pk, now=at("2026-02-03"))
+    occurrence = ScheduleOccurrence.objects.get()
+    assert (occurrence.outcome, occurrence.transaction_id) == ("linked", bank.pk)
+    live = Transaction.objects.filter(account=account, deleted_at__isnull=True)
+    assert list(live.values_list("pk", flat=True)) == [bank.pk]
+    assert Transaction.objects.get(pk=booked.pk).deleted_at is not None  # restorable
+
+
+def test_a_booked_transaction_someone_edited_is_kept(ctx, account):
+    from kore.ledger.services.transactions import transaction_update
+
+    schedule = rent(ctx, account, starts_on=date(2026, 1, 1), amount_tolerance=Decimal("10.00"))
+    schedule_run(schedule_id=schedule.pk, now=at("2026-01-31"))
+    booked = Transaction.objects.get()
+    transaction_update(ctx=ctx, tx_id=booked.pk, notes="paid by card this time")
+    imported(ctx, account, "2026-02-02", "-955.00", "Hausverwaltung Meier")
+    schedule_run(schedule_id=schedule.pk, now=at("2026-02-03"))
+    assert ScheduleOccurrence.objects.get().transaction_id == booked.pk
+    assert Transaction.objects.filter(deleted_at__isnull=True).count() == 2
