@@ -91,6 +91,7 @@ urlpatterns = [
     path(f"{ORG}payees/<id:payee_id>/", views_rules.payee_edit, name="payee"),
     path(f"{ORG}reports/", views_reports.reports, name="reports"),
     path(f"{ORG}budgets/", views_planning.budgets, name="budgets"),
+    path(f"{ORG}schedules/", views_planning.schedules, name="schedules"),
     path(f"{ORG}imports/", views_reports.imports, name="imports"),
     path(f"{ORG}imports/<id:job_id>/", views_reports.import_detail, name="import"),
     path(f"{ORG}imports/<id:job_id>/cancel/", views_reports.import_cancel, name="import-cancel"),

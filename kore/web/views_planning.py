@@ -8,7 +8,8 @@ from kore.orgs.scoping import OrgContext
 from kore.orgs.selectors import organization_today
 from kore.planning import selectors
 from kore.planning.budgets import budget_progress
-from kore.planning.serializers import progress_data
+from kore.planning.forecast import cash_flow_forecast, missed, upcoming
+from kore.planning.serializers import account_forecast_data, progress_data
 
 from .access import org_page, render_page
 
@@ -23,3 +24,27 @@ def budgets(request: HttpRequest, org: OrgContext) -> HttpResponse:
         data["over"] = data["left"].startswith("-")
         rows.append(data)
     return render_page(request, "web/budgets.html", {"nav": "budgets", "budgets": rows})
+
+
+@org_page()
+def schedules(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """What is expected: the next 30 days, the bills that did not arrive, and each account's
+    balance over the next 90 days."""
+    organization = org.organization
+    today = organization_today(organization=organization)
+    names = {s.pk: s for s in selectors.schedule_list(organization=organization)}
+    context = {
+        "nav": "schedules",
+        "today": today,
+        "schedules": list(names.values()),
+        "upcoming": [
+            {"item": item, "schedule": names.get(item.schedule or 0)}
+            for item in upcoming(organization=organization, today=today, days=30)
+        ],
+        "missed": missed(organization=organization, today=today),
+        "forecasts": [
+            account_forecast_data(f)
+            for f in cash_flow_forecast(organization=organization, today=today, days=90)
+        ],
+    }
+    return render_page(request, "web/schedules.html", context)

@@ -1,0 +1,60 @@
+"""The budgets page (a progress bar per budget) and the schedules page (upcoming, forecast)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kore.orgs.selectors import organization_today
+from kore.planning.services import budget_create
+from kore.web.tests.helpers import browser
+
+from .conftest import book
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_budgets_page_shows_a_bar_per_budget(world, ctx, account, food):
+    today = organization_today(organization=world.org)
+    budget_create(ctx=ctx, category=food.pk, amount=Decimal("200.00"), starts_on=today)
+    book(ctx, account, today.isoformat(), "-170.00", category=food.pk)
+    response = browser(world.viewer).get(f"/o/{world.org.slug}/budgets/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<meter min="0" max="200.00"' in html
+    assert 'value="170.00"' in html
+    assert "80 % reached" in html
+    assert "30.00 EUR" in html  # left
+
+
+def test_an_outsider_gets_a_404_page(world, ctx, food):
+    budget_create(ctx=ctx, category=food.pk, amount=Decimal(1), starts_on=date(2026, 1, 1))
+    response = browser(world.outsider).get(f"/o/{world.org.slug}/budgets/")
+    assert response.status_code == 404
+    assert "Food" not in response.content.decode()
+
+
+def test_the_schedules_page_shows_upcoming_dates_the_forecast_and_missed_bills(world, ctx, account):
+    from datetime import timedelta
+
+    from kore.planning.runs import schedule_run
+    from kore.planning.services import schedule_create
+
+    today = organization_today(organization=world.org)
+    book(ctx, account, today.isoformat(), "500.00")
+    schedule_create(ctx=ctx, account=account.pk, amount=Decimal("-120.00"),
+                    description="Internet", rule="weekly", interval=2,
+                    starts_on=today + timedelta(days=3))  # fmt: skip
+    water = schedule_create(ctx=ctx, account=account.pk, amount=Decimal("-40.00"),
+                            description="Water", rule="weekly", mode="forecast",
+                            starts_on=today - timedelta(days=20),
+                            ends_on=today - timedelta(days=20))  # fmt: skip
+    schedule_run(schedule_id=water.pk)
+    response = browser(world.viewer).get(f"/o/{world.org.slug}/schedules/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Bills that did not arrive" in html
+    assert "Water" in html
+    assert (today + timedelta(days=3)).isoformat() in html
+    assert "Internet" in html
+    assert "380.00" in html  # 500 - 120 after the first date
