@@ -7,7 +7,8 @@
 # BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
 # bench/imports.sh: import via a real worker vs raw COPY, CSV export, var/bench/imports.txt),
 # BENCH_SUGGESTIONS (1; 0 skips bench/suggestions.py: category suggestion methods compared on
-# generated data, var/bench/suggestions.txt).
+# generated data, var/bench/suggestions.txt), BENCH_WEBHOOKS (1; 0 skips bench/webhooks.sh: webhook
+# delivery rate through a worker killed midway, var/bench/webhooks.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -193,6 +194,11 @@ fi
 # --- Imports through a real worker vs a raw COPY, and the CSV export of the same rows ------------
 if [[ ${BENCH_IMPORTS:-1} != 0 ]]; then
   BENCH_GUNICORN_PORT=$port BENCH_GUNICORN_PID=$gunicorn_pid BENCH_SLUG=$slug bench/imports.sh
+fi
+
+# --- Webhooks: 10,000 events through a real worker killed midway (var/bench/webhooks.txt) ------
+if [[ ${BENCH_WEBHOOKS:-1} != 0 ]]; then
+  bench/webhooks.sh
 fi
 
 # --- Category suggestions: each method's accuracy and cost on generated hard data (no server) ---

@@ -107,6 +107,8 @@ def test_ssl_redirect_off_is_a_deploy_warning():
         ("hosts unset", {"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
         ("database unset", {"DATABASE_URL": None}, "DATABASE_URL"),
         ("database empty", {"DATABASE_URL": ""}, "DATABASE_URL"),
+        ("webhooks private", {"KORE_WEBHOOK_ALLOW_PRIVATE": "true"}, "KORE_WEBHOOK_ALLOW_PRIVATE"),
+        ("webhooks plain http", {"KORE_WEBHOOK_REQUIRE_HTTPS": "false"}, "KORE_WEBHOOK_REQUIRE"),
     ],
 )
 def test_refuses_to_start(case, overrides, reason):

@@ -30,6 +30,13 @@ if not ALLOWED_HOSTS:
     _refuse("ALLOWED_HOSTS is empty. List the host names Kore is served under.")
 if not DATABASE_URL:
     _refuse("DATABASE_URL is not set. Point it at PostgreSQL, e.g. postgres://user:pw@db/kore.")
+if KORE_WEBHOOK_ALLOW_PRIVATE or not KORE_WEBHOOK_REQUIRE_HTTPS:  # noqa: F405
+    # A webhook URL is typed by an organisation's admin: in production it must not reach the
+    # host's own network (metadata services, databases) nor travel in clear.
+    _refuse(
+        "KORE_WEBHOOK_ALLOW_PRIVATE must be false and KORE_WEBHOOK_REQUIRE_HTTPS true "
+        "(the embedded runtime, config.settings.local, relaxes both for local receivers)."
+    )
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 

@@ -30,9 +30,11 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * (1 - random.random() * 0.2))  # noqa: S311 - not secret
 
 
-def lease_seconds() -> int:
-    # Longer than one attempt can take: a lease that runs out means the worker died.
-    return settings.KORE_WEBHOOK_TIMEOUT_SECONDS * 3 + 30
+def lease_seconds(claimed: int) -> int:
+    """Longer than a batch can take (each attempt at most a connect and a read timeout, SENDERS
+    at once): a lease that runs out means the worker died."""
+    rounds = -(-claimed // SENDERS)
+    return rounds * 2 * settings.KORE_WEBHOOK_TIMEOUT_SECONDS + 10
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -63,7 +65,7 @@ def deliveries_claim(*, limit: int = CLAIM_BATCH) -> list[WebhookDelivery]:
         )
         WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
             status=Status.SENDING,
-            lease_until=now + timedelta(seconds=lease_seconds()),
+            lease_until=now + timedelta(seconds=lease_seconds(len(rows))),
             attempts=F("attempts") + 1,
         )
     for row in rows:

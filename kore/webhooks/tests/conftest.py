@@ -54,6 +54,8 @@ def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "KORE_WEBHOOK_ALLOW_PRIVATE": "true",
         "KORE_WEBHOOK_REQUIRE_HTTPS": "false",
+        # A short lease: a killed worker's deliveries are claimed again within ~25 s.
+        "KORE_WEBHOOK_TIMEOUT_SECONDS": "1",
     }
     worker = Worker(env)
     worker.start()
