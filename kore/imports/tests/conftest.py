@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -148,9 +149,10 @@ def _use_broker(url: str | None) -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
-    broker = _broker_url()
+@contextmanager
+def worker_running(broker: str, **extra_env: str) -> Iterator[Worker]:
+    """A real worker on the test database reading ``broker`` (emptied first), with this process
+    sending to it meanwhile; ``extra_env`` adds settings for the worker alone."""
     redis.Redis.from_url(broker).flushdb()
     previous = os.environ.get("CELERY_BROKER_URL")
     _use_broker(broker)
@@ -161,9 +163,18 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **extra_env,
     }
     worker = Worker(env)
     worker.start()
-    yield worker
-    worker.stop()
-    _use_broker(previous)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        _use_broker(previous)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    with worker_running(_broker_url()) as worker:
+        yield worker

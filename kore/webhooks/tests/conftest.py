@@ -10,10 +10,8 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-from django.conf import settings
 
-from kore.imports.tests.conftest import Worker, _test_database_url, _use_broker
+from kore.imports.tests.conftest import Worker, worker_running
 
 from .receiver import Receiver, running_receiver
 
@@ -41,24 +39,11 @@ def _broker_url() -> str:
 
 @pytest.fixture(scope="session")
 def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
-    broker = _broker_url()
-    redis.Redis.from_url(broker).flushdb()
-    previous = os.environ.get("CELERY_BROKER_URL")
-    _use_broker(broker)
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "KORE_WEBHOOK_ALLOW_PRIVATE": "true",
-        "KORE_WEBHOOK_REQUIRE_HTTPS": "false",
+    with worker_running(
+        _broker_url(),
+        KORE_WEBHOOK_ALLOW_PRIVATE="true",
+        KORE_WEBHOOK_REQUIRE_HTTPS="false",
         # A short lease: a killed worker's deliveries are claimed again within ~25 s.
-        "KORE_WEBHOOK_TIMEOUT_SECONDS": "1",
-    }
-    worker = Worker(env)
-    worker.start()
-    yield worker
-    worker.stop()
-    _use_broker(previous)
+        KORE_WEBHOOK_TIMEOUT_SECONDS="1",
+    ) as worker:
+        yield worker
