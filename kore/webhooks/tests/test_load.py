@@ -33,7 +33,7 @@ def test_events_survive_a_worker_killed_mid_delivery(webhook_worker, world, rece
     started = time.monotonic()
     wait_until(
         lambda: len(receiver.requests) >= EVENTS // 3,
-        timeout=EVENTS / 5,
+        timeout=60 + EVENTS / 5,  # generous: a loaded machine delivers far fewer per second
         what="a third of the events to arrive",
         interval=0.01,
     )
@@ -49,7 +49,7 @@ def test_events_survive_a_worker_killed_mid_delivery(webhook_worker, world, rece
         deliver_due.delay()  # what beat does every minute, more often
         return {json.loads(b)["id"] for b in receiver.bodies()} >= expected
 
-    wait_until(all_arrived, timeout=60 + EVENTS / 5, what="every event to arrive", interval=3)
+    wait_until(all_arrived, timeout=120 + EVENTS / 5, what="every event to arrive", interval=3)
     total = time.monotonic() - started
     received = Counter(json.loads(b)["id"] for b in receiver.bodies())
     duplicates = {event_id for event_id, n in received.items() if n > 1}
