@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
 
 from kore.orgs.models import Role, User
 from kore.orgs.scoping import OrgContext
@@ -95,9 +96,11 @@ def render_page(
     return render(request, template, base, status=status)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    """An htmx request (it wants a fragment, not the whole page)."""
-    return request.headers.get("HX-Request") == "true"
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it: ``request.htmx`` is truthy for an htmx
+    request (it wants a fragment, not the whole page)."""
+
+    htmx: HtmxDetails
 
 
 def request_ip(request: HttpRequest) -> str | None:

@@ -28,7 +28,7 @@ from kore.orgs.scoping import OrgContext
 from kore.reports.selectors import balances
 
 from . import forms
-from .access import error_page, is_htmx, org_page, render_page
+from .access import HtmxHttpRequest, error_page, org_page, render_page
 from .overview import category_month_totals, month_start
 
 
@@ -276,7 +276,7 @@ def _reconcile_context(org: OrgContext, form: forms.ReconcileForm) -> dict[str, 
 
 
 @org_page()
-def reconcile(request: HttpRequest, org: OrgContext) -> HttpResponse:
+def reconcile(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
     """Statement date and closing balance → the difference and the period's rows to tick, live
     → confirm at zero."""
     accounts = list(selectors.account_list(organization=org.organization))
@@ -298,13 +298,13 @@ def reconcile(request: HttpRequest, org: OrgContext) -> HttpResponse:
         )[:20],
         **_reconcile_context(org, form),
     }
-    template = "web/_reconcile_result.html" if is_htmx(request) else "web/reconcile.html"
+    template = "web/_reconcile_result.html" if request.htmx else "web/reconcile.html"
     return render_page(request, template, context, status=status)
 
 
 @org_page(write=Role.MEMBER)
 @require_POST
-def reconcile_tick(request: HttpRequest, org: OrgContext) -> HttpResponse:
+def reconcile_tick(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
     """Tick (clear) or untick (back to pending) one row of the period; answers with the new
     difference and rows."""
     accounts = list(selectors.account_list(organization=org.organization))
@@ -318,7 +318,7 @@ def reconcile_tick(request: HttpRequest, org: OrgContext) -> HttpResponse:
         tx_services.transaction_update(ctx=org, tx_id=tx_id, status=wanted)
     except KoreError as exc:
         error = exc.message
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         query = {k: request.POST.get(k, "") for k in ("account", "end_date", "closing_balance")}

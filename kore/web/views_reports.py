@@ -29,7 +29,7 @@ from kore.reports.selectors import category_totals, report_cached
 
 from . import charts
 from . import forms as web_forms
-from .access import error_page, is_htmx, org_page, render_page
+from .access import HtmxHttpRequest, error_page, org_page, render_page
 
 
 class ReportForm(djforms.Form):
@@ -265,7 +265,7 @@ def imports(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 
 @org_page()
-def import_detail(request: HttpRequest, org: OrgContext, job_id: int) -> HttpResponse:
+def import_detail(request: HtmxHttpRequest, org: OrgContext, job_id: int) -> HttpResponse:
     job = import_job_get(organization=org.organization, job_id=job_id)
     if job is None:
         return error_page(request, 404, "There is no such import.")
@@ -276,7 +276,7 @@ def import_detail(request: HttpRequest, org: OrgContext, job_id: int) -> HttpRes
         "summary": summary,
         "active": job.status in ImportJob.ACTIVE,
     }
-    template = "web/_import_status.html" if is_htmx(request) else "web/import_detail.html"
+    template = "web/_import_status.html" if request.htmx else "web/import_detail.html"
     return render_page(request, template, context)
 
 

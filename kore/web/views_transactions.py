@@ -25,7 +25,7 @@ from kore.orgs.scoping import OrgContext
 from kore.suggestions.selectors import applied_suggestions_shown
 
 from . import forms
-from .access import error_page, is_htmx, org_page, render_page
+from .access import HtmxHttpRequest, error_page, org_page, render_page
 from .history import history_entries
 from .rows import rows_html
 from .selectors import page_refs
@@ -71,7 +71,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 @org_page()
-def transaction_list(request: HttpRequest, org: OrgContext) -> HttpResponse:
+def transaction_list(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
     """Fifty rows at a time; "more" fetches the next keyset page (htmx appends it)."""
     accounts, categories, orgs = page_refs(organization=org.organization, user=org.user)
     rows: list[dict[str, Any]] = []
@@ -118,7 +118,7 @@ def transaction_list(request: HttpRequest, org: OrgContext) -> HttpResponse:
     }
     context["rows_html"] = rows_html(rows, can_write=org.at_least(Role.MEMBER))
     context["suggest_url"] = _suggest_url(org, rows)
-    if is_htmx(request) and request.GET.get("cursor"):
+    if request.htmx and request.GET.get("cursor"):
         return render_page(request, "web/_tx_rows.html", context, status=status)
     return render_page(request, "web/transactions.html", context, status=status)
 
