@@ -12,11 +12,12 @@ from kore.core.exceptions import KoreError
 from kore.core.fields import IdField
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.orgs.scoping import OrgAPIView
+from kore.payees.selectors import rule_offer
 
 from . import transaction_list as tl
 from .apis import query_schema
 from .models import Transaction
-from .services.bulk import transactions_bulk_delete, transactions_bulk_update
+from .services.bulk import bulk_targets, transactions_bulk_delete, transactions_bulk_update
 
 
 @extend_schema_field(query_schema("BulkFilter", paged=False))
@@ -54,6 +55,18 @@ class BulkUpdateInput(BulkTarget):
 
 
 Changed = inline_serializer("BulkResult", {"changed": serializers.IntegerField()})
+Recategorised = inline_serializer(
+    "BulkUpdateResult",
+    {
+        "changed": serializers.IntegerField(),
+        "rule_offer": serializers.DictField(
+            required=False,
+            allow_null=True,
+            help_text="After a re-categorise of one payee's rows: the rule that would have done "
+            "it, ready for POST /rules/ (null when none fits or one exists).",
+        ),
+    },
+)
 
 
 def _target(data: dict[str, Any]) -> dict[str, Any]:
@@ -63,18 +76,29 @@ def _target(data: dict[str, Any]) -> dict[str, Any]:
 class TransactionBulkUpdateApi(OrgAPIView):
     """Re-categorise, set status, add or remove tags on up to 1,000 transactions at once."""
 
-    @extend_schema(request=BulkUpdateInput, responses={200: Changed}, tags=["transactions"])
+    @extend_schema(request=BulkUpdateInput, responses={200: Recategorised}, tags=["transactions"])
     def post(self, request: Request, org_slug: str) -> Response:
         data = BulkUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        changes = data.validated_data.get("set", {})
+        target = _target(data.validated_data)
         changed = transactions_bulk_update(
             ctx=self.org,
-            changes=data.validated_data.get("set", {}),
+            changes=changes,
             add_tags=data.validated_data.get("add_tags", []),
             remove_tags=data.validated_data.get("remove_tags", []),
-            **_target(data.validated_data),
+            **target,
         )
-        return Response({"changed": changed})
+        body: dict[str, Any] = {"changed": changed}
+        if changes.get("category") is not None:
+            offer = rule_offer(
+                organization=self.org.organization,
+                transactions=bulk_targets(self.org, **target),
+                category_id=changes["category"],
+            )
+            if offer is not None:
+                body["rule_offer"] = offer
+        return Response(body)
 
 
 class TransactionBulkDeleteApi(OrgAPIView):

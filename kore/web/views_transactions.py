@@ -18,10 +18,15 @@ from kore.ledger.audit_selectors import AuditFilter, audit_page
 from kore.ledger.models import Account, Attachment, Category
 from kore.ledger.services import attachments as attachment_services
 from kore.ledger.services import transactions as tx_services
-from kore.ledger.services.bulk import transactions_bulk_delete, transactions_bulk_update
+from kore.ledger.services.bulk import (
+    bulk_targets,
+    transactions_bulk_delete,
+    transactions_bulk_update,
+)
 from kore.ledger.services.concurrency import etag
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
+from kore.payees.selectors import rule_offer
 from kore.suggestions.selectors import applied_suggestions_shown
 
 from . import forms
@@ -33,6 +38,18 @@ from .templatetags.web import amount_input, options, row_formatters, sign
 
 PAGE_SIZE = 50
 UNDO_SALT = "kore.web.undo"
+OFFER_SALT = "kore.web.rule-offer"
+
+
+def _offer(request: HttpRequest) -> dict[str, Any] | None:
+    """The rule offered after a re-categorise (signed by the bulk view), shown once."""
+    try:
+        offer: dict[str, Any] = signing.loads(
+            request.GET.get("offer", ""), salt=OFFER_SALT, max_age=3600
+        )
+    except signing.BadSignature:
+        return None
+    return offer
 
 
 def _refs(org: OrgContext) -> tuple[list[Account], list[Category]]:
@@ -79,7 +96,7 @@ def transaction_list(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
     filter_errors: dict[str, list[str]] = {}
     try:
         # The API's parser: the same filters, names and errors. ``limit`` is the page's own.
-        query = tl.parse_query(request.GET, also=("undo", "cursor"), paged=False)
+        query = tl.parse_query(request.GET, also=("undo", "cursor", "offer"), paged=False)
         rows, next_cursor = tl.page(
             organization=org.organization,
             filters=query.filters,
@@ -93,7 +110,7 @@ def transaction_list(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
         if filter_errors:
             error = ""
     _decorate(rows, accounts, categories, org.organization.slug)
-    base_query = _query_without(request, "cursor", "undo")
+    base_query = _query_without(request, "cursor", "undo", "offer")
     context = {
         "nav": "transactions",
         "filter_errors": filter_errors,
@@ -105,6 +122,7 @@ def transaction_list(request: HtmxHttpRequest, org: OrgContext) -> HttpResponse:
         "has_accounts": bool(accounts),
         "filtered": bool(base_query),
         "undo": request.GET.get("undo", ""),
+        "offer": _offer(request),
         "orgs": orgs,
         "fv": {name: request.GET.get(name, "") for name in (*tl.FILTER_PARAMS, "ordering")},
         "account_options": options(
@@ -233,6 +251,12 @@ def transaction_bulk(request: HttpRequest, org: OrgContext) -> HttpResponse:
             add_tags = [data["tag"].strip()]
         count = transactions_bulk_update(ctx=org, ids=ids, changes=changes, add_tags=add_tags)
         messages.success(request, f"{count} transactions updated.")
+        offer = None
+        if changes.get("category") is not None:
+            offer = rule_offer(organization=org.organization, category_id=changes["category"],
+                               transactions=bulk_targets(org, ids=ids))  # fmt: skip
+        if offer is not None:
+            return _back(request, org, offer=signing.dumps(offer, salt=OFFER_SALT))
     except KoreError as exc:
         messages.error(request, exc.message)
     return _back(request, org)

@@ -17,6 +17,19 @@ from .state import ledger_version_bump
 from .transactions import BATCH_LIMIT, TRANSFER_CATEGORY, _tags, transactions_bulk_set
 
 
+def bulk_targets(
+    ctx: OrgContext,
+    ids: Sequence[int] | None = None,
+    filters: TransactionFilter | None = None,
+) -> QuerySet[Transaction]:
+    """The live rows a bulk call named (after it ran: what it changed)."""
+    if filters is not None:
+        return filter_queryset(ctx.organization, filters)
+    return Transaction.objects.filter(
+        organization=ctx.organization, deleted_at__isnull=True, pk__in=ids or ()
+    )
+
+
 def _targets(
     ctx: OrgContext, ids: Sequence[int] | None, filters: TransactionFilter | None
 ) -> QuerySet[Transaction]:
