@@ -40,6 +40,8 @@ PUBLISHED_TYPES = (IMPORT_FINISHED, IMPORT_FAILED, BUDGET_THRESHOLD, EXPORT_READ
 EVENT_TYPES = (*TRANSACTION_TYPES, *PUBLISHED_TYPES)
 
 FAN_OUT_BATCH = 500
+# A feed position (change number, LAST_ID) is after every row of that change number.
+LAST_ID = 2**63 - 1
 
 
 def publish(
@@ -138,7 +140,7 @@ def _queue_changes_batch(*, endpoint_id: int) -> tuple[int, bool]:
             )
         except CursorExpired:
             # Down longer than the tombstone retention: the gap cannot be replayed, go on from now.
-            endpoint.tx_seq, endpoint.tx_id = ledger_version(organization=org), 0
+            endpoint.tx_seq, endpoint.tx_id = ledger_version(organization=org), LAST_ID
             endpoint.save(update_fields=["tx_seq", "tx_id"])
             return 0, False
         if not rows:

@@ -12,6 +12,7 @@ from kore.core.exceptions import NotFound, rule_violation
 from kore.orgs.scoping import OrgContext
 
 from .events import (
+    LAST_ID,
     PUBLISHED_TYPES,
     TRANSACTION_TYPES,
     deliveries_wake_on_commit,
@@ -86,6 +87,7 @@ def endpoint_create(
         secret=secret_generate(),
         created_by=ctx.user,
         tx_seq=ledger_version(organization=ctx.organization),
+        tx_id=LAST_ID,
     )
     endpoint.full_clean()
     endpoint.save()
@@ -171,8 +173,8 @@ def endpoint_replay(
             )
             queued = len(created)
             deliveries_wake_on_commit()
-        if after_change is not None and after_change < locked.tx_seq:
-            locked.tx_seq, locked.tx_id = after_change, 0
+        if after_change is not None and (after_change, LAST_ID) < (locked.tx_seq, locked.tx_id):
+            locked.tx_seq, locked.tx_id = after_change, LAST_ID
             locked.save(update_fields=["tx_seq", "tx_id"])
             transaction.on_commit(
                 lambda: transaction_events_wake(organization_id=locked.organization_id),

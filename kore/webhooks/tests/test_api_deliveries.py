@@ -116,3 +116,33 @@ def test_replay_with_a_negative_cursor_is_422(world, endpoint):
         path(world, endpoint, "replay/"), {"after_change": -1}, format="json"
     )
     assert_error(response, 422)
+
+
+def test_replay_from_a_change_number_queues_the_transactions_changed_since(world, endpoint):
+    from datetime import date
+    from decimal import Decimal
+
+    from kore.ledger.services.transactions import transaction_create
+    from kore.ledger.tests.factories import AccountFactory
+    from kore.orgs.models import Role
+    from kore.orgs.scoping import OrgContext
+    from kore.webhooks.events import transaction_events_queue
+
+    ctx = OrgContext(world.org, Role.OWNER, world.owner, None)
+    account = AccountFactory(organization=world.org, currency="EUR")
+    txs = [
+        transaction_create(ctx=ctx, account=account.pk, occurred_on=date(2026, 1, d),
+                           amount=Decimal("-1.00"))
+        for d in (1, 2, 3)
+    ]  # fmt: skip
+    assert transaction_events_queue(organization_id=world.org.pk) == 3
+    txs[0].refresh_from_db()
+    response = client_for(world.admin).post(
+        path(world, endpoint, "replay/"), {"after_change": txs[0].change_seq}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    assert transaction_events_queue(organization_id=world.org.pk) == 2  # the two after it
+    replayed = WebhookDelivery.objects.filter(event_type="transaction.created")
+    assert sorted(d.payload["id"] for d in replayed) == sorted(
+        [txs[0].pk, txs[1].pk, txs[1].pk, txs[2].pk, txs[2].pk]
+    )

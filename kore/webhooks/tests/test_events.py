@@ -83,3 +83,46 @@ def test_transaction_changes_become_created_and_deleted_events_with_change_ids(w
     assert created.payload["amount"] == "-4.20"
     assert deleted.event_id == f"chg_{gone.change_seq}_{gone.pk}"
     assert deleted.payload == {"id": gone.pk}
+
+
+def test_an_import_that_ends_publishes_import_finished(world, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kore.imports.services import import_job_create, import_job_run
+
+    settings.MEDIA_ROOT = tmp_path
+    endpoint = WebhookEndpointFactory(organization=world.org, event_types=["import.finished"])
+    account = AccountFactory(organization=world.org, currency="EUR")
+    csv = b"date,amount,description\n2026-03-10,-12.50,Coffee\n2026-03-11,-3.20,Bus\n"
+    job = import_job_create(
+        ctx=OrgContext(world.org, Role.OWNER, world.owner, None),
+        file=SimpleUploadedFile("march.csv", csv),
+        account=account.pk,
+        format="csv",
+        mapping={"date": "date", "amount": "amount", "description": "description",
+                 "date_format": "%Y-%m-%d"},
+        enqueue=False,
+    )  # fmt: skip
+    import_job_run(job_id=job.pk)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.event_type == "import.finished"
+    assert delivery.payload["import"] == job.pk
+    assert delivery.payload["created_count"] == 2
+
+
+def test_a_new_endpoint_gets_only_the_changes_made_after_it(world):
+    from kore.webhooks.services import endpoint_create
+
+    ctx = OrgContext(world.org, Role.OWNER, world.owner, None)
+    account = AccountFactory(organization=world.org, currency="EUR")
+    transaction_create(
+        ctx=ctx, account=account.pk, occurred_on=date(2026, 3, 1), amount=Decimal("-1.00")
+    )
+    endpoint = endpoint_create(
+        ctx=ctx, url="https://hooks.example.com/k", event_types=["transaction.created"]
+    )
+    later = transaction_create(
+        ctx=ctx, account=account.pk, occurred_on=date(2026, 3, 2), amount=Decimal("-2.00")
+    )
+    assert transaction_events_queue(organization_id=world.org.pk) == 1
+    assert WebhookDelivery.objects.get(endpoint=endpoint).payload["id"] == later.pk
