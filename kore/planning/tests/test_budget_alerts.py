@@ -56,3 +56,21 @@ def test_each_alert_is_one_budget_threshold_webhook_event(ctx, account, food, wo
         "spent": "50.00", "budgeted": "50.00",
     }  # fmt: skip
     assert WebhookDelivery.objects.filter(event_type="budget.threshold").count() == 2
+
+
+def test_the_periodic_check_alerts_only_budgets_whose_period_holds_today(ctx, account, food, world):
+    from datetime import UTC, datetime
+
+    from kore.planning.services import budgets_alerts_check_all
+
+    current = budget_create(ctx=ctx, category=food.pk, amount=Decimal("10.00"),
+                            starts_on=date(2026, 1, 1))  # fmt: skip
+    ended = budget_create(ctx=ctx, category=food.pk, amount=Decimal("10.00"), period="custom",
+                          starts_on=date(2025, 12, 1), ends_on=date(2025, 12, 31))  # fmt: skip
+    book(ctx, account, "2025-12-10", "-50.00", category=food.pk)
+    book(ctx, account, "2026-01-10", "-50.00", category=food.pk)
+    now = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    assert budgets_alerts_check_all(now=now) == 2  # 80 % and 100 % of January's
+    assert budgets_alerts_check_all(now=now) == 0
+    assert set(BudgetAlert.objects.values_list("budget_id", flat=True)) == {current.pk}
+    assert ended.pk not in BudgetAlert.objects.values_list("budget_id", flat=True)
