@@ -11,6 +11,7 @@ from kore.core.exceptions import KoreError
 from kore.core.fields import id_coerce, id_parse
 from kore.ledger.models import Account, Category
 from kore.orgs.models import Organization, Role
+from kore.planning.models import Budget
 
 STATUS_EDITABLE = [("pending", "Pending"), ("cleared", "Cleared")]
 STATUS_ALL = [("", "Any status"), *STATUS_EDITABLE, ("reconciled", "Reconciled")]
@@ -372,3 +373,21 @@ class PayeeForm(forms.Form):
     def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "default_category", category_choices(categories, "(none)"))
+
+
+class BudgetForm(forms.Form):
+    """A budget on a category of the tree (kore.planning)."""
+
+    category = forms.TypedChoiceField(coerce=id_coerce)
+    amount = forms.DecimalField(max_digits=20, decimal_places=4, min_value=0)
+    period = forms.ChoiceField(choices=Budget.Period.choices, initial=Budget.Period.MONTH)
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="A custom period's last day; optional for monthly budgets.",
+    )  # fmt: skip
+    rollover = forms.ChoiceField(choices=Budget.Rollover.choices, initial=Budget.Rollover.NONE)
+
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "category", category_choices(categories, "(choose)"))

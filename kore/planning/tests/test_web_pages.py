@@ -58,3 +58,20 @@ def test_the_schedules_page_shows_upcoming_dates_the_forecast_and_missed_bills(w
     assert (today + timedelta(days=3)).isoformat() in html
     assert "Internet" in html
     assert "380.00" in html  # 500 - 120 after the first date
+
+
+def test_a_member_adds_a_budget_and_a_bad_one_is_explained(world, food):
+    from kore.planning.models import Budget
+
+    page = f"/o/{world.org.slug}/budgets/"
+    client = browser(world.member)
+    good = {"category": food.pk, "amount": "150.00", "period": "month",
+            "starts_on": "2026-01-01", "rollover": "positive"}  # fmt: skip
+    assert client.post(page, good).status_code == 302
+    assert Budget.objects.get().rollover == "positive"
+    bad = good | {"period": "custom", "ends_on": "2025-01-01", "rollover": "none"}
+    response = client.post(page, bad)
+    assert response.status_code == 422
+    assert "ends_on is before starts_on" in response.content.decode()
+    assert Budget.objects.count() == 1
+    assert browser(world.viewer).post(page, good).status_code == 403
