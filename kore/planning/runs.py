@@ -40,6 +40,9 @@ from .recurrence import due_dates
 
 logger = logging.getLogger(__name__)
 MAX_DATES_PER_RUN = 1000
+# How far back each run looks for imported rows to link: a bill flagged missed still links when
+# its row is imported within this; older ones are for a person to sort out.
+LINK_LOOKBACK_DAYS = 92
 
 
 def schedule_dates(schedule: Schedule, *, after: date | None = None, until: date) -> list[date]:
@@ -98,12 +101,17 @@ def _open_dates(schedules: Iterable[Schedule], low: date, high: date) -> list[Op
     return found
 
 
-def _unlinked_imports(account_id: int, low: date, high: date) -> list[Transaction]:
+def _unlinked_imports(schedules: list[Schedule], low: date, high: date) -> list[Transaction]:
+    """Imported rows of the schedules' account in the dates and the amounts they could be."""
     linked = ScheduleOccurrence.objects.filter(transaction__isnull=False).values("transaction_id")
+    amounts = Q()
+    for s in schedules:
+        tolerance = s.amount_tolerance
+        amounts |= Q(amount__gte=s.amount - tolerance, amount__lte=s.amount + tolerance)
     return list(
         Transaction.objects.filter(
-            account_id=account_id, fingerprint__isnull=False, deleted_at__isnull=True,
-            occurred_on__range=(low, high),
+            amounts, account_id=schedules[0].account_id, fingerprint__isnull=False,
+            deleted_at__isnull=True, occurred_on__range=(low, high),
         ).exclude(pk__in=linked).order_by("occurred_on", "id")
     )  # fmt: skip
 
@@ -121,7 +129,7 @@ def schedules_link_imports(*, account_id: int, low: date, high: date) -> int:
         return 0
     widest = timedelta(days=max(s.match_days for s in schedules))
     opened = _open_dates(schedules, low - widest, high + widest)
-    rows = _unlinked_imports(account_id, low, high)
+    rows = _unlinked_imports(schedules, low, high)
     pairs = [(o, r) for o in opened for r in rows if row_fits(o.schedule, o.due_on, r)]
     per_row: dict[int, list[Open]] = {}
     per_date: dict[tuple[int, date], int] = {}
@@ -183,7 +191,8 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> int:
     dates = schedule_dates(schedule, until=today + window)
     if not dates:
         return 0
-    schedules_link_imports(account_id=schedule.account_id, low=dates[0] - window, high=today)
+    since = max(dates[0] - window, today - timedelta(days=LINK_LOOKBACK_DAYS))
+    schedules_link_imports(account_id=schedule.account_id, low=since, high=today)
     recorded = set(
         ScheduleOccurrence.objects.filter(schedule=schedule).values_list("due_on", flat=True)
     )
