@@ -71,8 +71,11 @@ def post(
     allow_private: bool,
     timeout: float,
     resolver: Resolver = socket.getaddrinfo,
+    ca_certs: str | None = None,
 ) -> Answer:
-    """POST ``body`` to ``url`` once, connected to a checked address; never raises."""
+    """POST ``body`` to ``url`` once, connected to a checked address; never raises.
+
+    ``ca_certs`` replaces the system's trusted certificates (tests sign their own)."""
     started = time.monotonic()
 
     def answer(status: int | None, error: str = "") -> Answer:
@@ -104,7 +107,7 @@ def post(
     if https:
         pool = urllib3.HTTPSConnectionPool(
             target, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-            **options,
+            ca_certs=ca_certs, **options,
         )  # fmt: skip
     else:
         pool = urllib3.HTTPConnectionPool(target, port, **options)
