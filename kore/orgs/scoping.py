@@ -33,19 +33,29 @@ class OrgContext:
         return role_at_least(self.role, role)
 
 
-def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
-    """The caller's standing in the organisation named ``slug``, or 404."""
-    user = cast(User, request.user)  # authenticated: checked before this runs
+def org_context_for(*, user: User, slug: str, token: ApiToken | None = None) -> OrgContext | None:
+    """``user``'s standing in the organisation named ``slug`` (narrowed to ``token``'s role and
+    organisation when a token made the request), or None when they have none there. The one
+    place the API and the web app turn a slug into an organisation."""
     membership = membership_get(user=user, slug=slug)
     if membership is None:
-        raise NotFound()
-    token = request.auth if isinstance(request.auth, ApiToken) else None
+        return None
     role = membership.role
     if token is not None:
         if token.organization_id != membership.organization_id:
-            raise NotFound()
+            return None
         role = min(role, token.role, key=lambda r: ROLE_RANK[Role(r)])
     return OrgContext(membership.organization, role, user, token)
+
+
+def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
+    """The caller's standing in the organisation named ``slug``, or 404."""
+    user = cast(User, request.user)  # authenticated: checked before this runs
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    found = org_context_for(user=user, slug=slug, token=token)
+    if found is None:
+        raise NotFound()
+    return found
 
 
 class OrgAPIView(IdempotentPostMixin, APIView):

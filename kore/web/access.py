@@ -17,8 +17,7 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from kore.orgs.models import Role, User
-from kore.orgs.scoping import OrgContext
-from kore.orgs.selectors import membership_get
+from kore.orgs.scoping import OrgContext, org_context_for
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 OrgView = Callable[..., HttpResponse]
@@ -26,11 +25,7 @@ OrgView = Callable[..., HttpResponse]
 
 def web_org_context(*, request: HttpRequest, slug: str) -> OrgContext | None:
     """The signed-in person's standing in ``slug`` (no API token in a browser session)."""
-    user = cast(User, request.user)
-    membership = membership_get(user=user, slug=slug)
-    if membership is None:
-        return None
-    return OrgContext(membership.organization, membership.role, user, None)
+    return org_context_for(user=cast(User, request.user), slug=slug)
 
 
 def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
