@@ -11,7 +11,7 @@ from kore.core.exceptions import KoreError
 from kore.core.fields import id_coerce, id_parse
 from kore.ledger.models import Account, Category
 from kore.orgs.models import Organization, Role
-from kore.planning.models import Budget
+from kore.planning.models import Budget, Schedule
 
 STATUS_EDITABLE = [("pending", "Pending"), ("cleared", "Cleared")]
 STATUS_ALL = [("", "Any status"), *STATUS_EDITABLE, ("reconciled", "Reconciled")]
@@ -391,3 +391,30 @@ class BudgetForm(forms.Form):
     def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "category", category_choices(categories, "(choose)"))
+
+
+class ScheduleForm(forms.Form):
+    """An expected transaction of an account (kore.planning schedules)."""
+
+    account = forms.TypedChoiceField(coerce=id_coerce)
+    amount = forms.DecimalField(
+        max_digits=20, decimal_places=4, help_text="Negative for money going out."
+    )
+    description = forms.CharField(max_length=500, required=False)
+    counterparty = forms.CharField(max_length=200, required=False)
+    category = forms.TypedChoiceField(coerce=id_coerce, required=False, empty_value=None)
+    rule = forms.ChoiceField(choices=Schedule.Rule.choices)
+    day_of_month = forms.IntegerField(
+        min_value=1, max_value=31, required=False, help_text="Monthly rules only."
+    )
+    interval = forms.IntegerField(min_value=1, max_value=52, initial=1)
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    mode = forms.ChoiceField(choices=Schedule.Mode.choices, initial=Schedule.Mode.CREATE)
+
+    def __init__(
+        self, *args: Any, accounts: list[Account], categories: list[Category], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "account", [(a.pk, a.name) for a in accounts if not a.archived])
+        set_choices(self, "category", category_choices(categories, "(none)"))

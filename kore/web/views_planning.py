@@ -49,12 +49,30 @@ def budgets(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 @org_page()
 def schedules(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    """What is expected: the next 30 days, the bills that did not arrive, and each account's
-    balance over the next 90 days."""
+    """What is expected: the next 30 days, the bills that did not arrive, each account's
+    balance over the next 90 days, and a form to add a schedule (members and up)."""
     organization = org.organization
+    form = forms.ScheduleForm(
+        request.POST or None,
+        accounts=list(ledger_selectors.account_list(organization=organization)),
+        categories=list(ledger_selectors.category_list(organization=organization)),
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.schedule_create(ctx=org, **form.cleaned_data)
+            except KoreError as exc:
+                forms.apply_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(request, "Schedule added.")
+                return redirect("web:schedules", organization.slug)
     today = organization_today(organization=organization)
     names = {s.pk: s for s in selectors.schedule_list(organization=organization)}
     context = {
+        "form": form,
         "nav": "schedules",
         "today": today,
         "schedules": list(names.values()),
@@ -68,4 +86,4 @@ def schedules(request: HttpRequest, org: OrgContext) -> HttpResponse:
             for f in cash_flow_forecast(organization=organization, today=today, days=90)
         ],
     }
-    return render_page(request, "web/schedules.html", context)
+    return render_page(request, "web/schedules.html", context, status=status)

@@ -75,3 +75,20 @@ def test_a_member_adds_a_budget_and_a_bad_one_is_explained(world, food):
     assert "ends_on is before starts_on" in response.content.decode()
     assert Budget.objects.count() == 1
     assert browser(world.viewer).post(page, good).status_code == 403
+
+
+def test_a_member_adds_a_schedule_and_one_without_a_date_is_explained(world, account):
+    from kore.planning.models import Schedule
+
+    page = f"/o/{world.org.slug}/schedules/"
+    client = browser(world.member)
+    good = {"account": account.pk, "amount": "-30.00", "description": "Phone",
+            "rule": "monthly", "day_of_month": "31", "interval": "1",
+            "starts_on": "2026-01-01", "mode": "forecast"}  # fmt: skip
+    assert client.post(page, good).status_code == 302
+    assert Schedule.objects.get().day_of_month == 31
+    bad = good | {"day_of_month": "1", "starts_on": "2026-03-05", "ends_on": "2026-03-30"}
+    response = client.post(page, bad)
+    assert response.status_code == 422
+    assert "produces no date" in response.content.decode()
+    assert Schedule.objects.count() == 1
