@@ -123,7 +123,7 @@ def queues_summary() -> dict[str, Any]:
 
 def _kombu_lengths(queues: list[str]) -> list[dict[str, Any]]:
     """Messages waiting in each queue, asked through kombu (any transport)."""
-    from config.celery_app import app
+    from celery import current_app as app  # Kore's app, loaded with Django (config/__init__)
 
     with app.connection_for_read() as connection:
         channel: Any = connection.default_channel  # a virtual channel: queue_declare answers
@@ -146,7 +146,7 @@ def workers_count(url: str) -> int | None:
     cached = _workers_cache.get(url)
     if cached and time.monotonic() - cached[0] < WORKERS_CACHE_SECONDS:
         return int(cached[1])
-    from config.celery_app import app
+    from celery import current_app as app  # Kore's app, loaded with Django (config/__init__)
 
     try:
         with app.connection_for_write(url) as connection:
