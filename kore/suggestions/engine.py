@@ -182,6 +182,8 @@ class Centroid:
     def __init__(self, categories: list[int], documents: int, df: dict[int, int],
                  sums: dict[int, dict[int, float]]) -> None:  # fmt: skip
         self.categories, self.documents, self.df, self.sums = categories, documents, df, sums
+        # The weight of each feature a category has, computed once: suggesting only looks up.
+        self.idf = {f: self._idf(f) for f in sums}
         norms = [0.0] * len(categories)
         for per in sums.values():
             for i, w in per.items():
@@ -191,10 +193,10 @@ class Centroid:
     def _idf(self, f: int) -> float:
         return math.log((1 + self.documents) / (1 + self.df.get(f, 0))) + 1
 
-    def _vector(self, text: Text, known_only: bool) -> dict[int, float]:
-        found = features(text)
-        vector = {f: w * self._idf(f) for f, w in found.items()
-                  if not known_only or f in self.sums}  # fmt: skip
+    def _vector(self, text: Text) -> dict[int, float]:
+        """The row's TF-IDF vector over the features the model knows, of length 1."""
+        idf = self.idf
+        vector = {f: w * idf[f] for f, w in features(text).items() if f in idf}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         return {f: v / norm for f, v in vector.items()}
 
@@ -219,7 +221,7 @@ class Centroid:
         if not self.categories:
             return []
         dots = [0.0] * len(self.categories)
-        for f, v in self._vector(text, known_only=True).items():
+        for f, v in self._vector(text).items():
             for i, w in self.sums[f].items():
                 dots[i] += v * w
         scores = [self.SHARPNESS * d / n for d, n in zip(dots, self.norms, strict=True)]

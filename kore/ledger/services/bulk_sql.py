@@ -47,6 +47,50 @@ def _period_open_check(source: str, params: Sequence[Any], values: dict[str, Any
         period_open_check(organization=organization, entries=[(account_id, earliest)])
 
 
+def _history_select(stamp: dict[str, Any], source: str) -> tuple[list[str], list[str], list[Any]]:
+    """The history table's columns, and what fills each from a row of ``source`` (an alias of
+    rows shaped like the transaction table): tracked fields from the row, the rest from
+    ``stamp`` (plus the request id and API token of ``kore.core.audit``) or their default."""
+    history = Transaction.history.model
+    columns_of = {f.attname: f.column for f in Transaction._meta.concrete_fields}
+    tracked = {f.attname for f in history.tracked_fields}
+    stamp = {**stamp, **audit_attrs()}
+    cols: list[str] = []
+    exprs: list[str] = []
+    args: list[Any] = []
+    for field in history._meta.concrete_fields:
+        if field.primary_key:
+            continue  # history_id: an identity column
+        cols.append(_quoted(field.column))
+        if field.attname in tracked:
+            exprs.append(f"{source}.{_quoted(columns_of[field.attname])}")
+            continue
+        exprs.append("%s")
+        value = stamp[field.attname] if field.attname in stamp else field.get_default()
+        args.append(_constant(field, value))
+    return cols, exprs, args
+
+
+def transactions_history_record(
+    *, ids: Sequence[int], change_reason: str, history_user_id: int | None, now: datetime
+) -> int:
+    """A ``'~'`` audit row for each of these transactions as it now is, in one statement
+    (PostgreSQL): what ``bulk_history_create`` writes for a batch changed by an UPDATE."""
+    assert connection.vendor == "postgresql", "a PostgreSQL statement"
+    stamp: dict[str, Any] = {"history_date": now, "history_type": "~",
+                             "history_change_reason": change_reason,
+                             "history_user_id": history_user_id}  # fmt: skip
+    cols, exprs, args = _history_select(stamp, "t")
+    sql = (
+        f"INSERT INTO {_quoted(Transaction.history.model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(cols)}) SELECT {', '.join(exprs)} "
+        f"FROM {_quoted(Transaction._meta.db_table)} AS t WHERE t.id = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*args, list(ids)])
+        return int(cursor.rowcount)
+
+
 def transactions_insert_select(
     *,
     source: str,
@@ -94,28 +138,11 @@ def transactions_insert_select(
         _period_open_check(source, params, values)
 
     history = Transaction.history.model
-    columns_of = {f.attname: f.column for f in Transaction._meta.concrete_fields}
-    tracked = {f.attname for f in history.tracked_fields}
     stamp: dict[str, Any] = {
-        "history_date": now,
-        "history_type": "+",
-        "history_change_reason": None,
+        "history_date": now, "history_type": "+", "history_change_reason": None,
         "history_user_id": history_user_id,
-        **audit_attrs(),
-    }
-    history_cols: list[str] = []
-    history_exprs: list[str] = []
-    history_args: list[Any] = []
-    for field in history._meta.concrete_fields:
-        if field.primary_key:
-            continue  # history_id: an identity column
-        history_cols.append(_quoted(field.column))
-        if field.attname in tracked:
-            history_exprs.append(f"new.{_quoted(columns_of[field.attname])}")
-            continue
-        history_exprs.append("%s")
-        value = stamp[field.attname] if field.attname in stamp else field.get_default()
-        history_args.append(_constant(field, value))
+    }  # fmt: skip
+    history_cols, history_exprs, history_args = _history_select(stamp, "new")
 
     # Identifiers come from the models, every value is a parameter.
     sql = (

@@ -1,0 +1,35 @@
+"""The audit rows of applied suggestions: the set-based PostgreSQL path writes what
+simple-history's bulk helper writes."""
+
+import pytest
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from kore.ledger.models import Transaction
+from kore.ledger.tests.factories_tx import TxAccountFactory, TxCategoryFactory
+from kore.suggestions.services import CHANGE_REASON, history_record
+
+from .helpers import uncategorised
+
+pytestmark = pytest.mark.django_db
+
+_IGNORED = {"history_id", "id", "created_at", "updated_at"}
+
+
+def _latest(tx_id: int) -> dict:
+    record = Transaction.history.filter(id=tx_id).order_by("-history_id").first()
+    return {k: v for k, v in model_to_dict(record).items() if k not in _IGNORED}
+
+
+def test_both_paths_write_the_same_audit_rows(world):
+    account = TxAccountFactory(organization=world.org)
+    category = TxCategoryFactory(organization=world.org)
+    rows = [uncategorised(account, "NETFLIX.COM") for _ in range(2)]
+    Transaction.objects.filter(pk__in=[r.pk for r in rows]).update(category=category, version=2)
+    now = timezone.now()
+    history_record(ids=[rows[0].pk], user=world.member, now=now, set_based=True)
+    history_record(ids=[rows[1].pk], user=world.member, now=now, set_based=False)
+    set_based, helper = _latest(rows[0].pk), _latest(rows[1].pk)
+    assert set_based == helper
+    assert (set_based["history_type"], set_based["history_change_reason"]) == ("~", CHANGE_REASON)
+    assert (set_based["category"], set_based["history_user"]) == (category.pk, world.member.pk)
