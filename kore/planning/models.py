@@ -39,7 +39,9 @@ class Budget(models.Model):
         BOTH = "both"  # what was left is added, an overspend is taken off
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    # A budget is for its category: deleting the category (the ledger moves its rows first)
+    # deletes its budgets.
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
     amount = MoneyColumn()
     currency = models.CharField(max_length=3)
     period = models.CharField(max_length=6, choices=Period.choices, default=Period.MONTH)
@@ -101,9 +103,10 @@ class Schedule(models.Model):
         FORECAST = "forecast"  # only forecast; the bank's row is expected from an import
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # The ledger deletes only an account without transactions; its schedules go with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     amount = MoneyColumn()  # signed, in the account's currency: negative is money out
     description = models.CharField(max_length=500, blank=True)

@@ -151,3 +151,12 @@ def test_wrong_method_is_405(world, ctx, food):
                            starts_on=date(2026, 1, 1))  # fmt: skip
     response = client_for(world.member).post(f"{budgets_url(world)}{budget.pk}/progress/")
     assert_error(response, 405)
+
+
+def test_deleting_a_budgeted_category_deletes_its_budget(world, ctx, food):
+    budget_create(ctx=ctx, category=food.pk, amount=Decimal(10), starts_on=date(2026, 1, 1))
+    response = client_for(world.admin).delete(
+        f"/api/v1/orgs/{world.org.slug}/categories/{food.pk}/"
+    )
+    assert response.status_code == 204, response.content
+    assert not Budget.objects.exists()

@@ -121,3 +121,16 @@ def test_the_forecast_runs_each_accounts_balance_90_days_ahead(world, ctx, accou
 
 def test_forecast_days_out_of_range_is_refused(world):
     assert_error(client_for(world.viewer).get(url(world, "forecast/?days=400")), 422)
+
+
+def test_deleting_an_account_or_a_category_a_schedule_names_is_not_an_error(world, account):
+    from kore.ledger.tests.factories import CategoryFactory
+
+    phone = CategoryFactory(organization=world.org, name="Phone")
+    client = client_for(world.admin)
+    created = client.post(url(world, "schedules/"), body(account, category=phone.pk),
+                          format="json").json()  # fmt: skip
+    assert client.delete(url(world, f"categories/{phone.pk}/")).status_code == 204
+    assert Schedule.objects.get(pk=created["id"]).category is None
+    assert client.delete(url(world, f"accounts/{account.pk}/")).status_code == 204
+    assert not Schedule.objects.exists()
