@@ -409,8 +409,9 @@ KORE_SUGGESTIONS_TRAIN_ROWS = env_int("KORE_SUGGESTIONS_TRAIN_ROWS", default=100
 KORE_SUGGESTIONS_RETRAIN_AFTER_ROWS = env_int(
     "KORE_SUGGESTIONS_RETRAIN_AFTER_ROWS", default=500, min_value=1
 )
-# Trained models each web or worker process keeps loaded (least recently used dropped first).
-KORE_SUGGESTIONS_MODELS_KEPT = env_int("KORE_SUGGESTIONS_MODELS_KEPT", default=16, min_value=1)
+# Trained models each web or worker process keeps loaded (least recently used dropped first;
+# about 5 MB for 30,000 categorised rows).
+KORE_SUGGESTIONS_MODELS_KEPT = env_int("KORE_SUGGESTIONS_MODELS_KEPT", default=8, min_value=1)
 
 # --- Backups (kore.backups) -----------------------------------------------------------------
 # Where `manage.py backup` writes <environment>_<UTC timestamp>/ directories, and what they are
