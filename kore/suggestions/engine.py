@@ -60,10 +60,22 @@ def _hash(feature: str) -> int:
     return zlib.crc32(feature.encode()) & _MASK
 
 
+def reading(text: Text) -> tuple[str, str, str, int]:
+    """All a classifier reads of a row: its normalised payee and description, the amount's sign
+    and size. Rows that read the same get the same suggestions (an import asks once)."""
+    sign = "-" if text.amount < 0 else "+"
+    size = int(math.log2(abs(float(text.amount)) + 1))
+    return (counterparty_normalise(text.counterparty), counterparty_normalise(text.description),
+            sign, size)  # fmt: skip
+
+
 def features(text: Text) -> dict[int, int]:
     """The row's hashed features and their weights."""
-    payee = counterparty_normalise(text.counterparty)
-    words = counterparty_normalise(text.description)
+    return features_of(reading(text))
+
+
+def features_of(read: tuple[str, str, str, int]) -> dict[int, int]:
+    payee, words, sign, size = read
     found: Counter[int] = Counter()
     if payee:
         found[_hash("p=" + payee)] += PAYEE_WEIGHT
@@ -75,8 +87,6 @@ def features(text: Text) -> dict[int, int]:
     for gram in {joined[i : i + 3] for i in range(len(joined) - 2)}:
         if gram.strip():
             found[_hash("g=" + gram)] += 1
-    sign = "-" if text.amount < 0 else "+"
-    size = int(math.log2(abs(float(text.amount)) + 1))
     found[_hash("s=" + sign)] += 1
     found[_hash(f"a={sign}{size}")] += 1
     return dict(found)

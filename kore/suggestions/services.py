@@ -23,7 +23,7 @@ from kore.ledger.services.transactions import transaction_update
 from kore.orgs.models import Organization, User
 from kore.orgs.scoping import OrgContext
 
-from .engine import DEFAULT_METHOD, Example, Suggestion, Text, train
+from .engine import DEFAULT_METHOD, Example, Suggestion, Text, reading, train
 from .models import AppliedSuggestion, SuggestionModel, SuggestionSettings
 from .selectors import suggestion_model_get
 
@@ -113,8 +113,13 @@ def suggestions_import_apply(*, job: ImportJob) -> int:
         transfer__isnull=True, has_splits=False,
     ).values_list("id", "counterparty", "description", "amount")  # fmt: skip
     chosen: dict[int, list[Suggestion]] = {}
+    asked: dict[tuple[str, str, str, int], list[Suggestion]] = {}
     for tx_id, counterparty, description, amount in rows.iterator(chunk_size=APPLY_CHUNK):
-        got = model.suggest(Text(counterparty, description, amount))
+        text = Text(counterparty, description, amount)
+        read = reading(text)
+        got = asked.get(read)
+        if got is None:
+            got = asked[read] = model.suggest(text)
         if got and Decimal(f"{got[0].confidence:.3f}") >= threshold:
             chosen[tx_id] = got
     ids = sorted(chosen)
