@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from bench.bare import settings as bare_settings
 from kore.core.testing import client_for
-from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory, TxCategoryFactory
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 
 
 def _bare_get(url: str) -> dict:
@@ -22,8 +23,8 @@ def _bare_get(url: str) -> dict:
 
 
 def test_bare_list_serves_the_rows_of_kores_first_page(world):
-    account = TxAccountFactory(organization=world.org)
-    food = TxCategoryFactory(organization=world.org, name="Food")
+    account = AccountFactory(organization=world.org)
+    food = CategoryFactory(organization=world.org, name="Food")
     day = date(2026, 3, 1)
     for i in range(70):  # more than a page, several rows a day: the tie on id decides the order
         TransactionFactory(
@@ -36,7 +37,7 @@ def test_bare_list_serves_the_rows_of_kores_first_page(world):
     newest_deleted = TransactionFactory(account=account, occurred_on=day + timedelta(days=1))
     newest_deleted.deleted_at = timezone.now()
     newest_deleted.save()
-    TransactionFactory(account=TxAccountFactory(organization=world.other_org), occurred_on=day)
+    TransactionFactory(account=AccountFactory(organization=world.other_org), occurred_on=day)
 
     kore = client_for(world.owner).get(f"/api/v1/orgs/{world.org.slug}/transactions/?limit=50")
     assert kore.status_code == 200

@@ -14,7 +14,7 @@ from kore.core.testing_binaries import debian_binary
 from kore.ledger.models import Account, Attachment
 from kore.ledger.services.attachments import attachment_create
 from kore.ledger.services.transactions import transaction_create
-from kore.ledger.tests.factories_tx import TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 
@@ -53,7 +53,7 @@ def backup_dirs(settings, tmp_path: Path) -> Path:
 @pytest.fixture
 def ledger(transactional_db, world, backup_dirs) -> Ledger:
     ctx = OrgContext(world.org, Role.MEMBER, world.member, None)
-    account = TxAccountFactory(organization=world.org, currency="EUR")
+    account = AccountFactory(organization=world.org, currency="EUR")
     result = Ledger(ctx=ctx, account=account, attachment=None)  # type: ignore[arg-type]
     first = add_transaction(result)
     for _ in range(4):

@@ -16,7 +16,8 @@ from django.test import Client
 
 from kore.core.testing import OrgWorld, client_for
 from kore.ledger.models import Transaction
-from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 
 POISON = {"\ud83d": "x", "k": "\udc00"}
 SCRUBBED = {"\ufffd": "x", "k": "\ufffd"}
@@ -29,7 +30,7 @@ def _sqlite_only() -> None:
 
 @pytest.fixture
 def poisoned(world: OrgWorld) -> Transaction:
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     tx: Transaction = TransactionFactory(account=account, metadata=POISON)  # history too
     tx.refresh_from_db()
     assert tx.metadata == POISON  # really stored as it was before the parser refused it

@@ -14,7 +14,8 @@ from django.test import Client
 from kore.core.testing import OrgWorld, assert_error, client_for
 from kore.imports.models import ImportJob
 from kore.ledger.models import Account, Category, Statement, Transaction
-from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory, TxCategoryFactory
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 
 HUGE_IDS: list[Any] = [2**64, 2**63, -1, 0, "1e309", "18446744073709551616"]
 SURROGATE = "\\ud83d"  # as it appears in JSON text: an escape without its low half
@@ -22,7 +23,7 @@ SURROGATE = "\\ud83d"  # as it appears in JSON text: an escape without its low h
 
 @pytest.fixture
 def account(world: OrgWorld) -> Account:
-    return TxAccountFactory(organization=world.org, currency="EUR")
+    return AccountFactory(organization=world.org, currency="EUR")
 
 
 @pytest.fixture
@@ -186,7 +187,7 @@ def _id_requests(world: OrgWorld, account: Account, category: Category, bad: Any
 
 @pytest.mark.parametrize("bad", HUGE_IDS, ids=str)
 def test_an_id_that_is_not_1_to_2_63_minus_1_is_4xx_everywhere(world, api, account, bad):
-    category = TxCategoryFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     before = (Transaction.objects.count(), Statement.objects.count(), Category.objects.count())
     for method, path, data in _id_requests(world, account, category, bad):
         if method == "get":
@@ -249,7 +250,7 @@ def test_the_web_split_editor_ignores_a_category_beyond_64_bits(world, account):
 
 
 def test_the_web_category_form_ignores_a_parent_beyond_64_bits(world):
-    category = TxCategoryFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     client = Client()
     client.force_login(world.owner)
     client.raise_request_exception = False

@@ -1,4 +1,5 @@
-"""Factories and helpers for the transaction tests (accounts, categories, transactions)."""
+"""Factories and helpers for the transaction tests (transactions, splits, tags; accounts and
+categories come from kore.ledger.tests.factories)."""
 
 from datetime import date
 from decimal import Decimal
@@ -8,27 +9,10 @@ import factory
 from factory.django import DjangoModelFactory
 
 from kore.core.testing import OrgWorld
-from kore.ledger.models import Account, Category, Split, Tag, Transaction
+from kore.ledger.models import Account, Split, Tag, Transaction
 from kore.orgs.tests.factories import OrganizationFactory
 
-
-class TxAccountFactory(DjangoModelFactory):
-    class Meta:
-        model = Account
-
-    organization = factory.SubFactory(OrganizationFactory)
-    name = factory.Sequence(lambda n: f"Account {n}")
-    currency = "EUR"
-
-
-class TxCategoryFactory(DjangoModelFactory):
-    class Meta:
-        model = Category
-
-    organization = factory.SubFactory(OrganizationFactory)
-    name = factory.Sequence(lambda n: f"Category {n}")
-    parent = None
-    depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent else 1)
+from .factories import AccountFactory
 
 
 class TransactionFactory(DjangoModelFactory):
@@ -37,7 +21,7 @@ class TransactionFactory(DjangoModelFactory):
     class Meta:
         model = Transaction
 
-    account = factory.SubFactory(TxAccountFactory)
+    account = factory.SubFactory(AccountFactory)
     organization = factory.LazyAttribute(lambda o: o.account.organization)
     occurred_on = date(2026, 1, 15)
     amount = Decimal("-10.00")

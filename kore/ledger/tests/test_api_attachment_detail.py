@@ -5,7 +5,8 @@ from django.core.files.storage import default_storage
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Attachment, Transaction
-from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 from kore.ledger.tests.test_api_attachments import pdf_bytes, png_bytes, post_file, url
 
 
@@ -99,7 +100,7 @@ def test_viewer_cannot_delete(world, attachment):
 
 
 def test_linked_transaction_purged_keeps_the_attachment(world):
-    tx = TransactionFactory(account=TxAccountFactory(organization=world.org))
+    tx = TransactionFactory(account=AccountFactory(organization=world.org))
     response = post_file(world, world.member, "p.png", png_bytes(), transaction=str(tx.pk))
     assert response.status_code == 201, response.content
     Transaction.objects.filter(pk=tx.pk).delete()  # what the tombstone purge does

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Attachment
-from kore.ledger.tests.factories import base
-from kore.ledger.tests.factories_tx import TransactionFactory, TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory, base
+from kore.ledger.tests.factories_tx import TransactionFactory
 
 MB = 1024 * 1024
 
@@ -255,7 +255,7 @@ def test_another_organisation_may_hold_the_same_file(world):
 
 
 def test_link_to_a_transaction(world):
-    tx = TransactionFactory(account=TxAccountFactory(organization=world.org))
+    tx = TransactionFactory(account=AccountFactory(organization=world.org))
     response = post_file(world, world.member, "r.pdf", pdf_bytes(), transaction=str(tx.pk))
     assert response.status_code == 201, response.content
     assert response.json()["transaction"] == tx.pk
@@ -271,11 +271,11 @@ def test_empty_transaction_means_none(world):
 @pytest.mark.parametrize("whose", ["other_org", "missing", "deleted"])
 def test_transaction_outside_the_organisation_is_422_not_found(world, media_root, whose):
     if whose == "other_org":
-        tx_id = TransactionFactory(account=TxAccountFactory(organization=world.other_org)).pk
+        tx_id = TransactionFactory(account=AccountFactory(organization=world.other_org)).pk
     elif whose == "deleted":
         from django.utils import timezone
 
-        tx = TransactionFactory(account=TxAccountFactory(organization=world.org))
+        tx = TransactionFactory(account=AccountFactory(organization=world.org))
         tx.deleted_at = timezone.now()
         tx.save()
         tx_id = tx.pk
@@ -374,7 +374,7 @@ def test_wrong_method_is_405(world, method):
 
 # --- Listing --------------------------------------------------------------------------------------
 def test_list_is_newest_first_and_viewers_can_read(world):
-    tx = TransactionFactory(account=TxAccountFactory(organization=world.org))
+    tx = TransactionFactory(account=AccountFactory(organization=world.org))
     ids = [
         post_file(world, world.member, f"{i}.pdf", pdf_bytes(str(i).encode())).json()["id"]
         for i in range(3)

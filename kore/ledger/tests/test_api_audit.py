@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Account, Statement, Transaction
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.orgs.models import Role, User
 from kore.orgs.services import api_token_create
 
-from .factories_tx import TxAccountFactory, TxCategoryFactory, tx_payload
+from .factories_tx import tx_payload
 
 
 def _url(world) -> str:
@@ -108,7 +109,7 @@ def test_category_create_update_delete(world):
 
 
 def test_transaction_create_update_delete(world):
-    account = TxAccountFactory(organization=world.org, currency="EUR")
+    account = AccountFactory(organization=world.org, currency="EUR")
     api = client_for(world.member)
     created = _ok(
         api.post(
@@ -147,7 +148,7 @@ def test_transaction_create_update_delete(world):
 
 
 def test_statement_create_and_reconcile(world):
-    account = TxAccountFactory(organization=world.org, currency="JPY")
+    account = AccountFactory(organization=world.org, currency="JPY")
     api = client_for(world.member)
     created = _ok(
         api.post(
@@ -211,7 +212,7 @@ def test_api_token_change_names_the_token_and_does_not_leak(world):
 
 # --- Bulk writes ---------------------------------------------------------------------------------
 def test_bulk_create_has_one_entry_per_row_with_the_request_id(world):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     items = [tx_payload(account, amount=f"-{i}.00") for i in range(1, 5)]
     response = _ok(
         client_for(world.member).post(f"{_base(world)}/transactions/bulk/", {"items": items}),
@@ -228,7 +229,7 @@ def test_bulk_create_has_one_entry_per_row_with_the_request_id(world):
 
 
 def test_bulk_delete_has_one_entry_per_row(world):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     api = client_for(world.member)
     items = [tx_payload(account) for _ in range(3)]
     ids = _ok(api.post(f"{_base(world)}/transactions/bulk/", {"items": items}), 201).json()["ids"]
@@ -240,10 +241,10 @@ def test_bulk_delete_has_one_entry_per_row(world):
 
 # --- Filters and pages --------------------------------------------------------------------------
 def test_filters_by_object_type_and_id(world):
-    first = TxAccountFactory(organization=world.org)
-    second = TxAccountFactory(organization=world.org)
-    TxCategoryFactory(organization=world.org)
-    TxAccountFactory(organization=world.other_org)  # another organisation's: never listed
+    first = AccountFactory(organization=world.org)
+    second = AccountFactory(organization=world.org)
+    CategoryFactory(organization=world.org)
+    AccountFactory(organization=world.other_org)  # another organisation's: never listed
     everything = _entries(world)
     assert {e["object_type"] for e in everything} == {"account", "category", "membership"}
     accounts = _entries(world, object_type="account")
@@ -266,8 +267,8 @@ def test_unknown_object_type_is_refused(world):
 
 
 def test_cursor_walks_every_entry_exactly_once(world):
-    account = TxAccountFactory(organization=world.org)
-    TxCategoryFactory.create_batch(3, organization=world.org)
+    account = AccountFactory(organization=world.org)
+    CategoryFactory.create_batch(3, organization=world.org)
     api = client_for(world.member)
     # Seven rows with the same history_date: the history id breaks the tie.
     items = [tx_payload(account, amount=f"-{i}.00") for i in range(1, 8)]
@@ -296,7 +297,7 @@ def test_cursor_walks_every_entry_exactly_once(world):
 
 
 def test_cursor_is_bound_to_its_filter(world):
-    TxAccountFactory.create_batch(3, organization=world.org)
+    AccountFactory.create_batch(3, organization=world.org)
     cursor = _audit(world, object_type="account", limit=1)["next_cursor"]
     assert cursor
     response = client_for(world.admin).get(
@@ -317,7 +318,7 @@ def test_limit_out_of_range_is_422(world):
 
 @pytest.mark.parametrize("limit", [2, 50])
 def test_queries_per_page_are_constant(world, django_assert_max_num_queries, limit):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     statement_api = client_for(world.member)
     for day in (10, 20):
         _ok(
@@ -327,7 +328,7 @@ def test_queries_per_page_are_constant(world, django_assert_max_num_queries, lim
             ),
             201,
         )
-    for category in TxCategoryFactory.create_batch(5, organization=world.org):
+    for category in CategoryFactory.create_batch(5, organization=world.org):
         _ok(
             statement_api.patch(
                 f"{_base(world)}/categories/{category.pk}/", {"name": "x" * 3 + str(category.pk)}
@@ -400,7 +401,7 @@ def test_history_is_not_editable_in_the_admin(world):
     assert settings.SIMPLE_HISTORY_REVERT_DISABLED is True
     registered = {model._meta.model_name for model in admin.site._registry}
     assert not any(name.startswith("historical") for name in registered)
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     record = account.history.get()
     superuser = User.objects.create_superuser("root@example.com", "x-Very-long-pass-1")
     browser = Client()

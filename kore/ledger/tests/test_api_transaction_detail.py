@@ -8,13 +8,14 @@ from django.db import connection
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Statement, Transaction
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 
-from .factories_tx import TxAccountFactory, TxCategoryFactory, tx_base, tx_payload, tx_url
+from .factories_tx import tx_base, tx_payload, tx_url
 
 
 @pytest.fixture
 def account(world):
-    return TxAccountFactory(organization=world.org, currency="EUR")
+    return AccountFactory(organization=world.org, currency="EUR")
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_get_unknown_or_deleted_is_404(world, api, tx):
 
 
 def test_another_orgs_transaction_under_my_org_is_404(world, api):
-    foreign = TxAccountFactory(organization=world.other_org)
+    foreign = AccountFactory(organization=world.other_org)
     theirs = client_for(world.outsider).post(
         f"/api/v1/orgs/{world.other_org.slug}/transactions/", tx_payload(foreign), format="json"
     )
@@ -88,7 +89,7 @@ def test_detail_unauthenticated_is_401(world, tx):
 def test_detail_wrong_method_is_405(world, api, tx):
     url = tx_url(world, tx["id"])
     assert_error(api.post(url, {}, format="json"), 405, "method_not_allowed")
-    assert_error(api.put(url, tx_payload(TxAccountFactory()), format="json"), 405)
+    assert_error(api.put(url, tx_payload(AccountFactory()), format="json"), 405)
 
 
 def test_viewer_reads_but_cannot_change(world, tx):
@@ -145,7 +146,7 @@ def test_patch_without_if_match_is_allowed(world, api, tx):
 
 
 def test_patch_replaces_tags_and_splits(world, api, tx):
-    category = TxCategoryFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     body = _patch(
         api, world, tx["id"],
         {"tags": ["home", "bills"], "splits": [{"amount": "-12.30", "category": category.pk}]},
@@ -202,8 +203,8 @@ def test_patch_bad_input(world, api, tx, data, status, code):
 
 
 def test_patch_to_another_orgs_account_or_category_is_422(world, api, tx):
-    foreign_account = TxAccountFactory(organization=world.other_org)
-    foreign_category = TxCategoryFactory(organization=world.other_org)
+    foreign_account = AccountFactory(organization=world.other_org)
+    foreign_category = CategoryFactory(organization=world.other_org)
     error = assert_error(_patch(api, world, tx["id"], {"account": foreign_account.pk}), 422)
     assert error["fields"]["account"][0]["code"] == "not_found"
     error = assert_error(_patch(api, world, tx["id"], {"category": foreign_category.pk}), 422)
@@ -212,7 +213,7 @@ def test_patch_to_another_orgs_account_or_category_is_422(world, api, tx):
 
 
 def test_patch_moves_to_another_account_and_takes_its_currency(world, api, tx):
-    yen = TxAccountFactory(organization=world.org, currency="JPY")
+    yen = AccountFactory(organization=world.org, currency="JPY")
     error = assert_error(_patch(api, world, tx["id"], {"account": yen.pk}), 422)
     assert error["fields"]["amount"][0]["code"] == "amount_precision"
     moved = _patch(
@@ -224,7 +225,7 @@ def test_patch_moves_to_another_account_and_takes_its_currency(world, api, tx):
 
 
 def test_patch_into_archived_account_is_409(world, api, tx):
-    archived = TxAccountFactory(organization=world.org, archived=True)
+    archived = AccountFactory(organization=world.org, archived=True)
     assert_error(_patch(api, world, tx["id"], {"account": archived.pk}), 409, "account_archived")
 
 

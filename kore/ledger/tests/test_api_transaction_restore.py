@@ -4,8 +4,9 @@ import pytest
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Transaction
+from kore.ledger.tests.factories import AccountFactory
 
-from .factories_tx import TxAccountFactory, tx_base, tx_payload, tx_url
+from .factories_tx import tx_base, tx_payload, tx_url
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def api(world):
 
 @pytest.fixture
 def deleted(world, api):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     created = api.post(
         tx_base(world),
         tx_payload(account, tags=["keep"], splits=[{"amount": "-12.30", "memo": "all"}]),
@@ -75,7 +76,7 @@ def test_restore_other_org_is_404(world, deleted):
 
 
 def test_restore_another_orgs_transaction_under_my_org_is_404(world, api):
-    foreign = TxAccountFactory(organization=world.other_org)
+    foreign = AccountFactory(organization=world.other_org)
     outsider = client_for(world.outsider)
     theirs = outsider.post(
         f"/api/v1/orgs/{world.other_org.slug}/transactions/", tx_payload(foreign), format="json"

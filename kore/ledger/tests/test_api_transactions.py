@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from kore.core.money import format_amount
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import Account, Split, Tag, Transaction
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 
 from .factories_tx import (
     TransactionFactory,
-    TxAccountFactory,
-    TxCategoryFactory,
     tx_base,
     tx_payload,
 )
@@ -31,7 +30,7 @@ HYPOTHESIS = settings(
 
 @pytest.fixture
 def account(world):
-    return TxAccountFactory(organization=world.org, currency="EUR")
+    return AccountFactory(organization=world.org, currency="EUR")
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def _created(api, world, payload):
 
 # --- Create ---------------------------------------------------------------------------------------
 def test_create_records_every_field_and_returns_etag(world, api, account):
-    category = TxCategoryFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     payload = tx_payload(
         account,
         description="Groceries",
@@ -105,7 +104,7 @@ def test_create_defaults(world, api, account):
 
 
 def test_currency_is_the_accounts_and_cannot_be_sent(world, api):
-    yen = TxAccountFactory(organization=world.org, currency="JPY")
+    yen = AccountFactory(organization=world.org, currency="JPY")
     assert _created(api, world, tx_payload(yen, amount="1500"))["currency"] == "JPY"
     assert_error(_post(api, world, tx_payload(yen, currency="EUR")), 400, "unknown_field")
 
@@ -132,7 +131,7 @@ def test_malformed_amount_string_is_400(world, api, account, amount):
     ],
 )  # fmt: skip
 def test_amount_precision_accepted(world, api, currency, amount, wire):
-    acc = TxAccountFactory(organization=world.org, currency=currency)
+    acc = AccountFactory(organization=world.org, currency=currency)
     assert _created(api, world, tx_payload(acc, amount=amount))["amount"] == wire
 
 
@@ -144,7 +143,7 @@ def test_amount_precision_accepted(world, api, currency, amount, wire):
     ],
 )  # fmt: skip
 def test_too_many_decimals_is_422_never_rounded(world, api, currency, amount):
-    acc = TxAccountFactory(organization=world.org, currency=currency)
+    acc = AccountFactory(organization=world.org, currency=currency)
     error = assert_error(_post(api, world, tx_payload(acc, amount=amount)), 422, "amount_precision")
     assert error["fields"]["amount"][0]["code"] == "amount_precision"
     assert not Transaction.objects.exists()
@@ -237,7 +236,7 @@ def test_split_amount_as_number_is_400(world, api, account):
 
 
 def test_another_orgs_account_is_422_not_found_and_not_leaked(world, api):
-    foreign = TxAccountFactory(organization=world.other_org, name="Secret Savings")
+    foreign = AccountFactory(organization=world.other_org, name="Secret Savings")
     response = _post(api, world, tx_payload(foreign))
     # The field says not_found; the top-level code is invalid_reference (a top-level not_found
     # always means 404).
@@ -250,7 +249,7 @@ def test_another_orgs_account_is_422_not_found_and_not_leaked(world, api):
 
 
 def test_another_orgs_category_is_422_not_found(world, api, account):
-    foreign = TxCategoryFactory(organization=world.other_org, name="Hidden")
+    foreign = CategoryFactory(organization=world.other_org, name="Hidden")
     error = assert_error(_post(api, world, tx_payload(account, category=foreign.pk)), 422)
     assert error["fields"]["category"][0]["code"] == "not_found"
     split_error = assert_error(
@@ -272,7 +271,7 @@ def test_out_of_range_ids_are_refused_not_a_crash(world, api, account, ref):
 
 
 def test_archived_account_is_409(world, api):
-    archived = TxAccountFactory(organization=world.org, archived=True)
+    archived = AccountFactory(organization=world.org, archived=True)
     assert_error(_post(api, world, tx_payload(archived)), 409, "account_archived")
     assert not Transaction.objects.exists()
 
@@ -447,7 +446,7 @@ def test_list_returns_this_orgs_live_rows_newest_first(world, api, account):
     mid_a = TransactionFactory(account=account, occurred_on=date(2026, 2, 1))
     mid_b = TransactionFactory(account=account, occurred_on=date(2026, 2, 1))
     TransactionFactory(account=account, deleted_at=timezone.now())
-    TransactionFactory(account=TxAccountFactory(organization=world.other_org))
+    TransactionFactory(account=AccountFactory(organization=world.other_org))
     body = _list(api, world)
     assert [t["id"] for t in body["results"]] == [new.pk, mid_b.pk, mid_a.pk, old.pk]
     assert body["next_cursor"] is None
@@ -511,21 +510,21 @@ def test_filter_by_amount_range_inclusive(world, api, account):
 
 
 def test_filter_by_account(world, api, account):
-    other = TxAccountFactory(organization=world.org)
+    other = AccountFactory(organization=world.org)
     mine = TransactionFactory(account=account)
     TransactionFactory(account=other)
     assert _ids(api, world, account=account.pk) == [mine.pk]
-    foreign = TxAccountFactory(organization=world.other_org)
+    foreign = AccountFactory(organization=world.other_org)
     TransactionFactory(account=foreign)
     assert _ids(api, world, account=foreign.pk) == []
     assert_error(api.get(tx_base(world), {"account": "x"}), 400)
 
 
 def test_filter_by_category_includes_descendants(world, api, account):
-    root = TxCategoryFactory(organization=world.org, name="Living")
-    child = TxCategoryFactory(organization=world.org, parent=root, name="Food")
-    grandchild = TxCategoryFactory(organization=world.org, parent=child, name="Bakery")
-    sibling = TxCategoryFactory(organization=world.org, name="Travel")
+    root = CategoryFactory(organization=world.org, name="Living")
+    child = CategoryFactory(organization=world.org, parent=root, name="Food")
+    grandchild = CategoryFactory(organization=world.org, parent=child, name="Bakery")
+    sibling = CategoryFactory(organization=world.org, name="Travel")
     at = {
         c.name: TransactionFactory(account=account, category=c)
         for c in (root, child, grandchild, sibling)
@@ -537,7 +536,7 @@ def test_filter_by_category_includes_descendants(world, api, account):
     assert set(_ids(api, world, category=child.pk)) == {at["Food"].pk, at["Bakery"].pk}
     assert _ids(api, world, category=grandchild.pk) == [at["Bakery"].pk]
     assert _ids(api, world, category=sibling.pk) == [at["Travel"].pk]
-    foreign = TxCategoryFactory(organization=world.other_org)
+    foreign = CategoryFactory(organization=world.other_org)
     assert _ids(api, world, category=foreign.pk) == []
 
 
@@ -696,7 +695,7 @@ def test_forged_cursor_is_400(world, api, account):
 
 
 def test_cursor_from_another_org_is_400(world, account):
-    foreign = TxAccountFactory(organization=world.other_org)
+    foreign = AccountFactory(organization=world.other_org)
     TransactionFactory.create_batch(3, account=foreign)
     TransactionFactory.create_batch(3, account=account)
     outsider = client_for(world.outsider)
@@ -720,8 +719,8 @@ def test_cursor_from_another_ordering_is_400(world, api, account, made_for, used
 
 
 def test_queries_per_page_are_constant(world, api, account, django_assert_max_num_queries):
-    root = TxCategoryFactory(organization=world.org)
-    child = TxCategoryFactory(organization=world.org, parent=root)
+    root = CategoryFactory(organization=world.org)
+    child = CategoryFactory(organization=world.org, parent=root)
     tags = [Tag.objects.create(organization=world.org, name=f"t{i}") for i in range(3)]
     for i in range(120):
         tx = TransactionFactory(
@@ -762,7 +761,7 @@ def test_queries_per_page_are_constant(world, api, account, django_assert_max_nu
 @pytest.mark.parametrize("name", ["account", "category"])
 @pytest.mark.parametrize("value", ["0", "-1", str(10**20)])
 def test_id_filters_that_match_nothing_return_nothing(world, api, account, name, value):
-    TransactionFactory(account=account, category=TxCategoryFactory(organization=world.org))
+    TransactionFactory(account=account, category=CategoryFactory(organization=world.org))
     response = api.get(tx_base(world), {name: value})
     if response.status_code == 200:
         assert response.json()["results"] == []

@@ -6,13 +6,14 @@ import pytest
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
 from kore.ledger.models import LedgerState, Split, Tag, Transaction
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 
-from .factories_tx import TxAccountFactory, TxCategoryFactory, tx_payload
+from .factories_tx import tx_payload
 
 
 @pytest.fixture
 def account(world):
-    return TxAccountFactory(organization=world.org, currency="EUR")
+    return AccountFactory(organization=world.org, currency="EUR")
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def _rows(account, n, **extra):
 
 
 def test_bulk_creates_every_item_in_order(world, api, account):
-    category = TxCategoryFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     items = _rows(account, 3)
     items[1] |= {"tags": ["a", "b"], "category": category.pk, "metadata": {"k": "v"}}
     items[2] |= {"splits": [{"amount": "-1.00"}, {"amount": "-2.00"}], "tags": ["a"]}
@@ -88,7 +89,7 @@ def test_one_bad_row_rejects_the_batch_with_errors_by_index(world, api, account)
 
 
 def test_another_orgs_account_in_one_row_rejects_the_batch(world, api, account):
-    foreign = TxAccountFactory(organization=world.other_org, name="Hidden name")
+    foreign = AccountFactory(organization=world.other_org, name="Hidden name")
     items = [*_rows(account, 2), tx_payload(foreign)]
     response = _bulk(api, world, items)
     error = assert_error(response, 422)
@@ -98,7 +99,7 @@ def test_another_orgs_account_in_one_row_rejects_the_batch(world, api, account):
 
 
 def test_archived_account_in_one_row_is_409(world, api, account):
-    archived = TxAccountFactory(organization=world.org, archived=True)
+    archived = AccountFactory(organization=world.org, archived=True)
     response = _bulk(api, world, [*_rows(account, 2), tx_payload(archived)])
     assert_error(response, 409, "account_archived")
     assert not Transaction.objects.exists()

@@ -10,8 +10,9 @@ import pytest
 from kore.core.money import format_amount
 from kore.core.testing import client_for
 from kore.ledger.models import Attachment, Category, Transaction
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 
-from .factories_tx import TransactionFactory, TxAccountFactory, TxCategoryFactory, tx_base
+from .factories_tx import TransactionFactory, tx_base
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +49,13 @@ def _create(api, world, **body):
 def books(world, api):
     """Two currencies, a three-level tree, whole rows and split rows (a split line's category
     differs from anything on its row), an uncategorised row and an uncategorised split line."""
-    eur = TxAccountFactory(organization=world.org, currency="EUR")
-    usd = TxAccountFactory(organization=world.org, currency="USD")
-    food = TxCategoryFactory(organization=world.org, name="Food")
-    lunch = TxCategoryFactory(organization=world.org, name="Lunch", parent=food, depth=2)
-    cafe = TxCategoryFactory(organization=world.org, name="Cafe", parent=lunch, depth=3)
-    home = TxCategoryFactory(organization=world.org, name="Home")
-    pay = TxCategoryFactory(organization=world.org, name="Salary", kind=Category.Kind.INCOME)
+    eur = AccountFactory(organization=world.org, currency="EUR")
+    usd = AccountFactory(organization=world.org, currency="USD")
+    food = CategoryFactory(organization=world.org, name="Food")
+    lunch = CategoryFactory(organization=world.org, name="Lunch", parent=food, depth=2)
+    cafe = CategoryFactory(organization=world.org, name="Cafe", parent=lunch, depth=3)
+    home = CategoryFactory(organization=world.org, name="Home")
+    pay = CategoryFactory(organization=world.org, name="Salary", kind=Category.Kind.INCOME)
     day = iter(range(1, 28))
 
     def add(account, amount, **extra):
@@ -202,10 +203,10 @@ def test_the_web_page_reads_the_same_filters(world, books):
 
 
 def test_running_balance_on_one_account_walks_with_the_cursor(world, api):
-    account = TxAccountFactory(
+    account = AccountFactory(
         organization=world.org, currency="EUR", opening_balance=Decimal("100.00")
     )
-    other = TxAccountFactory(organization=world.org, currency="EUR")
+    other = AccountFactory(organization=world.org, currency="EUR")
     amounts = ["-10.00", "25.50", "-0.50", "-100.00", "7.00"]
     for day, amount in enumerate(amounts, start=1):
         TransactionFactory(account=account, occurred_on=date(2026, 4, day), amount=amount)
@@ -229,8 +230,8 @@ def test_accounts_carry_balance_and_cleared_balance_in_constant_queries(world, a
     from django.test.utils import CaptureQueriesContext
 
     base = f"/api/v1/orgs/{world.org.slug}/accounts/"
-    eur = TxAccountFactory(organization=world.org, currency="EUR", opening_balance="100.00")
-    jpy = TxAccountFactory(organization=world.org, currency="JPY")
+    eur = AccountFactory(organization=world.org, currency="EUR", opening_balance="100.00")
+    jpy = AccountFactory(organization=world.org, currency="JPY")
     for amount, status in [("-10.50", "cleared"), ("-4.25", "pending"), ("20.00", "cleared")]:
         TransactionFactory(account=eur, amount=amount, status=status)
     gone = TransactionFactory(account=eur, amount="-1000.00", status="cleared")
@@ -250,7 +251,7 @@ def test_accounts_carry_balance_and_cleared_balance_in_constant_queries(world, a
 
     few = queries()
     for n in range(5):
-        account = TxAccountFactory(organization=world.org, currency="EUR")
+        account = AccountFactory(organization=world.org, currency="EUR")
         TransactionFactory(account=account, amount=f"-{n + 1}.00")
     assert queries() == few  # one query for every account, not one per account
 
@@ -266,7 +267,8 @@ def test_the_web_rows_show_what_the_api_rows_say(world, api, books):
     browser.force_login(world.member)
     html = browser.get(f"/o/{world.org.slug}/transactions/").content.decode()
     shown = re.findall(
-        r'<tr class="tx-row" id="tx-(\d+)".*?<td>(?:<span class="split">Split \((\d+)\)</span>|'
+        r'<tr class="tx-row" id="tx-(\d+)".*?<td class="c-cat"[^>]*>'
+        r'(?:<span class="split">Split \((\d+)\)</span>|'
         r'[^<]*)</td><td class="hide-s">(.*?)</td><td class="hide-s"><span class="status '
         r's-(\w+)">.*?<td class="num [^"]*">([^<]*) (\w{3})</td>',
         html,

@@ -17,10 +17,11 @@ from kore.ledger.services.transactions import (
     transaction_update,
     transactions_purge_deleted,
 )
+from kore.ledger.tests.factories import AccountFactory
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 
-from .factories_tx import TransactionFactory, TxAccountFactory
+from .factories_tx import TransactionFactory
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def ctx(world):
 
 @pytest.fixture
 def account(world):
-    return TxAccountFactory(organization=world.org, currency="EUR")
+    return AccountFactory(organization=world.org, currency="EUR")
 
 
 def _row(account, **extra):
@@ -97,7 +98,7 @@ def test_update_checks_the_version_and_bumps_it(world, ctx, account):
 
 
 def test_update_of_another_orgs_transaction_is_not_found(world, ctx):
-    foreign = TransactionFactory(account=TxAccountFactory(organization=world.other_org))
+    foreign = TransactionFactory(account=AccountFactory(organization=world.other_org))
     with pytest.raises(NotFound):
         transaction_update(ctx=ctx, tx_id=foreign.pk, description="x")
     with pytest.raises(NotFound):
@@ -105,7 +106,7 @@ def test_update_of_another_orgs_transaction_is_not_found(world, ctx):
 
 
 def test_transfer_legs_cannot_change_amount_or_account(world, ctx, account):
-    other = TxAccountFactory(organization=world.org)
+    other = AccountFactory(organization=world.org)
     transfer = Transfer.objects.create(organization=world.org, rate=Decimal(1))
     leg = TransactionFactory(account=account, transfer=transfer)
     with pytest.raises(Conflict) as exc:
@@ -117,7 +118,7 @@ def test_transfer_legs_cannot_change_amount_or_account(world, ctx, account):
 
 
 def test_deleting_one_transfer_leg_deletes_both_and_restore_brings_both_back(world, ctx, account):
-    other = TxAccountFactory(organization=world.org)
+    other = AccountFactory(organization=world.org)
     transfer = Transfer.objects.create(organization=world.org, rate=Decimal(1))
     out_leg = TransactionFactory(account=account, transfer=transfer, amount=Decimal("-5.00"))
     in_leg = TransactionFactory(account=other, transfer=transfer, amount=Decimal("5.00"))
@@ -153,7 +154,7 @@ def test_purge_removes_tombstones_older_than_30_days_only(world, ctx, account):
     edge = transaction_create(ctx=ctx, **_row(account))
     live = transaction_create(ctx=ctx, **_row(account))
     foreign_old = TransactionFactory(
-        account=TxAccountFactory(organization=world.other_org),
+        account=AccountFactory(organization=world.other_org),
         deleted_at=now - timedelta(days=45),
         change_seq=9,
     )

@@ -1,7 +1,7 @@
 import pytest
 
 from kore.imports.tests.conftest import account, celery_worker
-from kore.ledger.tests.factories_tx import TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
 from kore.suggestions.services import suggestion_model_train
 
 from .helpers import history_write
@@ -12,7 +12,7 @@ __all__ = ["account", "celery_worker"]
 @pytest.fixture
 def trained(world):
     """An account with the organisation's categorised history, and a model learnt from it."""
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     categories = history_write(world.org, account)
     suggestion_model_train(organization=world.org)
     return account, categories

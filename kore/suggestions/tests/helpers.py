@@ -4,7 +4,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from kore.ledger.models import Account, Category, Transaction
-from kore.ledger.tests.factories_tx import TransactionFactory, TxCategoryFactory
+from kore.ledger.tests.factories import CategoryFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 from kore.orgs.models import Organization
 
 # payee → (category name, amount)
@@ -22,8 +23,7 @@ def history_write(
 ) -> dict[str, Category]:
     """``repeat`` categorised rows of each payee in ``HISTORY``; returns the categories by name."""
     categories = {
-        name: TxCategoryFactory(organization=organization, name=name)
-        for name, _ in HISTORY.values()
+        name: CategoryFactory(organization=organization, name=name) for name, _ in HISTORY.values()
     }
     day = date(2026, 1, 1)
     for i in range(repeat):

@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kore.core.testing import assert_error, client_for
-from kore.ledger.tests.factories_tx import TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
 from kore.suggestions.services import suggestion_model_train
 
 from .helpers import history_write, uncategorised
@@ -17,7 +17,7 @@ def _url(world) -> str:
 
 @pytest.fixture
 def account(world):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     history_write(world.org, account)
     suggestion_model_train(organization=world.org)
     return account
@@ -45,7 +45,7 @@ def test_the_queries_do_not_grow_with_the_rows(world, account):
 
 
 def test_another_organisations_rows_are_left_out(world, account):
-    theirs = uncategorised(TxAccountFactory(organization=world.other_org), "NETFLIX.COM")
+    theirs = uncategorised(AccountFactory(organization=world.other_org), "NETFLIX.COM")
     ours = uncategorised(account, "NETFLIX.COM")
     url = f"{_url(world)}?transaction={theirs.pk}&transaction={ours.pk}"
     body = client_for(world.viewer).get(url).json()

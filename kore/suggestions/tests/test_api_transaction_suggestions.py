@@ -3,7 +3,7 @@ import time
 import pytest
 
 from kore.core.testing import assert_error, assert_other_org_is_404, client_for
-from kore.ledger.tests.factories_tx import TxAccountFactory, TxCategoryFactory
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.suggestions.selectors import suggestions_for, text_of
 from kore.suggestions.services import suggestion_model_train
 
@@ -44,14 +44,14 @@ def test_a_categorised_row_gets_no_suggestions(world, trained):
 
 
 def test_before_any_training_there_is_no_model_and_no_suggestion(world):
-    tx = uncategorised(TxAccountFactory(organization=world.org), "NETFLIX.COM")
+    tx = uncategorised(AccountFactory(organization=world.org), "NETFLIX.COM")
     body = client_for(world.viewer).get(_url(world, tx.pk)).json()
     assert body == {"transaction": tx.pk, "suggestions": [], "model": None}
 
 
 def test_two_organisations_never_learn_from_each_other(world, trained):
-    theirs = TxAccountFactory(organization=world.other_org)
-    other_categories = {TxCategoryFactory(organization=world.other_org, name="Streaming").pk}
+    theirs = AccountFactory(organization=world.other_org)
+    other_categories = {CategoryFactory(organization=world.other_org, name="Streaming").pk}
     tx = uncategorised(theirs, "NETFLIX.COM", "-12.99")
     # Nothing learnt yet in the other organisation: our history does not leak into it.
     url = f"/api/v1/orgs/{world.other_org.slug}/transactions/{tx.pk}/suggestions/"

@@ -8,7 +8,7 @@ import pytest
 from kore.core.testing import OrgWorld
 from kore.imports.models import ImportJob
 from kore.ledger.models import Transaction
-from kore.ledger.tests.factories_tx import TxAccountFactory
+from kore.ledger.tests.factories import AccountFactory
 from kore.suggestions.models import AppliedSuggestion
 from kore.suggestions.services import suggestion_model_train
 from kore.suggestions.tests.helpers import history_write, uncategorised
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def trained(world: OrgWorld):
-    account = TxAccountFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
     categories = history_write(world.org, account)
     suggestion_model_train(organization=world.org)
     return account, categories
@@ -74,7 +74,7 @@ def test_a_viewer_sees_suggestions_but_no_button(world, trained):
 
 
 def test_another_organisations_row_gets_nothing(world, trained):
-    theirs = uncategorised(TxAccountFactory(organization=world.other_org), "NETFLIX.COM")
+    theirs = uncategorised(AccountFactory(organization=world.other_org), "NETFLIX.COM")
     url = page(world, f"transactions/suggestions/?transaction={theirs.pk}")
     assert f"cat-{theirs.pk}" not in browser(world.member).get(url).content.decode()
     response = browser(world.member).post(
