@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from kore.core.testing import wait_until
+from kore.ops.metrics import BATCH_SECONDS
 
 ROOT = Path(__file__).resolve().parents[3]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -48,6 +49,17 @@ class Gunicorn:
     def scrape(self, token: str | None = TOKEN) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.get(self.base + "/ops/metrics", headers=headers, timeout=10)
+
+    def settled_live_count(self) -> float:
+        """The count once two scrapes a batch period apart agree (every batch written)."""
+        count = self.live_count()
+        for _ in range(20):
+            time.sleep(BATCH_SECONDS + 0.5)
+            again = self.live_count()
+            if again == count:
+                return count
+            count = again
+        pytest.fail(f"the request count never settled (last {count})")
 
     def live_count(self) -> float:
         text = self.scrape().text
@@ -153,7 +165,7 @@ def test_a_request_is_logged_once_in_json(gunicorn):
 def test_two_workers_counts_add_up_in_one_scrape(gunicorn):
     assert not (gunicorn.metrics_dir / "counter_999999.db").exists()
     workers = set(gunicorn.workers())
-    before = gunicorn.live_count()
+    before = gunicorn.settled_live_count()  # earlier tests' requests written by now
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda _: _hit(gunicorn.base), range(REQUESTS)))
     assert statuses == [200] * REQUESTS
