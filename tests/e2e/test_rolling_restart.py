@@ -85,21 +85,25 @@ def test_metrics_are_not_public_and_each_instance_counts_what_nginx_sent(stack):
     assert requests.get(direct, timeout=10).status_code == 401
     for _ in range(5):
         assert stack.get("/api/v1/health/live/").status_code == 200
-    body = ""
-    for port in stack.web_ports:  # Prometheus scrapes each instance
-        response = requests.get(
-            f"http://{HOST}:{port}/ops/metrics",
-            headers={"Authorization": f"Bearer {stack.metrics_token}"},
-            timeout=10,
+
+    def live_requests_counted() -> float:
+        body = ""
+        for port in stack.web_ports:  # Prometheus scrapes each instance
+            response = requests.get(
+                f"http://{HOST}:{port}/ops/metrics",
+                headers={"Authorization": f"Bearer {stack.metrics_token}"},
+                timeout=10,
+            )
+            assert response.status_code == 200
+            body += response.text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in body.splitlines()
+            if line.startswith("kore_http_requests_total{") and 'view="health-live"' in line
         )
-        assert response.status_code == 200
-        body += response.text
-    counts = [
-        float(line.rsplit(" ", 1)[1])
-        for line in body.splitlines()
-        if line.startswith("kore_http_requests_total{") and 'view="health-live"' in line
-    ]
-    assert sum(counts) >= 5
+
+    # Each worker writes its counts in batches, about once a second.
+    wait_for("five liveness requests counted", lambda: live_requests_counted() >= 5, timeout=15)
 
 
 def test_worker_serves_task_metrics_and_writes_json_lines(stack):

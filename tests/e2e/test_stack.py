@@ -181,7 +181,7 @@ def test_request_id_is_passed_through_and_generated(stack):
     assert generated.json()["error"]["request_id"] == generated.headers["X-Request-ID"]
     logged = [e for e in stack.nginx_log() if e["request_id"] == request_id]
     assert logged
-    assert any(request_id in p.tail(10**6) for p in stack.web)  # Gunicorn's access log
+    assert any(request_id in p.tail(10**6) for p in stack.web)  # Django's kore.request line
 
 
 def test_celery_task_round_trip_through_the_worker(stack):
