@@ -6,7 +6,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from kore.ledger.models import Transaction
-from kore.ledger.tests.factories_tx import TxAccountFactory, TxCategoryFactory
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.suggestions.services import CHANGE_REASON, history_record
 
 from .helpers import uncategorised
@@ -22,8 +22,8 @@ def _latest(tx_id: int) -> dict:
 
 
 def test_both_paths_write_the_same_audit_rows(world):
-    account = TxAccountFactory(organization=world.org)
-    category = TxCategoryFactory(organization=world.org)
+    account = AccountFactory(organization=world.org)
+    category = CategoryFactory(organization=world.org)
     rows = [uncategorised(account, "NETFLIX.COM") for _ in range(2)]
     Transaction.objects.filter(pk__in=[r.pk for r in rows]).update(category=category, version=2)
     now = timezone.now()
