@@ -1,4 +1,7 @@
-"""Fixtures shared by every test: a clean cache and an organisation with every role."""
+"""Fixtures shared by every test: a clean cache, an organisation with every role, and the real
+Celery worker the import, rule, planning and suggestion tests share."""
+
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
@@ -6,6 +9,7 @@ from django.core.cache import cache
 
 from config.celery_app import app as celery_app
 from kore.core.testing import OrgWorld
+from kore.imports.tests.conftest import Worker, _broker_url, sending_to, worker_running
 from kore.orgs.models import Role
 from kore.orgs.tests.factories import MembershipFactory, OrganizationFactory
 
@@ -41,3 +45,19 @@ def world(db) -> OrgWorld:
         other_org=other,
         outsider=outsider,
     )
+
+
+@pytest.fixture(scope="session")
+def _import_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    # Defined here only: a session fixture imported into several conftests is several fixtures,
+    # each starting its own worker on the same broker.
+    with worker_running(_broker_url(), send_here=False) as worker:
+        yield worker
+
+
+@pytest.fixture
+def celery_worker(_import_worker_process: Worker) -> Iterator[Worker]:
+    """A real worker process on the test database (started once per session); the test's tasks
+    go to its broker. Tests that use it need ``django_db(transaction=True)``."""
+    with sending_to(_import_worker_process.env["CELERY_BROKER_URL"]):
+        yield _import_worker_process

@@ -76,7 +76,9 @@ class Worker:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = Path(f"/tmp/kore-import-worker-{os.getpid()}.log")  # noqa: S108
+        # One log per worker: several run at once (imports, webhooks, email), each waits for its
+        # own "ready." line.
+        self.log = Path(f"/tmp/kore-test-worker-{os.getpid()}-{time.monotonic_ns()}.log")  # noqa: S108
 
     def start(self) -> None:
         command = [
@@ -150,12 +152,14 @@ def _use_broker(url: str | None) -> None:
 
 
 @contextmanager
-def worker_running(broker: str, **extra_env: str) -> Iterator[Worker]:
-    """A real worker on the test database reading ``broker`` (emptied first), with this process
-    sending to it meanwhile; ``extra_env`` adds settings for the worker alone."""
+def worker_running(broker: str, *, send_here: bool = True, **extra_env: str) -> Iterator[Worker]:
+    """A real worker on the test database reading ``broker`` (emptied first); with ``send_here``
+    this process sends to it meanwhile. ``extra_env`` adds settings for the worker alone.
+
+    A worker that lives for the whole session passes ``send_here=False`` and its test fixture
+    points the producer at it for each test (``sending_to``): a session-long switch would send
+    every later test's tasks to that worker, whichever worker the test asked for."""
     redis.Redis.from_url(broker).flushdb()
-    previous = os.environ.get("CELERY_BROKER_URL")
-    _use_broker(broker)
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
@@ -168,13 +172,21 @@ def worker_running(broker: str, **extra_env: str) -> Iterator[Worker]:
     worker = Worker(env)
     worker.start()
     try:
-        yield worker
+        if send_here:
+            with sending_to(broker):
+                yield worker
+        else:
+            yield worker
     finally:
         worker.stop()
+
+
+@contextmanager
+def sending_to(broker: str) -> Iterator[None]:
+    """This process's tasks go to ``broker`` until the block ends."""
+    previous = os.environ.get("CELERY_BROKER_URL")
+    _use_broker(broker)
+    try:
+        yield
+    finally:
         _use_broker(previous)
-
-
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
-    with worker_running(_broker_url()) as worker:
-        yield worker

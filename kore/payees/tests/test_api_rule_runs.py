@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from kore.core.testing import assert_error, client_for, wait_until
-from kore.imports.tests.conftest import celery_worker  # noqa: F401 - the worker fixture
 from kore.ledger.models import Transaction
 from kore.ledger.services.periods import lock_date_set
 from kore.ledger.services.transfers import transfer_create
@@ -48,7 +47,7 @@ def _apply(api, world, rule_id, body=None):
     )
 
 
-def test_preview_equals_apply_and_undo_puts_it_back(celery_worker, world):  # noqa: F811
+def test_preview_equals_apply_and_undo_puts_it_back(celery_worker, world):
     api = client_for(world.member)
     account = AccountFactory(organization=world.org)
     cafe = CategoryFactory(organization=world.org)
@@ -78,7 +77,7 @@ def test_preview_equals_apply_and_undo_puts_it_back(celery_worker, world):  # no
     assert_error(again, 409, "rule_run_not_undoable")
 
 
-def test_closed_period_and_transfer_legs_are_left_alone(celery_worker, world):  # noqa: F811
+def test_closed_period_and_transfer_legs_are_left_alone(celery_worker, world):
     api = client_for(world.member)
     ctx = OrgContext(world.org, Role.OWNER, world.owner, None)
     a, b = AccountFactory(organization=world.org), AccountFactory(organization=world.org)
@@ -101,7 +100,7 @@ def test_closed_period_and_transfer_legs_are_left_alone(celery_worker, world):  
     assert not Transaction.objects.filter(transfer=transfer, category__isnull=False).exists()
 
 
-def test_apply_to_a_filter_only(celery_worker, world):  # noqa: F811
+def test_apply_to_a_filter_only(celery_worker, world):
     api = client_for(world.member)
     a, b = AccountFactory(organization=world.org), AccountFactory(organization=world.org)
     cafe = CategoryFactory(organization=world.org)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from kore.imports.tests.conftest import celery_worker  # noqa: F401 - a fixture
 from kore.ledger.models import Account, Category, Transaction
 from kore.ledger.services.transactions import transaction_create
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory

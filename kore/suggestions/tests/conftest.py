@@ -1,12 +1,12 @@
 import pytest
 
-from kore.imports.tests.conftest import account, celery_worker
+from kore.imports.tests.conftest import account
 from kore.ledger.tests.factories import AccountFactory
 from kore.suggestions.services import suggestion_model_train
 
 from .helpers import history_write
 
-__all__ = ["account", "celery_worker"]
+__all__ = ["account"]
 
 
 @pytest.fixture

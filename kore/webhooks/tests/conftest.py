@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from kore.imports.tests.conftest import Worker, worker_running
+from kore.imports.tests.conftest import Worker, sending_to, worker_running
 
 from .receiver import Receiver, running_receiver
 
@@ -38,12 +38,20 @@ def _broker_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+def _webhook_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker]:
     with worker_running(
         _broker_url(),
+        send_here=False,
         KORE_WEBHOOK_ALLOW_PRIVATE="true",
         KORE_WEBHOOK_REQUIRE_HTTPS="false",
         # A short lease: a killed worker's deliveries are claimed again within ~25 s.
         KORE_WEBHOOK_TIMEOUT_SECONDS="1",
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def webhook_worker(_webhook_worker_process: Worker) -> Iterator[Worker]:
+    """The webhook tests' worker; the test's tasks go to its broker."""
+    with sending_to(_webhook_worker_process.env["CELERY_BROKER_URL"]):
+        yield _webhook_worker_process
