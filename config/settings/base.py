@@ -152,6 +152,12 @@ def cache_from_url(url: str) -> dict[str, dict[str, object]]:
     """Redis cache that degrades on an outage (errors ignored and logged), or local memory."""
     if not url:
         return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The timeouts do not bound the name lookup (a stopped Compose service has no DNS entry):
+    # after a failed connect, fail at once for a few seconds. Plain TCP only: rediss:// and
+    # unix:// keep the connection class their scheme needs (TLS, a socket file).
+    pool: dict[str, object] = (
+        {"connection_class": FailFastConnection} if url.startswith("redis://") else {}
+    )
     return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -162,9 +168,7 @@ def cache_from_url(url: str) -> dict[str, dict[str, object]]:
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
-                # The timeouts do not bound the name lookup (a stopped Compose service has no
-                # DNS entry): after a failed connect, fail at once for a few seconds.
-                "CONNECTION_POOL_KWARGS": {"connection_class": FailFastConnection},
+                "CONNECTION_POOL_KWARGS": pool,
             },
         }
     }

@@ -1,13 +1,15 @@
 """A Redis outage makes Kore slower, never unavailable: sign-in, API and sessions keep working."""
 
 import socket
+import subprocess
 
 import pytest
+import redis
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.settings.base import cache_from_url
-from kore.core.testing import client_for
+from kore.core.testing import client_for, wait_until
 from kore.orgs.tests.factories import PASSWORD
 
 
@@ -89,3 +91,28 @@ def test_health_reports_the_outage_as_degraded(db, redis_down):
     body = APIClient().get("/api/v1/health/").json()
     assert body["status"] == "degraded"
     assert body["checks"]["cache"]["status"] == "error"
+
+
+def test_tls_and_socket_file_urls_keep_their_connection(settings, tmp_path):
+    """Only plain TCP gets the fail-fast connection: rediss:// stays TLS, unix:// a socket file
+    (a real server on a socket file answers through the cache)."""
+    tls = cache_from_url("rediss://cache.example:6380/0")["default"]
+    pool = redis.ConnectionPool.from_url(
+        tls["LOCATION"], **tls["OPTIONS"]["CONNECTION_POOL_KWARGS"]
+    )
+    assert pool.connection_class is redis.SSLConnection
+
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(sock.exists, timeout=10, what="the Redis socket file")
+        settings.CACHES = cache_from_url(f"unix://{sock}?db=0")
+        cache.set("kept", "yes", 30)
+        assert cache.get("kept") == "yes"
+    finally:
+        server.terminate()
+        server.wait(10)
