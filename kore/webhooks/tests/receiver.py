@@ -41,7 +41,13 @@ def running_receiver() -> Iterator[Receiver]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went away mid-body (its worker was killed): nothing arrived, as for
+                # any receiver, and nobody is left to answer.
+                self.close_connection = True
+                return
             with receiver.lock:
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
             self.send_response(receiver.status)
