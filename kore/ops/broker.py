@@ -12,11 +12,18 @@ directory (atomic on a POSIX filesystem):
 - ``_put`` creates the message file and then writes it; a consumer listing the folder in
   between reads an empty message. Here the message is written under ``tmp/`` first and renamed
   into the queue folder complete.
+- ``_queue_bind`` checks whether the exchange's table file exists and then opens it for writing,
+  truncating it, before it takes its lock: two processes declaring queues at once (the web
+  publishing its first import while the worker declares its queues) both start a new table and
+  the second write drops the first's binding; a message routed by the lost binding goes to the
+  undeliverable queue and its job stays queued. Here the read-modify-write holds a lock file for
+  the exchange and the table is replaced whole, so a reader never sees it half written.
 - ``_get`` moves the file to the system temporary directory (another filesystem on most
   machines: a copy, then a delete, so two consumers can both take it). Here it is renamed into
   ``claimed/`` beside the queue: exactly one consumer wins, the others get FileNotFoundError.
 """
 
+import fcntl
 import os
 import time
 import uuid
@@ -24,6 +31,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
@@ -62,6 +70,35 @@ class Channel(filesystem.Channel):
             (claimed / name).unlink()
             return loads(bytes_to_str(payload))
         raise Empty()
+
+    def _table_file(self, exchange: str) -> Path:
+        if not exchange or "/" in exchange or exchange.startswith("."):
+            raise ChannelError(f"Invalid exchange name: {exchange!r}")
+        return Path(self.control_folder) / f"{exchange}.exchange"  # where kombu keeps it
+
+    def get_table(self, exchange: str) -> list[Any]:
+        try:
+            data = self._table_file(exchange).read_bytes()
+        except FileNotFoundError:
+            return []
+        return [filesystem.exchange_queue_t(*q) for q in loads(bytes_to_str(data))]
+
+    def _queue_bind(
+        self, exchange: str, routing_key: str | None, pattern: str | None, queue: str | None
+    ) -> None:
+        folder = Path(self.control_folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        table_file = self._table_file(exchange)
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with open(folder / f"{exchange}.exchange.lock", "ab") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
+            table = self.get_table(exchange)
+            if entry in table:
+                return
+            table.insert(0, entry)
+            staging = folder / f".{exchange}.{uuid.uuid4().hex}.tmp"
+            staging.write_bytes(str_to_bytes(dumps(table)))
+            os.replace(staging, table_file)
 
 
 class Transport(filesystem.Transport):

@@ -90,3 +90,47 @@ def test_one_consumer_gets_the_messages_in_the_order_sent(tmp_path):
             message.ack()
     assert got == list(range(20))
     assert not list(tmp_path.glob("*.msg"))  # claimed messages leave nothing behind
+
+
+BINDER = """
+import sys
+from pathlib import Path
+from kombu import Connection, Exchange, Queue
+folder, name = Path(sys.argv[1]), sys.argv[2]
+while not (folder / "go").exists():
+    pass
+f = str(folder)
+options = {"data_folder_in": f, "data_folder_out": f, "control_folder": f}
+transport = sys.argv[3]
+with Connection("filesystem://", transport=transport, transport_options=options) as conn:
+    for n in range(20):
+        queue = Queue(f"{name}-{n}", Exchange("celery", type="direct"), routing_key=f"{name}-{n}")
+        queue(conn.default_channel).declare()
+"""
+
+
+TRANSPORT = "kore.ops.broker:Transport"
+
+
+def test_queues_declared_by_processes_at_the_same_time_all_stay_bound(tmp_path):
+    """The web publishing its first task while the worker declares its queues: every binding
+    survives, so no message is routed to the undeliverable queue."""
+    binders = [
+        subprocess.Popen(
+            [sys.executable, "-c", BINDER, str(tmp_path), f"p{n}", TRANSPORT],
+            cwd=ROOT,
+            env=os.environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    time.sleep(1)  # every process has imported kombu and spins on the start file
+    (tmp_path / "go").touch()
+    for binder in binders:
+        _, err = binder.communicate(timeout=120)
+        assert binder.returncode == 0, err[-3000:]
+    with _connection(tmp_path) as conn:
+        table = conn.default_channel.get_table("celery")
+    assert {q.queue for q in table} == {f"p{p}-{n}" for p in range(4) for n in range(20)}
