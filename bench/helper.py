@@ -27,10 +27,10 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from kore.demo.seeding import PER_EUR  # noqa: E402
 from kore.fx.services import RateInput, exchange_rates_store  # noqa: E402
 from kore.ledger import transaction_list as tl  # noqa: E402
 from kore.ledger.models import Category  # noqa: E402
-from kore.ledger.seeding import PER_EUR  # noqa: E402
 from kore.orgs.models import Membership, Organization, Role  # noqa: E402
 from kore.orgs.services import token_pair_issue  # noqa: E402
 

@@ -127,11 +127,11 @@ def run(slug: str, account: str, path: str, timeout: str) -> None:
 
 def rawcopy(path: str) -> None:
     """Seconds to COPY the file's rows into a TEMP copy of ledger_transaction: no indexes, no
-    constraints (kore.ledger.seeding._raw_copy, fed by the CSV itself)."""
+    constraints (kore.demo.seeding._raw_copy, fed by the CSV itself)."""
     _django()
     from django.db import connection, transaction
 
-    from kore.ledger.seeding import _copy
+    from kore.demo.seeding import _copy
 
     def chunks():
         with open(path, "rb") as f:

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kore.webhooks",
     "kore.planning",
     "kore.suggestions",
+    "kore.demo",
     "django_htmx",
     "kore.web",
     # Two-factor sign-in for the web app: allauth.mfa's TOTP authenticators (kore.web's own views).

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kore.ledger import seeding
+from kore.demo import seeding
 from kore.orgs.models import Organization
 
 

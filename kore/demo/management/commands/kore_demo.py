@@ -81,8 +81,8 @@ class Command(BaseCommand):
 
 def _demo_ledger(org: Organization, user: User) -> int:
     """Accounts, the category tree and a few months of transactions, once, through the services."""
+    from kore.demo.seeding import PATTERNS, TREE
     from kore.ledger.models import Account
-    from kore.ledger.seeding import PATTERNS, TREE
     from kore.ledger.services.accounts import account_create
     from kore.ledger.services.categories import category_create
     from kore.ledger.services.transactions import transaction_create_many

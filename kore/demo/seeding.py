@@ -25,10 +25,7 @@ from typing import Any
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
-from kore.orgs.models import Membership, Organization, Role, User
-
-from . import seeding_pg
-from .models import (
+from kore.ledger.models import (
     Account,
     Category,
     LedgerState,
@@ -38,6 +35,9 @@ from .models import (
     Transaction,
     Transfer,
 )  # fmt: skip
+from kore.orgs.models import Membership, Organization, Role, User
+
+from . import seeding_pg
 
 SLUG_PREFIX = "seed-"
 EMAIL_DOMAIN = "seed.kore"

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connection
 
-from .models import Split, Transaction, Transfer
+from kore.ledger.models import Split, Transaction, Transfer
 
 
 def _draw(h: int, i: int) -> str:
