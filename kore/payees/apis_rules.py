@@ -11,7 +11,7 @@ from kore.core.exceptions import NotFound
 from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.ledger import transaction_list as tl
 from kore.ledger.apis import IF_MATCH
-from kore.ledger.apis_bulk import FilterField
+from kore.ledger.apis.bulk import FilterField
 from kore.ledger.services.concurrency import etag_for
 from kore.orgs.scoping import OrgAPIView
 

@@ -42,9 +42,9 @@ from kore.core.serializers import StrictSerializer
 from kore.core.uploads import SizeLimitedUploadHandler
 from kore.orgs.scoping import OrgAPIView
 
-from .models import Attachment
-from .services import attachments
-from .services.attachments import too_large
+from ..models import Attachment
+from ..services import attachments
+from ..services.attachments import too_large
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from kore.core.pagination import parse_limit
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
 
-from .audit_selectors import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
+from ..audit_selectors import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
 
 
 class AuditQuery(serializers.Serializer):  # type: ignore[type-arg]

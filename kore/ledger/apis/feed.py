@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from kore.core.pagination import parse_limit
 from kore.orgs.scoping import OrgAPIView
 
-from .feed import transaction_changes
-from .serializers import TransactionOutput
-from .transaction_list import row_json
+from ..feed import transaction_changes
+from ..serializers import TransactionOutput
+from ..transaction_list import row_json
 
 ChangePage = inline_serializer(
     "TransactionChanges",

@@ -10,7 +10,7 @@ from kore.core.serializers import StrictSerializer
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
 
-from .services.periods import lock_date_set
+from ..services.periods import lock_date_set
 
 LockDateOutput = inline_serializer(
     "LockDate", {"lock_date": serializers.DateField(allow_null=True)}

@@ -11,10 +11,10 @@ from kore.core.exceptions import NotFound
 from kore.core.pagination import parse_limit
 from kore.orgs.scoping import OrgAPIView
 
-from . import serializers as s
-from .apis import IF_MATCH, _if_match
-from .services import transfers
-from .transfer_selectors import transfer_get, transfer_page
+from .. import serializers as s
+from ..services import transfers
+from ..transfer_selectors import transfer_get, transfer_page
+from . import IF_MATCH, if_match
 
 TAGS = ["transfers"]
 
@@ -77,14 +77,12 @@ class TransferDetailApi(_TransferRender, OrgAPIView):
         data = s.TransferPatch(data=request.data)
         data.is_valid(raise_exception=True)
         transfers.transfer_update(
-            ctx=self.org, transfer_id=transfer_id, if_match=_if_match(request),
+            ctx=self.org, transfer_id=transfer_id, if_match=if_match(request),
             **data.validated_data,
         )  # fmt: skip
         return self.render(transfer_id)
 
     @extend_schema(responses={204: None}, parameters=[IF_MATCH], tags=TAGS)
     def delete(self, request: Request, org_slug: str, transfer_id: int) -> Response:
-        transfers.transfer_delete(
-            ctx=self.org, transfer_id=transfer_id, if_match=_if_match(request)
-        )
+        transfers.transfer_delete(ctx=self.org, transfer_id=transfer_id, if_match=if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,10 +14,10 @@ from kore.core.serializers import StrictCharField, StrictSerializer
 from kore.orgs.scoping import OrgAPIView
 from kore.payees.selectors import rule_offer
 
-from . import transaction_list as tl
-from .apis import query_schema
-from .models import Transaction
-from .services.bulk import bulk_targets, transactions_bulk_delete, transactions_bulk_update
+from .. import transaction_list as tl
+from ..models import Transaction
+from ..services.bulk import bulk_targets, transactions_bulk_delete, transactions_bulk_update
+from . import query_schema
 
 
 @extend_schema_field(query_schema("BulkFilter", paged=False))
