@@ -45,6 +45,9 @@ class FailFastConnection(Connection):
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+        # The pool calls this on every checkout: an open connection has nothing to look up.
+        if getattr(self, "_sock", None) is not None:
+            return
         key = (str(self.host), int(self.port))
         with self._lock:
             down_until = self._down_until.get(key)
