@@ -47,7 +47,8 @@ import gc, json, sys
 import config.wsgi
 from django.db import connections
 print(json.dumps({
-    "views": "kore.ledger.apis.transactions" in sys.modules and "kore.web.views_transactions" in sys.modules,
+    "views": "kore.ledger.apis.transactions" in sys.modules
+        and "kore.web.views.transactions" in sys.modules,
     "jwt": "jwt.algorithms" in sys.modules,
     "connections": [a for a in connections if connections[a].connection is not None],
     "feature_only": sorted(m for m in sys.modules if m.split(".")[0] in %r),

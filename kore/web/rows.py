@@ -17,7 +17,7 @@ def _e(value: Any) -> str:
 
 
 def row_html(row: dict[str, Any], *, can_write: bool) -> str:
-    """One display row, escaped (see ``views_transactions._decorate`` for the keys it reads)."""
+    """One display row, escaped (see ``views.transactions._decorate`` for the keys it reads)."""
     rid, label = row["id"], _e(row["label"])
     pick = edit = ""
     if can_write:

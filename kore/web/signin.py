@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from kore.orgs.models import User
 
 from .access import error_page
-from .views_mfa import start_second_step, totp_of
+from .views.mfa import start_second_step, totp_of
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]

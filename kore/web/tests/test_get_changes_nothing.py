@@ -32,7 +32,7 @@ from kore.payees.runs import rule_run_create
 from kore.payees.services import payee_create
 from kore.payees.services_rules import rule_create
 from kore.web import urls as web_urls
-from kore.web.views_transactions import UNDO_SALT
+from kore.web.views.transactions import UNDO_SALT
 from kore.webhooks.events import publish
 from kore.webhooks.models import WebhookDelivery
 from kore.webhooks.tests.factories import WebhookEndpointFactory

@@ -15,8 +15,8 @@ from kore.planning.budgets import budget_progress
 from kore.planning.forecast import cash_flow_forecast, missed, upcoming
 from kore.planning.serializers import account_forecast_data, progress_data
 
-from . import forms
-from .access import org_page, render_page
+from .. import forms
+from ..access import org_page, render_page
 
 
 @org_page()

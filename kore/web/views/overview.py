@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET
 from kore.ledger import selectors
 from kore.orgs.scoping import OrgContext
 
-from .access import org_page, render_page
-from .overview import overview as overview_read
+from ..access import org_page, render_page
+from ..overview import overview as overview_read
 
 
 @org_page()

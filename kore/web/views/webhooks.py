@@ -15,8 +15,8 @@ from kore.webhooks import selectors, services
 from kore.webhooks.events import EVENT_TYPES
 from kore.webhooks.models import WebhookEndpoint
 
-from .access import error_page, org_page, render_page
-from .forms import apply_error
+from ..access import error_page, org_page, render_page
+from ..forms import apply_error
 
 DELIVERIES_SHOWN = 50
 

@@ -27,9 +27,9 @@ from kore.orgs.scoping import OrgContext
 from kore.reports.converted import cash_flow_converted, category_totals_converted, net_worth
 from kore.reports.selectors import category_totals, report_cached
 
-from . import charts
-from . import forms as web_forms
-from .access import HtmxHttpRequest, error_page, org_page, render_page
+from .. import charts
+from .. import forms as web_forms
+from ..access import HtmxHttpRequest, error_page, org_page, render_page
 
 
 class ReportForm(djforms.Form):

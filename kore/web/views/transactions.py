@@ -29,12 +29,12 @@ from kore.orgs.scoping import OrgContext
 from kore.payees.selectors import rule_offer
 from kore.suggestions.selectors import applied_suggestions_shown
 
-from . import forms
-from .access import HtmxHttpRequest, error_page, org_page, render_page
-from .history import history_entries
-from .rows import rows_html
-from .selectors import page_refs
-from .templatetags.web import amount_input, options, row_formatters, sign
+from .. import forms
+from ..access import HtmxHttpRequest, error_page, org_page, render_page
+from ..history import history_entries
+from ..rows import rows_html
+from ..selectors import page_refs
+from ..templatetags.web import amount_input, options, row_formatters, sign
 
 PAGE_SIZE = 50
 UNDO_SALT = "kore.web.undo"

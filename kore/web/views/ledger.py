@@ -27,9 +27,9 @@ from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.reports.selectors import balances
 
-from . import forms
-from .access import HtmxHttpRequest, error_page, org_page, render_page
-from .overview import category_month_totals, month_start
+from .. import forms
+from ..access import HtmxHttpRequest, error_page, org_page, render_page
+from ..overview import category_month_totals, month_start
 
 
 # --- Accounts ------------------------------------------------------------------------------

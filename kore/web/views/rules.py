@@ -15,8 +15,8 @@ from kore.orgs.scoping import OrgContext
 from kore.payees import runs, selectors, services, services_rules
 from kore.payees.models import Rule, RuleRun
 
-from . import forms
-from .access import error_page, org_page, render_page
+from .. import forms
+from ..access import error_page, org_page, render_page
 
 RUNS_SHOWN = 10
 

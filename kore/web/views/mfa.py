@@ -28,7 +28,7 @@ from kore.core.throttling import credential_attempt_throttle
 from kore.orgs import services as org_services
 from kore.orgs.models import User
 
-from .access import render_page, throttled_page
+from ..access import render_page, throttled_page
 
 PENDING = "kore.web.mfa.pending"
 SECRET = "kore.web.mfa.secret"  # noqa: S105 - a session key name

@@ -16,8 +16,8 @@ from kore.suggestions import selectors
 from kore.suggestions.engine import Suggestion
 from kore.suggestions.services import suggestion_accept
 
-from .access import error_page, org_page, render_page
-from .views_transactions import _row_response
+from ..access import error_page, org_page, render_page
+from .transactions import _row_response
 
 MAX_ROWS = 100  # a page of the transactions list is 50
 
