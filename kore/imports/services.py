@@ -44,7 +44,7 @@ from kore.core.exceptions import (
 from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
 from kore.core.money import format_amount
 from kore.ledger.iban import account_ref_normalise
-from kore.ledger.models import Account, Transaction
+from kore.ledger.models import Account, Split, Transaction
 from kore.ledger.models import Statement as LedgerStatement
 from kore.ledger.services.periods import closed_through, period_open_check
 from kore.ledger.services.state import ledger_version_bump
@@ -54,6 +54,7 @@ from kore.ledger.services.statements import (
     statement_reconcile,
 )
 from kore.ledger.services.transactions import transaction_delete
+from kore.ledger.services.transfers import transfers_join
 from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, Role, User
@@ -67,6 +68,7 @@ from kore.payees.categorise import (
     rule_tags_ensure,
     tags_link,
 )
+from kore.payees.rules import split_amounts
 from kore.suggestions.services import retrain_after_import, suggestions_import_apply
 from kore.webhooks.events import IMPORT_FAILED, IMPORT_FINISHED, publish
 
@@ -450,6 +452,7 @@ class _Run:
                     history_user_id=job.created_by_id, now=timezone.now(),
                 )  # fmt: skip
                 staging.tags_link(after, through, job.account_id, job.organization_id)
+                _staged_extras(job, seq, staging.extras(after, through, job.account_id, job.pk))
             job.created_count += created
             job.duplicate_count += size - created
             written = 0 if job.dry_run else created
@@ -904,7 +907,7 @@ def _categorised(
     """The row as rules leave it (notes), and what payees and rules decided for it; a category
     the file gives (a mapped column) wins over the rules."""
     category = names.find(row.category)[0] if names is not None and row.category else None
-    taken = frozenset(("category", "split")) if category is not None else frozenset()
+    taken = frozenset(("category", "split", "transfer")) if category is not None else frozenset()
     decision = categoriser.decide(
         Subject(description=row.description, counterparty=row.counterparty, amount=row.amount,
                 account_id=job.account_id, currency=job.account.currency,
@@ -914,7 +917,12 @@ def _categorised(
         decision.values["category"] = category
     if "tags" in decision.values:  # as the tags are named (tags_link, Staging.tags_link)
         decision.values["tags"] = sorted({t.strip() for t in decision.values["tags"] if t.strip()})
-    decision.values.pop("split", None)  # imported rows are not split by rules (yet)
+    split = decision.values.pop("split", None)
+    if split:  # lines in the currency's decimals adding up to the amount exactly
+        lines = split_amounts(row.amount, job.account.currency, split)
+        decision.extra["split"] = [[category_id, str(amount)] for category_id, amount in lines]
+    if "transfer" in decision.values:
+        decision.extra["transfer"] = decision.values.pop("transfer")
     notes = decision.values.get("notes")
     if notes and not row.notes:
         row = dataclasses.replace(row, notes=notes)
@@ -956,8 +964,18 @@ def _transactions_create(
         )
         for row, decision, fp in decided
     ]  # fmt: skip
+    _extras_apply(
+        job, seq, [(tx, d.extra) for tx, (_, d, _) in zip(objs, decided, strict=True) if d.extra]
+    )
     created = bulk_create_with_history(
         objs, Transaction, default_user=job.created_by, custom_historical_attrs=audit_attrs()
+    )
+    Split.objects.bulk_create(
+        [
+            Split(transaction=tx, category_id=category_id, amount=Decimal(amount), position=i)
+            for tx, (_, d, _) in zip(created, decided, strict=True)
+            for i, (category_id, amount) in enumerate(d.extra.get("split") or ())
+        ]
     )
     tags_link(
         organization=job.organization,
@@ -966,6 +984,37 @@ def _transactions_create(
             for tx, (_, d, _) in zip(created, decided, strict=True)
         ],
     )
+
+
+def _extras_apply(job: ImportJob, seq: int, rows: list[tuple[Transaction, dict[str, Any]]]) -> None:
+    """Rules' transfers for imported rows (saved or not: ``transfers_join``); a row whose
+    counter-leg cannot be made is booked as it is, and the reason logged."""
+    legs = [(tx, extra["transfer"]) for tx, extra in rows if "transfer" in extra]
+    if not legs:
+        return
+    ctx = OrgContext(job.organization, Role.MEMBER, cast(User, job.created_by), None)
+    skipped = transfers_join(ctx=ctx, seq=seq, legs=legs)
+    for index, reason in skipped.items():
+        logger.info("import %s line %s: no transfer made (%s)", job.pk,
+                    legs[index][0].import_line, reason)  # fmt: skip
+
+
+def _staged_extras(job: ImportJob, seq: int, found: list[tuple[int, dict[str, Any]]]) -> None:
+    """Split lines and transfers for rows the staging path wrote (kore.imports.staging)."""
+    if not found:
+        return
+    Split.objects.bulk_create(
+        [
+            Split(transaction_id=tx_id, category_id=category_id, amount=Decimal(amount),
+                  position=i)
+            for tx_id, extra in found
+            for i, (category_id, amount) in enumerate(extra.get("split") or ())
+        ]
+    )  # fmt: skip
+    moved = {tx_id: extra for tx_id, extra in found if "transfer" in extra}
+    if moved:
+        txs = Transaction.objects.select_for_update().filter(pk__in=moved).order_by("id")
+        _extras_apply(job, seq, [(tx, moved[tx.pk]) for tx in txs])
 
 
 def _duplicate(row: Row, fp: str, occurrence: int, matched: int) -> dict[str, Any]:

@@ -40,12 +40,15 @@ _COLUMNS = (
     # spelling and name of a new one, created just before the chunk is written), the category
     # and the tags (a JSON array of names).
     "payee_key text NOT NULL, payee_name text NOT NULL, payee_id bigint, category_id bigint, "
-    "tags text NOT NULL"
+    "tags text NOT NULL, "
+    # What is done to the row once written (a JSON object, usually empty): split lines
+    # ("split": [[category id, amount], …]) and a transfer ("transfer": account id).
+    "extra text NOT NULL"
 )
 _COPY_COLUMNS = (
     "line, read, fingerprint, occurrence, occurred_on, amount, description, counterparty, "
     "reference, original_amount, original_currency, bank_state, bank_id, notes, metadata, "
-    "payee_key, payee_name, payee_id, category_id, tags"
+    "payee_key, payee_name, payee_id, category_id, tags, extra"
 )
 _ROW_COLUMNS = (
     "s.line, s.occurred_on, s.amount, s.description, s.counterparty, s.reference, "
@@ -75,6 +78,7 @@ def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decisi
     metadata = json.dumps(row.metadata).translate(_ESCAPE) if row.metadata else "{}"
     values = decision.values
     tags = json.dumps(values.get("tags") or []).translate(_ESCAPE)
+    extra = json.dumps(decision.extra, default=str).translate(_ESCAPE) if decision.extra else "{}"
     return (
         f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
         f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
@@ -82,7 +86,7 @@ def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decisi
         f"{row.bank_state}\t{row.bank_id.translate(_ESCAPE)}\t{row.notes.translate(_ESCAPE)}\t"
         f"{metadata}\t{decision.payee_key.translate(_ESCAPE)}\t"
         f"{decision.payee_name.translate(_ESCAPE)}\t{_id(decision.payee_id)}\t"
-        f"{_id(values.get('category'))}\t{tags}\n"
+        f"{_id(values.get('category'))}\t{tags}\t{extra}\n"
     )
 
 
@@ -269,3 +273,18 @@ class Staging:
                 "ON CONFLICT DO NOTHING",
                 [organization_id, account_id, after, through],
             )
+
+    def extras(
+        self, after: int, through: int, account_id: int, job_id: int
+    ) -> list[tuple[int, Any]]:
+        """The range's transactions this job wrote with something left to do, with it."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t.id, s.extra FROM pg_temp.kore_import_staging s "
+                "JOIN ledger_transaction t ON t.account_id = %s AND t.fingerprint = s.fingerprint "
+                "AND t.import_job_id = %s AND t.import_line = s.line AND t.deleted_at IS NULL "
+                "WHERE s.line > %s AND s.line <= %s AND s.extra <> '{}' AND s.links IS NULL "
+                "ORDER BY s.line",
+                [account_id, job_id, after, through],
+            )
+            return [(tx_id, json.loads(extra)) for tx_id, extra in cursor.fetchall()]

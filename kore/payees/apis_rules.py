@@ -18,7 +18,12 @@ from kore.orgs.scoping import OrgAPIView
 from . import runs, selectors, services_rules
 from .models import Rule, RuleRun
 
-RULES_HELP = "See kore.payees.rules: conditions are {field, op, value}; actions an object."
+RULES_HELP = (
+    "Conditions are {field, op, value} (all must hold); actions an object with some of: "
+    "category (id), payee (id), tags (names), notes (text), split ([{category, percent}] "
+    "adding up to 100), transfer (an account id of this organisation: the row becomes one leg "
+    "of a transfer to it; not with category or split). See kore.payees.rules."
+)
 
 
 class RuleOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -60,8 +65,18 @@ Preview = inline_serializer(
         "would_change": serializers.IntegerField(),
         "skipped_closed_period": serializers.IntegerField(),
         "skipped_transfer_category": serializers.IntegerField(),
+        "skipped_transfer": serializers.IntegerField(
+            help_text="Rows the transfer action leaves as they are (see skipped_transfer_rows)."
+        ),
         "regex_timeouts": serializers.IntegerField(),
-        "rows": serializers.ListField(child=serializers.DictField()),
+        "rows": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The first 100 changes: {id, before, after}; a transfer's after names "
+            "the account, the amount arriving and the counter row linked (null: created).",
+        ),
+        "skipped_transfer_rows": serializers.ListField(
+            child=serializers.DictField(), help_text="{id, code, message} of the first 100."
+        ),
     },
 )
 

@@ -16,7 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 from kore.core.audit import audit_attrs
 from kore.imports.matching import counterparty_known, counterparty_normalise
-from kore.ledger.models import Category, Tag, Transaction
+from kore.ledger.models import Account, Category, Tag, Transaction
 from kore.orgs.models import Organization
 
 from .models import Payee, PayeeAlias, Rule
@@ -133,13 +133,15 @@ class Subject:
 @dataclass
 class Decision:
     """What a row gets: its payee (``payee_id``, or a new payee ``payee_key``/``payee_name``)
-    and the rules' values (``category``, ``tags``, ``notes``, ``split``)."""
+    and the rules' values (``category``, ``tags``, ``notes``, ``split``, ``transfer``)."""
 
     payee_id: int | None = None
     payee_key: str = ""
     payee_name: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     rules: list[int] = field(default_factory=list)
+    # What an import does once the row is written: split lines, a transfer (kore.imports).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Categoriser:
@@ -169,6 +171,11 @@ class Categoriser:
         self.kinds = dict(
             Category.objects.filter(organization=organization).values_list("pk", "kind")
         )
+        moved = {r.actions["transfer"] for r in self.rules if "transfer" in r.actions}
+        self.accounts = set(
+            Account.objects.filter(organization=organization, pk__in=moved, archived=False)
+            .values_list("pk", flat=True)
+        ) if moved else set()  # fmt: skip
 
     def decide(self, row: Subject) -> Decision:
         key = counterparty_normalise(row.counterparty) if row.counterparty else ""
@@ -189,7 +196,9 @@ class Categoriser:
             default = self.payees.get(decision.payee_id or 0, ("", None))[1]
             if default is not None:
                 values["category"] = default
-        if row.transfer:  # a transfer leg never gets an income or expense category
+        if row.transfer:
+            values.pop("transfer", None)
+        if row.transfer or "transfer" in values:  # a leg: no income or expense category
             values.pop("split", None)
             if self.kinds.get(values.get("category") or 0) != Category.Kind.TRANSFER:
                 values.pop("category", None)
@@ -204,6 +213,8 @@ class Categoriser:
             del values["split"]
         if "payee" in values and values["payee"] not in self.payees:
             del values["payee"]
+        if "transfer" in values and values["transfer"] not in self.accounts:
+            del values["transfer"]
 
 
 def payees_settle(

@@ -11,7 +11,8 @@ Conditions, a list of ``{"field", "op", "value"}``:
   (signed decimal strings, either may be absent); ``date``: ``between`` ``{"from", "to"}``.
 
 Actions, an object: ``category`` (id), ``payee`` (id), ``tags`` (names), ``notes`` (text),
-``split`` (``[{"category", "percent"}]`` adding up to 100).
+``split`` (``[{"category", "percent"}]`` adding up to 100), ``transfer`` (an account id: the
+row becomes one leg of a transfer to that account, ``kore.ledger.services.transfers``).
 """
 
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from kore.core.money import quantize
 REGEX_TIMEOUT = 0.05  # seconds per row and pattern
 REGEX_TIMEOUTS_KEPT = 3  # a pattern that times out this often in one run stops being tried
 TEXT_FIELDS = ("description", "counterparty", "payee")
-ACTION_FIELDS = ("category", "payee", "tags", "notes", "split")
+ACTION_FIELDS = ("category", "payee", "tags", "notes", "split", "transfer")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,21 +22,33 @@ from django.db import transaction as db_transaction
 
 from kore.core.exceptions import Conflict, KoreError, NotFound
 from kore.core.jobs import job_claim, job_finish, job_heartbeat, jobs_reap
+from kore.core.money import quantize
 from kore.core.request_id import current_request_id
 from kore.ledger import transaction_list as tl
-from kore.ledger.models import Category, Transaction
+from kore.ledger.models import Category, Split, Transaction
 from kore.ledger.services.periods import closed_through, period_open_check
 from kore.ledger.services.state import ledger_version_bump
 from kore.ledger.services.transactions import transactions_bulk_set
+from kore.ledger.services.transfers import (
+    SKIP_REASONS,
+    CounterFinder,
+    CounterPlan,
+    Leg,
+    transfer_join,
+    transfer_unjoin,
+)
 from kore.orgs.models import Organization, Role
 from kore.orgs.scoping import OrgContext
 
 from .categorise import tags_link
 from .models import Payee, Rule, RuleRun
-from .rules import CompiledRule, Facts, rule_compile
+from .rules import CompiledRule, Facts, rule_compile, split_amounts
 
 logger = logging.getLogger(__name__)
 
+ROW_CATEGORISED = (
+    "The row has an income or expense category or split lines: a transfer leg takes none."
+)
 CHUNK = 2000
 ROWS_SHOWN = 100
 # Longer than the task's time limit (its write phase sends no heartbeat).
@@ -44,8 +57,10 @@ Status = RuleRun.Status
 _COLUMNS = (
     "id", "version", "account_id", "occurred_on", "amount", "currency", "description",
     "counterparty", "payee_id", "category_id", "notes", "transfer_id", "status", "has_splits",
+    "original_amount", "original_currency",
 )  # fmt: skip
 _FIELD = {"category": "category_id", "payee": "payee_id", "notes": "notes"}
+_APART = ("tags", "split", "transfer")  # written row by row, not with the grouped fields
 
 
 @dataclass
@@ -68,6 +83,8 @@ class Scan:
     transfer: int = 0
     timeouts: int = 0
     changes: list[Change] = field(default_factory=list)
+    # Rows the transfer action leaves alone, and why (``SKIP_REASONS``).
+    not_moved: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -75,8 +92,10 @@ class Scan:
             "would_change": len(self.changes),
             "skipped_closed_period": self.closed,
             "skipped_transfer_category": self.transfer,
+            "skipped_transfer": len(self.not_moved),
             "regex_timeouts": self.timeouts,
             "rows": [c.as_dict() for c in self.changes[:ROWS_SHOWN]],
+            "skipped_transfer_rows": self.not_moved[:ROWS_SHOWN],
         }
 
 
@@ -102,10 +121,12 @@ class _Scanner:
             .values_list("account_id", flat=True)
             .distinct(),
         )
+        self.finder = CounterFinder(organization) if "transfer" in self.actions else None
 
     def change(self, scan: Scan, row: tuple[Any, ...]) -> Change | None:
         (pk, version, account_id, occurred_on, amount, currency, description, counterparty,
-         payee_id, category_id, notes, transfer_id, status, has_splits) = row  # fmt: skip
+         payee_id, category_id, notes, transfer_id, status, has_splits, original_amount,
+         original_currency) = row  # fmt: skip
         facts = Facts(description, counterparty, self.names.get(payee_id, ""), payee_id, amount,
                       account_id, currency, occurred_on)  # fmt: skip
         if not self.rule.matches(facts):
@@ -128,9 +149,47 @@ class _Scanner:
             before["payee"], after["payee"] = payee_id, wanted
         if self.actions.get("notes") and not notes:
             before["notes"], after["notes"] = notes, self.actions["notes"]
+        parts = self.actions.get("split")
+        if parts and category_id is None and not has_splits:
+            if transfer_id is not None:
+                scan.transfer += 1
+            elif all(p["category"] in self.kinds for p in parts):
+                lines = split_amounts(amount, currency, parts)
+                before["split"] = []
+                after["split"] = [
+                    [category, str(quantize(value, currency))] for category, value in lines
+                ]
+        if self.finder is not None and transfer_id is None:
+            self._transfer(scan, row, before, after)
         if self.actions.get("tags"):
             after["tags"] = sorted({t.strip() for t in self.actions["tags"] if t.strip()})
         return Change(pk, version, before, after) if after else None
+
+    def _transfer(
+        self, scan: Scan, row: tuple[Any, ...], before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        """The counter-leg the transfer action makes or links; a row with a category or split
+        lines of its own, or none to be had, stays (counted with the reason)."""
+        assert self.finder is not None
+        pk, _, account_id, occurred_on, amount, currency = row[:6]
+        category_id, has_splits, original_amount, original_currency = (
+            row[9], row[13], row[14], row[15]
+        )  # fmt: skip
+        if has_splits or (
+            category_id is not None and self.kinds.get(category_id) != Category.Kind.TRANSFER
+        ):
+            reason: str = "transfer_row_categorised"
+        else:
+            leg = Leg(pk, account_id, amount, currency, occurred_on, original_amount,
+                      original_currency)  # fmt: skip
+            plan = self.finder.plan(leg, self.actions["transfer"])
+            if not isinstance(plan, str):
+                before["transfer"], after["transfer"] = None, plan.as_dict()
+                return
+            reason = plan
+        scan.not_moved.append(
+            {"id": pk, "code": reason, "message": SKIP_REASONS.get(reason, ROW_CATEGORISED)}
+        )
 
 
 def _tags_missing(organization: Organization, changes: list[Change]) -> list[Change]:
@@ -215,13 +274,16 @@ def _write(ctx: OrgContext, changes: list[Change], *, undo: bool = False) -> lis
         organization=ctx.organization,
         entries=live.filter(pk__in=[c.id for c in fresh]).values_list("account_id", "occurred_on"),
     )
+    fresh = _apart(ctx, seq, fresh, live, undo=undo)
     groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for change in fresh:
         values = change.before if undo else change.after
-        key = tuple(sorted((k, v) for k, v in values.items() if k != "tags"))
+        key = tuple(sorted((k, v) for k, v in values.items() if k not in _APART))
+        if "transfer" in change.after:
+            key += (("transfer", None if undo else change.after["transfer"]["transfer"]),)
         groups.setdefault(key, []).append(change.id)
     for key, ids in groups.items():
-        values = {_FIELD[k]: v for k, v in key}
+        values = {_FIELD.get(k, f"{k}_id"): v for k, v in key}
         transactions_bulk_set(ctx=ctx, transactions=live.filter(pk__in=ids), seq=seq, **values)
     tagged = [(c.id, c.after["tags"]) for c in fresh if "tags" in c.after]
     if undo:
@@ -233,6 +295,45 @@ def _write(ctx: OrgContext, changes: list[Change], *, undo: bool = False) -> lis
     else:
         tags_link(organization=ctx.organization, tags=tagged)
     return fresh
+
+
+def _apart(
+    ctx: OrgContext, seq: int, changes: list[Change], live: Any, *, undo: bool
+) -> list[Change]:
+    """Split lines and transfers, row by row (the rows are locked and fresh); the changes
+    still to write. A transfer whose linked counter-row changed since the scan is dropped."""
+    kept: list[Change] = []
+    split_ids = [c.id for c in changes if "split" in c.after]
+    if split_ids:
+        if undo:
+            Split.objects.filter(transaction_id__in=split_ids).delete()
+        else:
+            Split.objects.bulk_create(
+                [
+                    Split(transaction_id=c.id, category_id=category, amount=Decimal(value),
+                          position=i)
+                    for c in changes if "split" in c.after
+                    for i, (category, value) in enumerate(c.after["split"])
+                ]
+            )  # fmt: skip
+    legs = {
+        tx.pk: tx for tx in live.filter(pk__in=[c.id for c in changes if "transfer" in c.after])
+    }
+    for change in changes:
+        moved = change.after.get("transfer")
+        if moved is None:
+            kept.append(change)
+        elif undo:
+            transfer_unjoin(ctx=ctx, seq=seq, done=moved)
+            kept.append(change)
+        else:
+            plan = CounterPlan(moved["account"], Decimal(moved["to_amount"]), moved["counter"],
+                               moved["counter_version"])  # fmt: skip
+            done = transfer_join(ctx=ctx, seq=seq, leg=legs[change.id], plan=plan)
+            if done is not None:
+                moved.update(done)
+                kept.append(change)
+    return kept
 
 
 def rule_run_execute(*, run_id: int) -> None:

@@ -147,6 +147,18 @@ def _actions(ctx: OrgContext, errors: FieldErrors, actions: Any) -> None:
         _bad(errors, "actions.notes", "A text of 1 to 10,000 characters.")
     if "split" in actions:
         _split(ctx, errors, actions["split"])
+    if "transfer" in actions:
+        _transfer(ctx, errors, actions)
+
+
+def _transfer(ctx: OrgContext, errors: FieldErrors, actions: dict[str, Any]) -> None:
+    if "category" in actions or "split" in actions:
+        _bad(errors, "actions", "A transfer leg takes no category or split.")
+    account = actions["transfer"]
+    if type(account) is not int:
+        _bad(errors, "actions.transfer", "An account id.")
+    elif not Account.objects.filter(organization=ctx.organization, pk=account).exists():
+        _add(errors, "actions.transfer", "not_found", "No such account in this organisation.")
 
 
 def rule_check(ctx: OrgContext, conditions: Any, actions: Any) -> None:

@@ -326,7 +326,8 @@ RULE_OPS = [("contains", "contains"), ("equals", "equals"), ("regex", "matches (
 
 class RuleForm(forms.Form):
     """A rule as the web page writes it: one text condition, an optional amount range, and a
-    category, tags or notes (the API takes every condition and action)."""
+    category, tags or notes, or a transfer to an account (the API takes every condition and
+    action)."""
 
     name = forms.CharField(max_length=120)
     field = forms.ChoiceField(choices=RULE_FIELDS)
@@ -337,10 +338,20 @@ class RuleForm(forms.Form):
     category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
     tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
     notes = forms.CharField(required=False, max_length=500)
+    transfer = forms.TypedChoiceField(
+        required=False, coerce=id_coerce, empty_value=None, label="Mark as a transfer to",
+        help_text="The row becomes one leg of a transfer to this account (no category then).",
+    )  # fmt: skip
 
-    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, categories: list[Category], accounts: list[Account] | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         set_choices(self, "category", category_choices(categories, "(leave as it is)"))
+        set_choices(
+            self, "transfer", [(None, "(no transfer)")] + [(a.pk, str(a)) for a in accounts or ()]
+        )
 
     def rule(self) -> dict[str, Any]:
         """The API's shape of the cleaned rule."""
@@ -363,6 +374,8 @@ class RuleForm(forms.Form):
             actions["tags"] = tags
         if (data.get("notes") or "").strip():
             actions["notes"] = data["notes"].strip()
+        if data.get("transfer") is not None:
+            actions["transfer"] = data["transfer"]
         return {"name": data["name"], "conditions": conditions, "actions": actions}
 
 

@@ -194,6 +194,8 @@ def _categorise(
         taken |= {k for k in ("notes", "tags") if row.get(k)}
         if row.get("splits") or "category" in row:
             taken.add("split")
+        if row.get("splits") or row.get("category") is not None:
+            taken.add("transfer")  # the user's category says it is no transfer
         subject = Subject(
             description=row.get("description", ""), counterparty=row.get("counterparty", ""),
             amount=row["amount"], account_id=account.pk, currency=account.currency,
@@ -233,6 +235,21 @@ def _payees_set(
             row.setdefault("payee", decision.payee_id)
 
 
+def _transfers_join(
+    ctx: OrgContext, seq: int, objs: Sequence[Transaction], decisions: Sequence[Decision | None]
+) -> None:
+    """Rows a rule moves to another account become transfer legs before they are saved (a row
+    whose counter-leg cannot be made stays as it is: see ``transfers_join``)."""
+    from .transfers import transfers_join  # transfers builds on this module
+
+    legs = [
+        (tx, d.values["transfer"])
+        for tx, d in zip(objs, decisions, strict=True)
+        if d is not None and "transfer" in d.values
+    ]
+    transfers_join(ctx=ctx, seq=seq, legs=legs)
+
+
 def _archived_conflict(accounts: Iterable[Account]) -> None:
     archived = [a for a in accounts if a.archived]
     if archived:
@@ -263,6 +280,7 @@ def transaction_create_many(
         )
         _payees_set(ctx, rows, decisions)
         objs = [_build(ctx, row, refs, seq) for row in rows]
+        _transfers_join(ctx, seq, objs, decisions)
         created: list[Transaction] = bulk_create_with_history(
             objs, Transaction, default_user=ctx.user, custom_historical_attrs=audit_attrs()
         )
@@ -285,6 +303,7 @@ def transaction_create(*, ctx: OrgContext, **row: Any) -> Transaction:
         )
         _payees_set(ctx, [row], decisions)
         tx = _build(ctx, row, refs, seq)
+        _transfers_join(ctx, seq, [tx], decisions)
         tx.save()
         _attach_children(ctx, [tx], [row])
     return tx

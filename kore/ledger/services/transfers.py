@@ -4,8 +4,11 @@ The leg leaving ``from_account`` holds ``-amount``, the one arriving ``to_amount
 ``rate = to_amount / amount``. Within one currency both are equal and the rate is 1.
 """
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -13,12 +16,13 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from kore.core.audit import audit_attrs
 from kore.core.exceptions import NotFound, RuleViolation, rule_violation
-from kore.core.money import MoneyError, check_precision
+from kore.core.money import MoneyError, check_precision, quantize
+from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
 
-from ..models import Account, Split, Transaction, Transfer
+from ..models import Account, Category, Split, Transaction, Transfer
 from .concurrency import check_version
-from .periods import period_open_check
+from .periods import closed_through, period_open_check
 from .state import ledger_version_bump
 from .transactions import _archived_conflict, _refuse_if_locked, transactions_bulk_set
 
@@ -251,3 +255,217 @@ def transfer_delete(*, ctx: OrgContext, transfer_id: int, if_match: str | None =
         )
         transfer.version += 1
         transfer.save(update_fields=["version"])
+
+
+# A row made one leg of a transfer by a rule (kore.payees): the counter-leg is a row the
+# destination account already holds (same amount, opposite sign, dated within the
+# organisation's import matching window, not yet a transfer leg), linked; else a new one.
+SKIP_REASONS = {
+    "transfer_same_account": "The row is already in the account it would be moved to.",
+    "transfer_zero_amount": "A row of zero moves nothing.",
+    "transfer_rate_unknown": "The accounts' currencies differ and the row states no amount in "
+    "the destination's currency: Kore does not guess a rate.",
+    "transfer_closed_period": "The counter-leg would be in a closed period of the destination "
+    "account (a reconciled statement or the lock date).",
+    "transfer_counter_categorised": "The matching row in the destination account has an income "
+    "or expense category or split lines; a transfer leg takes none.",
+    "transfer_account_gone": "The destination account is archived or no longer exists.",
+    "transfer_counter_taken": "The row is the counter-leg of another row's transfer.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """The row a rule makes a transfer leg, as the planner sees it."""
+
+    id: int | None
+    account_id: int
+    amount: Decimal
+    currency: str
+    occurred_on: date
+    original_amount: Decimal | None
+    original_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterPlan:
+    """What joining does: ``counter`` (a row to link, with its ``counter_version``) or a new
+    row of ``to_amount`` (signed, in the destination's currency) in ``account``."""
+
+    account: int
+    to_amount: Decimal
+    counter: int | None = None
+    counter_version: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "to_amount": str(self.to_amount),
+                "counter": self.counter, "counter_version": self.counter_version}  # fmt: skip
+
+
+class CounterFinder:
+    """Plans counter-legs for one call, import or rule run: reads each destination account's
+    loose rows once and never hands one row to two legs."""
+
+    def __init__(self, organization: Organization) -> None:
+        self.organization = organization
+        self.days = timedelta(days=organization.import_match_days)
+        self.accounts = {
+            a.pk: a for a in Account.objects.filter(organization=organization, archived=False)
+        }
+        self.closed = closed_through(organization=organization, account_ids=self.accounts)
+        self.loose: dict[int, list[tuple[Any, ...]]] = {}
+        self.taken: set[int] = set()
+
+    def _loose(self, account_id: int) -> list[tuple[Any, ...]]:
+        if account_id not in self.loose:
+            self.loose[account_id] = list(
+                Transaction.objects.filter(
+                    organization=self.organization, account_id=account_id,
+                    transfer__isnull=True, deleted_at__isnull=True,
+                ).order_by("occurred_on", "id").values_list(
+                    "id", "version", "occurred_on", "amount", "status", "category_id",
+                    "category__kind", "has_splits",
+                )
+            )  # fmt: skip
+        return self.loose[account_id]
+
+    def plan(self, leg: Leg, account_id: int) -> CounterPlan | str:
+        """The counter-leg for ``leg`` in ``account_id``, or why there is none (a key of
+        ``SKIP_REASONS``). Reserves a linked row."""
+        target = self.accounts.get(account_id)
+        if target is None:
+            return "transfer_account_gone"
+        if leg.account_id == account_id:
+            return "transfer_same_account"
+        if leg.amount == 0:
+            return "transfer_zero_amount"
+        if leg.id is not None and leg.id in self.taken:
+            return "transfer_counter_taken"
+        if target.currency == leg.currency:
+            to_amount = quantize(-leg.amount, target.currency)
+        elif leg.original_amount is not None and leg.original_currency == target.currency:
+            to_amount = abs(leg.original_amount) * (-1 if leg.amount > 0 else 1)
+            try:
+                check_precision(to_amount, target.currency)
+            except MoneyError:
+                return "transfer_rate_unknown"
+            to_amount = quantize(to_amount, target.currency)
+        else:
+            return "transfer_rate_unknown"
+        last = self.closed.get(account_id)
+        low, high = leg.occurred_on - self.days, leg.occurred_on + self.days
+        fits = [
+            row for row in self._loose(account_id)
+            if row[3] == to_amount and low <= row[2] <= high and row[0] not in self.taken
+            and row[0] != leg.id
+        ]  # fmt: skip
+        if fits:
+            row = min(fits, key=lambda r: (abs((r[2] - leg.occurred_on).days), r[0]))
+            closed = last is not None and row[2] <= last
+            if closed or row[4] == Transaction.Status.RECONCILED:
+                return "transfer_closed_period"
+            if row[7] or (row[5] is not None and row[6] != Category.Kind.TRANSFER):
+                return "transfer_counter_categorised"
+            self.taken.update((row[0], leg.id) if leg.id is not None else (row[0],))
+            return CounterPlan(account_id, to_amount, row[0], row[1])
+        if last is not None and leg.occurred_on <= last:
+            return "transfer_closed_period"
+        if leg.id is not None:
+            self.taken.add(leg.id)
+        return CounterPlan(account_id, to_amount)
+
+
+def transfer_join(
+    *, ctx: OrgContext, seq: int, leg: Transaction, plan: CounterPlan
+) -> dict[str, Any] | None:
+    """Make ``leg`` (locked, not yet a transfer leg) one leg of a transfer as ``plan`` says;
+    inside ``atomic()`` after ``ledger_version_bump``. What was done (for undoing), or None
+    when a linked row changed since it was planned. The leg's own version is not bumped."""
+    leaving = leg.amount if leg.amount < 0 else plan.to_amount
+    arriving = plan.to_amount if leg.amount < 0 else leg.amount
+    counter: Transaction | None = None
+    if plan.counter is not None:
+        live = Transaction.objects.filter(
+            organization=ctx.organization, transfer__isnull=True, deleted_at__isnull=True
+        )
+        counter = (
+            live.select_for_update()
+            .filter(pk=plan.counter, version=plan.counter_version or 0)
+            .first()
+        )
+        if counter is None:
+            return None
+    written_on = leg.occurred_on if counter is None else counter.occurred_on
+    period_open_check(organization=ctx.organization, entries=[(plan.account, written_on)])
+    transfer = Transfer.objects.create(
+        organization=ctx.organization, rate=(arriving / -leaving).quantize(RATE_PLACES)
+    )
+    if counter is not None:
+        transactions_bulk_set(
+            ctx=ctx, transactions=Transaction.objects.filter(pk=counter.pk), seq=seq,
+            transfer=transfer,
+        )  # fmt: skip
+        created = False
+    else:
+        target = Account.objects.get(organization=ctx.organization, pk=plan.account)
+        counter = Transaction(
+            organization=ctx.organization, account=target, occurred_on=leg.occurred_on,
+            amount=plan.to_amount, currency=target.currency, description=leg.description,
+            counterparty=leg.counterparty, transfer=transfer, created_by=ctx.user,
+            created_by_token=ctx.api_token, change_seq=seq, status=Transaction.Status.PENDING,
+        )  # fmt: skip
+        bulk_create_with_history(
+            [counter], Transaction, default_user=ctx.user, custom_historical_attrs=audit_attrs()
+        )
+        created = True
+    leg.transfer = transfer
+    return {"transfer": transfer.pk, "counter": counter.pk, "created": created}
+
+
+def transfer_unjoin(*, ctx: OrgContext, seq: int, done: dict[str, Any]) -> None:
+    """Undo ``transfer_join``'s counter side: a created counter-leg is deleted, a linked one
+    let go, and the transfer removed (the leg itself is set back by the caller)."""
+    live = Transaction.objects.filter(organization=ctx.organization, pk=done["counter"])
+    period_open_check(
+        organization=ctx.organization, entries=live.values_list("account_id", "occurred_on")
+    )
+    values: dict[str, Any] = {"transfer": None}
+    if done["created"]:
+        values["deleted_at"] = timezone.now()
+    transactions_bulk_set(ctx=ctx, transactions=live, seq=seq, **values)
+    Transfer.objects.filter(organization=ctx.organization, pk=done["transfer"]).delete()
+
+
+def transfers_join(
+    *, ctx: OrgContext, seq: int, legs: Sequence[tuple[Transaction, int]]
+) -> dict[int, str]:
+    """Rows that rules move to another account (``(row, account id)``): each becomes a
+    transfer leg; inside the creating ``atomic()``. Rows not saved yet are given their
+    transfer to be saved with it; saved ones are updated here (audited). The rows left as
+    they are, by their index in ``legs``, with the reason (``SKIP_REASONS``)."""
+    if not legs:
+        return {}
+    finder = CounterFinder(ctx.organization)
+    skipped: dict[int, str] = {}
+    joined: list[Transaction] = []
+    for index, (tx, account_id) in enumerate(legs):
+        plan = finder.plan(
+            Leg(tx.pk, tx.account_id, Decimal(tx.amount), tx.currency, tx.occurred_on,
+                tx.original_amount, tx.original_currency),
+            account_id,
+        )  # fmt: skip
+        if isinstance(plan, str):
+            skipped[index] = plan
+            continue
+        if transfer_join(ctx=ctx, seq=seq, leg=tx, plan=plan) is None:
+            skipped[index] = "transfer_closed_period"
+            continue
+        if tx.pk is not None:
+            tx.version, tx.change_seq, tx.updated_at = tx.version + 1, seq, timezone.now()
+            joined.append(tx)
+    if joined:
+        bulk_update_with_history(
+            joined, Transaction, ["transfer", "version", "change_seq", "updated_at"],
+            default_user=ctx.user, custom_historical_attrs=audit_attrs(),
+        )  # fmt: skip
+    return skipped

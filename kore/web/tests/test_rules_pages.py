@@ -64,6 +64,26 @@ def test_add_reorder_apply_and_undo(world: OrgWorld) -> None:
     assert Transaction.objects.get().category_id is None
 
 
+def test_a_transfer_rule_is_chosen_on_the_page(world: OrgWorld) -> None:
+    _rows(world, "To savings")
+    checking = Transaction.objects.get().account
+    savings = AccountFactory(organization=world.org, currency="EUR")
+    client = browser(world.member)
+    page = f"/o/{world.org.slug}/rules/"
+    assert "Mark as a transfer to" in client.get(page).content.decode()
+    form = {**_form("move", "savings", 0), "category": "", "transfer": str(savings.pk)}
+    count = client.post(f"{page}count/", form, HTTP_HX_REQUEST="true")
+    assert "Would change 1 transaction (1 match)" in count.content.decode()
+    client.post(page, form)
+    rule = Rule.objects.get(name="move")
+    assert rule.actions == {"transfer": savings.pk}
+    client.post(f"{page}{rule.pk}/", {"action": "apply"})
+    rule_run_execute(run_id=RuleRun.objects.get().pk)
+    moved = Transaction.objects.get(account=checking)
+    assert moved.transfer_id is not None
+    assert Transaction.objects.get(account=savings).amount == Decimal("3")
+
+
 def test_payees_page_renames_and_merges(world: OrgWorld) -> None:
     a = Payee.objects.create(organization=world.org, name="NETFLIX.COM")
     PayeeAlias.objects.create(organization=world.org, payee=a, key="netflix")

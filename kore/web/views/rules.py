@@ -25,9 +25,18 @@ def _categories(org: OrgContext) -> list[Any]:
     return list(ledger_selectors.category_list(organization=org.organization))
 
 
+def _accounts(org: OrgContext) -> list[Any]:
+    """The accounts a rule may move rows to (open ones)."""
+    return [
+        a for a in ledger_selectors.account_list(organization=org.organization) if not a.archived
+    ]
+
+
 @org_page()
 def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    form = forms.RuleForm(request.POST or None, categories=_categories(org))
+    form = forms.RuleForm(
+        request.POST or None, categories=_categories(org), accounts=_accounts(org)
+    )
     status = 200
     if request.method == "POST":
         status = 400
@@ -55,7 +64,7 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
 @require_POST
 def rule_count(request: HttpRequest, org: OrgContext) -> HttpResponse:
     """The fragment under the rule form: how many rows the rule as written would change."""
-    form = forms.RuleForm(request.POST, categories=_categories(org))
+    form = forms.RuleForm(request.POST, categories=_categories(org), accounts=_accounts(org))
     context: dict[str, Any] = {}
     if not form.is_valid():
         context["error"] = "Fill in the condition to see what it would change."
