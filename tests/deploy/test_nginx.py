@@ -2,6 +2,7 @@
 `nginx -t` on Debian's Nginx (1.22 here), plain and TLS with a self-signed certificate.
 Debian's nginx is required: `make test` installs it; without it these tests fail, never skip."""
 
+import json
 import re
 import socket
 import socketserver
@@ -293,8 +294,9 @@ def upstream_headers() -> bytes:
 
 
 @pytest.fixture
-def live_nginx(nginx, tmp_path, upstream_headers):
-    """Nginx with the default limits in front of an instance that answers 200 to everything."""
+def live_stack(nginx, tmp_path, upstream_headers):
+    """Nginx with the default limits in front of an instance that answers 200 to everything:
+    ``(base URL, rendered directory, the instance)``."""
     port, listen = _free_port(), _free_port()
     out = tmp_path / "live"
     render(
@@ -314,12 +316,18 @@ def live_nginx(nginx, tmp_path, upstream_headers):
     base = f"http://127.0.0.1:{listen}"
     try:
         _wait_for_nginx(base, proc)
-        yield base, out
+        yield base, out, instance
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         instance.shutdown()
         instance.server_close()
+
+
+@pytest.fixture
+def live_nginx(live_stack):
+    base, out, _ = live_stack
+    return base, out
 
 
 def _statuses(base: str, method: str, path: str, n: int) -> list[int]:
@@ -343,8 +351,31 @@ def test_opening_the_sign_in_page_is_not_a_credential_attempt(live_nginx):
     assert _statuses(base, "POST", "/sign-in/", 1) == [200]
 
 
-def test_email_link_secrets_stay_out_of_the_access_and_error_logs(live_nginx):
-    base, out = live_nginx
+def _access_log(out) -> list[dict[str, object]]:
+    path = out / "access.log"
+    text = path.read_text() if path.exists() else ""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_nginx_logs_only_what_the_application_did_not_answer(live_stack):
+    """One line per request: Django logs what it answered, Nginx the rest (its own answers, no
+    instance reachable, retries), so no request is logged twice."""
+    base, out, instance = live_stack
+    assert _statuses(base, "GET", "/api/v1/me/?page=1", 3) == [200] * 3
+    assert _statuses(base, "POST", "/sign-in/", 13)[11:] == [429, 429]  # answered by Nginx
+    instance.drops = 10**9  # from now on every request is dropped unanswered
+    assert _statuses(base, "GET", "/api/v1/me/?page=2", 1) == [502]  # nobody to answer
+    wait_until(lambda: any(e["status"] == 502 for e in _access_log(out)), timeout=10,
+               what="the 502's access log line")  # fmt: skip
+    logged = _access_log(out)
+    assert [e["status"] for e in logged] == [429, 429, 502], logged
+    assert all(e["uri"] != "/api/v1/me/?page=1" for e in logged)
+    assert logged[-1]["uri"] == "/api/v1/me/?page=2"
+    assert logged[-1]["upstream_status"].startswith("502")
+
+
+def test_email_link_secrets_stay_out_of_the_access_and_error_logs(live_stack):
+    base, out, instance = live_stack
     links = [
         "/password-reset/confirm/?uid=MQ&token=reset-secret-1",
         "/invitations/accept/?token=invite-secret-2",
@@ -355,6 +386,11 @@ def test_email_link_secrets_stay_out_of_the_access_and_error_logs(live_nginx):
     # Refused and failed requests are where Nginx writes the request line to its error log.
     _statuses(base, "POST", "/password-reset/confirm/?uid=MQ&token=reset-secret-5", 13)
     _statuses(base, "POST", "/sign-in/", 13)
+    # Nginx logs a request the application did not answer: with the instance failing, every
+    # link gets Nginx's 502 and its access log line.
+    instance.drops = 10**9  # from now on every request is dropped unanswered
+    for link in links:
+        assert _statuses(base, "GET", link, 1) == [502]
     _statuses(base, "GET", "/api/v1/transactions/?q=lunch&ordering=-date", 1)
 
     # Nginx logs a request once its answer is sent: the last line lands a moment later.
@@ -367,6 +403,7 @@ def test_email_link_secrets_stay_out_of_the_access_and_error_logs(live_nginx):
     assert "secret" not in errors
     assert '"uri":"/password-reset/confirm/?[REDACTED]"' in access
     assert '"uri":"/invitations/accept/?[REDACTED]"' in access
+    assert '"uri":"/accounts/google/login/callback/?[REDACTED]"' in access
     assert last in access  # other queries stay
     assert "limiting requests" in errors  # the error log still works elsewhere
 

@@ -228,7 +228,8 @@ class Stack:
             "CELERY_WORKER_CONCURRENCY": "2",
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "4",
-            "DJANGO_LOG_LEVEL": "WARNING",
+            # As in production: each request's kore.request line (the tests read them).
+            "DJANGO_LOG_LEVEL": "INFO",
             "KORE_METRICS_TOKEN": self.metrics_token,
         }
         env.update(extra)
@@ -550,5 +551,19 @@ class Stack:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def nginx_log(self) -> list[dict[str, Any]]:
-        lines = (self.logs / "nginx-access.log").read_text().splitlines()
+        """Nginx's access log: only the requests Django did not answer (or not alone)."""
+        path = self.logs / "nginx-access.log"
+        lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def django_log(self, index: int) -> list[dict[str, Any]]:
+        """The ``kore.request`` lines of Gunicorn instance ``index`` (one per request it
+        answered), across its restarts (they append to the same log file)."""
+        path = self.logs / f"gunicorn-{index}.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        entries = []
+        for line in lines:
+            if line.startswith("{") and '"kore.request"' in line:
+                with contextlib.suppress(ValueError):
+                    entries.append(json.loads(line))
+        return [e for e in entries if e.get("logger") == "kore.request"]

@@ -39,17 +39,19 @@ def test_rolling_restart_of_each_gunicorn_fails_no_request(stack, ledger):
             before = sum(outcomes.values())
             old.popen.send_signal(signal.SIGTERM)  # the master: graceful for its workers
             old.popen.wait(timeout=40)
-            log_start = len(stack.nginx_log())
+            log_start = len(stack.django_log(index))
             stack.web_start(index)
             stack.web_wait(index)
             # Before the next instance goes, Nginx must send to this one again: it marked it
             # down (max_fails=3 fail_timeout=10s) while it was away, and with both marked down
-            # it would answer 502. deploy.sh's health waits serve the same purpose.
+            # it would answer 502. deploy.sh's health waits serve the same purpose. The
+            # instance's own request log shows it served the list again.
             served = f"{HOST}:{stack.web_ports[index]}"
             wait_for(
                 f"Nginx to send requests to {served} again",
-                lambda start=log_start, addr=served: any(
-                    e["upstream"] == addr and e["status"] == 200 for e in stack.nginx_log()[start:]
+                lambda start=log_start, i=index: any(
+                    e["path"] == path.split("?")[0] and e["status"] == 200
+                    for e in stack.django_log(i)[start:]
                 ),
                 30,
                 0.2,

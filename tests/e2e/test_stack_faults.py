@@ -64,6 +64,7 @@ def test_kill_9_one_gunicorn_during_gets_fails_none(stack, ledger):
     path = f"/api/v1/orgs/{ledger[0]}/transactions/?limit=20"
     victim = stack.web[0]
     log_start = len(stack.nginx_log())
+    survivor_start = len(stack.django_log(1))
     stop, outcomes = threading.Event(), Counter[str]()
     threads = stream_gets(stack, path, stop, outcomes)
     try:
@@ -81,14 +82,18 @@ def test_kill_9_one_gunicorn_during_gets_fails_none(stack, ledger):
     assert outcomes == Counter({"200": total}), outcomes
     assert before > 20
     assert total - before > 50, outcomes
+    # Nginx logs only the requests it had to retry (Django logs what it answered).
     entries = [e for e in stack.nginx_log()[log_start:] if e["uri"] == path]
     survivor = f"{HOST}:{stack.web_ports[1]}"
-    retried = [e for e in entries if "," in e["upstream"]]
+    retried = [e for e in entries if "," in e["upstream"] or ":" in e["upstream_status"]]
     print(  # noqa: T201 - the observation, shown with -s
         f"\nkill -9 gunicorn: {total} GETs, {before} before the kill, all 200; "
         f"{len(retried)} retried by Nginx on {survivor}"
     )
-    assert entries[-1]["upstream"] == survivor
+    assert all(e["status"] == 200 for e in entries), entries
+    # After the kill the survivor served the traffic: its own log holds the GETs since then.
+    served = [e for e in stack.django_log(1)[survivor_start:] if e["path"] == path.split("?")[0]]
+    assert len(served) >= total - before, (len(served), total, before)
     # Back to two instances for what follows.
     stack.web_start(0)
     stack.web_wait(0)
