@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from django.db.models import OuterRef, Q, Subquery
@@ -39,6 +39,10 @@ Method = Literal["same", "direct", "inverse", "triangulated", "transfer"]
 # Pivots tried first when two currencies have no rate between them: the currencies reference
 # rates are most often published against.
 _PREFERRED_PIVOTS = ("EUR", "USD")
+# Room for an amount times both legs' rates before the one division: the quotient is exact to far
+# more digits than any rounding to a currency's decimals looks at. One context for every line.
+_EXACT = Context(prec=60)
+_ONE = Decimal(1)  # a stored rate's ``per`` when it multiplies (nothing to divide by)
 
 
 @dataclass(frozen=True)
@@ -124,18 +128,25 @@ def convert_amounts(
     """Convert ``lines`` into ``currency`` (default: the organisation's reporting currency)."""
     target = reporting_currency(organization=organization, requested=currency)
     table = RateTable.load(organization=organization, lines=lines, target=target)
-    conversion = Conversion(currency=target)
-    for line in lines:
-        done = table.convert(line, target)
-        conversion.lines.append(done)
-        if done.amount is not None:
-            conversion.total += done.amount
-    return conversion
+    converted = [table.convert(line, target) for line in lines]
+    total = sum((done.amount for done in converted if done.amount is not None), Decimal(0))
+    return Conversion(currency=target, lines=converted, total=total)
 
 
 def round_to(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half up to ``currency``'s ISO 4217 decimals."""
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
+    return amount.quantize(_unit(currency), rounding=ROUND_HALF_UP)
+
+
+_UNITS: dict[str, Decimal] = {}
+
+
+def _unit(currency: str) -> Decimal:
+    """The currency's smallest unit (``0.01``, ``1``): what its amounts are rounded to."""
+    unit = _UNITS.get(currency)
+    if unit is None:
+        unit = _UNITS[currency] = Decimal(1).scaleb(-minor_units(currency))
+    return unit
 
 
 def _rate_text(rate: Decimal | None) -> str | None:
@@ -162,9 +173,8 @@ class _Found:
         return self.times / self.per
 
     def apply(self, amount: Decimal) -> Decimal:
-        with localcontext() as exact:
-            exact.prec = 60  # room for amount * both legs' rates before the one division
-            return amount * self.times / self.per
+        exact = _EXACT.multiply(amount, self.times)
+        return exact if self.per is _ONE else _EXACT.divide(exact, self.per)
 
 
 class RateTable:
@@ -184,6 +194,11 @@ class RateTable:
             self.partners[quote].add(base)
         self.dates = dict(dates)
         self.rates = dict(rates)
+        # A batch has many lines per currency and day (one per category, say): each pair and day
+        # is looked up once.
+        self._verdicts: dict[
+            tuple[str, str, date], tuple[Status, _Found | None, Decimal | None]
+        ] = {}
 
     @classmethod
     def load(
@@ -219,20 +234,33 @@ class RateTable:
 
     def convert(self, line: AmountLine, target: str) -> ConvertedLine:
         if line.currency == target:
-            return ConvertedLine(line, "converted", line.amount, Decimal(1), line.on, "same")
+            return ConvertedLine(line, "converted", line.amount, _ONE, line.on, "same")
         if line.known_rate is not None and line.known_rate[0] == target:
-            rate = line.known_rate[1]
-            converted = round_to(line.amount * rate, target)
-            return ConvertedLine(line, "converted", converted, rate, line.on, "transfer")
-        found = self._best(line.currency, target, line.on)
+            stated = line.known_rate[1]
+            converted = round_to(line.amount * stated, target)
+            return ConvertedLine(line, "converted", converted, stated, line.on, "transfer")
+        key = (line.currency, target, line.on)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self._verdict(line.currency, target, line.on)
+        status, found, rate = verdict
         if found is None:
             return ConvertedLine(line, "missing", None, None, None, None)
-        if found.on < line.on - self.max_age:
-            return ConvertedLine(line, "stale", None, found.rate, found.on, found.method, found.via)
-        converted = round_to(found.apply(line.amount), target)
-        return ConvertedLine(
-            line, "converted", converted, found.rate, found.on, found.method, found.via
-        )
+        if status == "stale":
+            return ConvertedLine(line, "stale", None, rate, found.on, found.method, found.via)
+        converted = found.apply(line.amount).quantize(_unit(target), rounding=ROUND_HALF_UP)
+        return ConvertedLine(line, "converted", converted, rate, found.on, found.method, found.via)
+
+    def _verdict(
+        self, source: str, target: str, on: date
+    ) -> tuple[Status, _Found | None, Decimal | None]:
+        """What every line in ``source`` dated ``on`` gets: its status, rate and the rate's
+        parts (looked up once per currency and day, not once per line)."""
+        found = self._best(source, target, on)
+        if found is None:
+            return "missing", None, None
+        status: Status = "stale" if found.on < on - self.max_age else "converted"
+        return status, found, found.rate
 
     def _best(self, source: str, target: str, on: date) -> _Found | None:
         """The freshest direct or inverse rate; else the freshest triangulation."""
@@ -271,9 +299,9 @@ class RateTable:
         direct = self._last(source, target, on)
         inverse = self._last(target, source, on)
         if direct is not None and (inverse is None or direct[0] >= inverse[0]):
-            return _Found(direct[1], Decimal(1), direct[0], "direct")
+            return _Found(direct[1], _ONE, direct[0], "direct")
         if inverse is not None:
-            return _Found(Decimal(1), inverse[1], inverse[0], "inverse")
+            return _Found(_ONE, inverse[1], inverse[0], "inverse")
         return None
 
     def _last(self, base: str, quote: str, on: date) -> tuple[date, Decimal] | None:

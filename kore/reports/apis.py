@@ -66,6 +66,9 @@ def _target(organization: Organization, data: dict[str, Any]) -> dict[str, Any] 
     return {"currency": currency, "explain": data["explain"]}
 
 
+_PLAIN: dict[str, Any] = {"currency": None}
+
+
 def _convert_params(organization: Organization, target: dict[str, Any] | None) -> dict[str, Any]:
     """What a converted report depends on besides the ledger (rate writes bump its version)."""
     if target is None:
@@ -173,14 +176,9 @@ class CategoryTotalsApi(OrgAPIView):
         target = _target(org, query.validated_data)
 
         def compute() -> dict[str, Any]:
-            report = selectors.category_totals(
-                organization=org, date_from=date_from, date_to=date_to
+            return converted.category_report(
+                organization=org, date_from=date_from, date_to=date_to, **(target or _PLAIN)
             )
-            if target is not None:
-                report["converted"] = converted.category_totals_converted(
-                    organization=org, date_from=date_from, date_to=date_to, **target
-                )
-            return report
 
         params = {"from": date_from, "to": date_to} | _convert_params(org, target)
         return _cached(request, org, "categories-in-out", params, compute)

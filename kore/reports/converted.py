@@ -14,14 +14,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from kore.core.money import format_amount
 from kore.fx.conversion import AmountLine, Conversion, ConvertedLine, convert_amounts, round_to
-from kore.ledger.models import Account, Split, Transaction
+from kore.ledger.models import Account, Transaction
 from kore.orgs.models import Organization
 
-from .selectors import PERIODS, _live, _month
+from .selectors import PERIODS, CategoryDay, _live, category_days, category_totals_of
 
 
 def _unconverted(lines: Iterable[ConvertedLine]) -> list[dict[str, Any]]:
@@ -57,43 +57,53 @@ def _head(conversion: Conversion) -> dict[str, Any]:
 
 
 # --- Category totals -----------------------------------------------------------------------------
-def category_totals_converted(
-    *, organization: Organization, date_from: date, date_to: date, currency: str, explain: bool
+def category_report(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    currency: str | None,
+    explain: bool = False,
 ) -> dict[str, Any]:
-    """Income, spending and total per month and category, in ``currency`` at each day's rate."""
-    sums = {
-        "income": Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
-        "spending": Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
-    }
-    whole = (
-        _live(organization)
-        .filter(occurred_on__gte=date_from, occurred_on__lte=date_to, transfer__isnull=True)
-        .filter(~Exists(Split.objects.filter(transaction=OuterRef("pk"))))
-        .values("occurred_on", "category_id", "currency")
-        .annotate(**sums)
-    )
-    split_lines = (
-        Split.objects.filter(
-            transaction__organization=organization,
-            transaction__deleted_at__isnull=True,
-            transaction__transfer__isnull=True,
-            transaction__occurred_on__gte=date_from,
-            transaction__occurred_on__lte=date_to,
+    """The category report as the API serves it: totals per currency, and with ``currency`` the
+    same added up in it (``converted``), both from one scan of the ledger."""
+    days = category_days(organization=organization, date_from=date_from, date_to=date_to)
+    report = category_totals_of(days, date_from=date_from, date_to=date_to)
+    if currency is not None:
+        report["converted"] = category_totals_converted(
+            organization=organization,
+            date_from=date_from,
+            date_to=date_to,
+            currency=currency,
+            explain=explain,
+            days=days,
         )
-        .values(
-            "category_id",
-            occurred_on=F("transaction__occurred_on"),
-            currency=F("transaction__currency"),
-        )
-        .annotate(**sums)
-    )
+    return report
+
+
+def category_totals_converted(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    currency: str,
+    explain: bool,
+    days: list[CategoryDay] | None = None,
+) -> dict[str, Any]:
+    """Income, spending and total per month and category, in ``currency`` at each day's rate
+    (from ``category_days``' rows, read here unless given)."""
+    if days is None:
+        days = category_days(organization=organization, date_from=date_from, date_to=date_to)
     keys: list[tuple[str, Any, str]] = []
     lines: list[AmountLine] = []
-    for row in [*whole, *split_lines]:
-        for part in ("income", "spending"):
-            if row[part]:
-                keys.append((_month(row["occurred_on"]), row["category_id"], part))
-                lines.append(AmountLine(row[part], row["currency"], row["occurred_on"]))
+    for day, category, code, income, spending, _ in days:
+        month = day.isoformat()[:7]
+        if income:
+            keys.append((month, category, "income"))
+            lines.append(AmountLine(income, code, day))
+        if spending:
+            keys.append((month, category, "spending"))
+            lines.append(AmountLine(spending, code, day))
     conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
     cells: dict[tuple[str, Any], dict[str, Any]] = defaultdict(
         lambda: {"income": Decimal(0), "spending": Decimal(0), "lines": []}

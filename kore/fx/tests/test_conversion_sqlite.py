@@ -45,6 +45,23 @@ report = cash_flow_converted(
     include_transfers=False, currency="EUR", explain=False,
 )
 assert report["rows"][0]["outflow"] == "-2.66", report
+# The category report's one scan (a LEFT JOIN to split lines) on SQLite: a whole transaction
+# under its category, a split one under each line's.
+from kore.ledger.models import Category
+from kore.reports.converted import category_report
+food = Category.objects.create(organization=org, name="Food", kind="expense")
+trip = Category.objects.create(organization=org, name="Trip", kind="expense")
+transaction_create(ctx=ctx, account=usd.pk, occurred_on="2026-03-04", amount=D("-5.00"),
+                   category=food.pk)
+transaction_create(ctx=ctx, account=usd.pk, occurred_on="2026-03-05", amount=D("-10.00"),
+                   splits=[{"category": food.pk, "amount": D("-4.00")},
+                           {"category": trip.pk, "amount": D("-6.00")}])
+cats = category_report(organization=org, date_from=date(2026, 3, 4), date_to=date(2026, 3, 5),
+                       currency="EUR")
+got = {(r["category"], r["spending"], r["count"]) for r in cats["rows"]}
+assert got == {(food.pk, "-9.00", 2), (trip.pk, "-6.00", 1)}, cats
+conv = {(r["category"], r["spending"]) for r in cats["converted"]["rows"]}
+assert conv == {(food.pk, "-7.20"), (trip.pk, "-4.80")}, cats  # 5/1.25 + 4/1.25, 6/1.25
 print("converted")
 """
 
