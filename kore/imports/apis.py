@@ -312,6 +312,12 @@ class ImportJobOutput(ImportJobSummary):
     )
     routed = RoutedOutput(many=True)
     statements = StatementCheckOutput(many=True)
+    transfers_skipped = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Rows a rule would have made a transfer leg, booked as they are instead (the "
+        "first 1,000): {line, code, message}; e.g. transfer_rate_unknown when "
+        "the accounts' currencies differ and the row states no amount in the destination's.",
+    )
     preview = serializers.DictField(
         help_text="What Kore understood of the file (format, encoding, delimiter, date_format, "
         "direction, currency, read_with: the reading options and columns) and its first rows "
@@ -321,7 +327,8 @@ class ImportJobOutput(ImportJobSummary):
 
     class Meta(ImportJobSummary.Meta):
         fields = (*ImportJobSummary.Meta.fields, "errors", "duplicates", "matches", "mapping",
-                  "account_refs", "routed", "statements", "preview")  # type: ignore[assignment]  # fmt: skip
+                  "account_refs", "routed", "statements", "preview",
+                  "transfers_skipped")  # type: ignore[assignment]  # fmt: skip
 
 
 ImportPage = inline_serializer(

@@ -97,6 +97,9 @@ class ImportJob(JobRow):
     # several candidates for the user to choose from (kore.imports.matching).
     matched_count = models.PositiveIntegerField(default=0, db_default=0)
     matches = models.JSONField(default=list, blank=True)
+    # Rows a rule would have made a transfer leg but that were booked as they are, with why:
+    # {line, code, message} (kore.ledger.services.transfers.SKIP_REASONS).
+    transfers_skipped = models.JSONField(default=list, blank=True, db_default=[])
     # Each statement of the file checked against the account (opening/closing balances).
     statements = models.JSONField(default=list, blank=True)
     # The accounts a file names (IBAN or number, normalised) whose rows this job books; empty:

@@ -18,7 +18,7 @@ def import_job_page(
     """Newest first, keyset-paginated."""
     scope = f"imports:{organization.pk}"
     rows: QuerySet[ImportJob] = ImportJob.objects.filter(organization=organization).defer(
-        "errors", "duplicates", "matches", "statements", "routed", "preview"
+        "errors", "duplicates", "matches", "statements", "routed", "preview", "transfers_skipped"
     )
     if cursor:
         created, last_id = cursor_decode(cursor, scope=scope)

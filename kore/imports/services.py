@@ -54,7 +54,7 @@ from kore.ledger.services.statements import (
     statement_reconcile,
 )
 from kore.ledger.services.transactions import transaction_delete
-from kore.ledger.services.transfers import transfers_join
+from kore.ledger.services.transfers import SKIP_REASONS, transfers_join
 from kore.notifications.services import import_job_email_enqueue
 from kore.ops.metrics import import_rows_record
 from kore.orgs.models import Organization, Role, User
@@ -467,6 +467,7 @@ class _Run:
                 replaced_count=job.replaced_count,
                 matched_count=job.matched_count,
                 matches=job.matches,
+                transfers_skipped=job.transfers_skipped,
             )
         import_rows_record(written)
         if self.progress:
@@ -506,6 +507,7 @@ class _Run:
                 replaced_count=job.replaced_count,
                 matched_count=job.matched_count,
                 matches=job.matches,
+                transfers_skipped=job.transfers_skipped,
             )
         import_rows_record(0 if job.dry_run else len(new))
         if self.progress:
@@ -988,15 +990,18 @@ def _transactions_create(
 
 def _extras_apply(job: ImportJob, seq: int, rows: list[tuple[Transaction, dict[str, Any]]]) -> None:
     """Rules' transfers for imported rows (saved or not: ``transfers_join``); a row whose
-    counter-leg cannot be made is booked as it is, and the reason logged."""
+    counter-leg cannot be made is booked as it is, listed with the reason in the job."""
     legs = [(tx, extra["transfer"]) for tx, extra in rows if "transfer" in extra]
     if not legs:
         return
     ctx = OrgContext(job.organization, Role.MEMBER, cast(User, job.created_by), None)
     skipped = transfers_join(ctx=ctx, seq=seq, legs=legs)
     for index, reason in skipped.items():
-        logger.info("import %s line %s: no transfer made (%s)", job.pk,
-                    legs[index][0].import_line, reason)  # fmt: skip
+        if len(job.transfers_skipped) < ERRORS_KEPT:
+            line = legs[index][0].import_line
+            job.transfers_skipped.append(
+                {"line": line, "code": reason, "message": SKIP_REASONS[reason]}
+            )
 
 
 def _staged_extras(job: ImportJob, seq: int, found: list[tuple[int, dict[str, Any]]]) -> None:

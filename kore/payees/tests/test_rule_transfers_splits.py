@@ -235,6 +235,7 @@ def test_import_applies_split_and_transfer_rules(world, api, accounts, monkeypat
     job = _import(world, checking, monkeypatch, staged=staged)
     assert (job.status, job.created_count) == ("done", 5), (job.error_message, job.errors)
     _check_import(world, checking, savings, dollars, categories)
+    assert [(s["line"], s["code"]) for s in job.transfers_skipped] == [(5, "transfer_rate_unknown")]
 
 
 def test_import_through_the_api_and_the_worker(celery_worker, world, api, accounts):
@@ -253,6 +254,9 @@ def test_import_through_the_api_and_the_worker(celery_worker, world, api, accoun
     moved = Transaction.objects.get(account=checking, description="to savings")
     assert _legs(moved)[1].pk == there.pk  # linked, not duplicated
     assert Transaction.objects.filter(account=savings).count() == 1
+    report = client_for(world.viewer).get(f"{base(world)}/imports/{job.pk}/").json()
+    assert [s["code"] for s in report["transfers_skipped"]] == ["transfer_rate_unknown"]
+    assert "destination" in report["transfers_skipped"][0]["message"]
 
 
 def test_import_into_a_closed_destination_makes_no_counter_leg(world, api, accounts):
@@ -264,6 +268,10 @@ def test_import_into_a_closed_destination_makes_no_counter_leg(world, api, accou
     assert (job.status, job.created_count) == ("done", 5)
     assert Transaction.objects.get(description="to savings").transfer_id is None
     assert not Transaction.objects.filter(account=savings).exists()
+    assert [s["code"] for s in job.transfers_skipped] == [
+        "transfer_closed_period",
+        "transfer_rate_unknown",
+    ]
 
 
 # --- apply, preview, undo --------------------------------------------------------------------
