@@ -1,7 +1,13 @@
 """Helpers for bench/imports.sh, run with the server's settings (production, DATABASE_URL).
 
 python bench/imports.py csv FILE ROWS              a bank CSV of ROWS rows (~80 bytes each)
-python bench/imports.py setup SLUG                 drop earlier bench accounts, open one; its id
+python bench/imports.py setup SLUG [rules]         drop earlier bench accounts, open one; its id
+                                                   ("rules": a second one, kept until cleanup)
+python bench/imports.py history SLUG JOB           give the job's rows categories (a history to
+                                                   learn from), train the organisation's model
+python bench/imports.py rules SLUG                 20 rules and auto-apply on; "rules confidence"
+python bench/imports.py outcome JOB                what rules and suggestions did to the job's
+                                                   rows: "categorised tagged noted applied"
 python bench/imports.py run SLUG ACCOUNT FILE S    create the job (service path, sent to the
                                                    broker), wait up to S s; "status secs rows"
 python bench/imports.py rawcopy FILE               COPY the file into an unindexed TEMP table; secs
@@ -19,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 ACCOUNT_NAME = "Bench import"
+RULES_ACCOUNT_NAME = "Bench import (rules)"
+RULE_PREFIX = "Bench: "
+AUTO_APPLY = "0.60"  # the organisation's auto-apply confidence while the bench runs
 HEADER = "date,amount,description,counterparty,reference\r\n"
 # The import's own column order for the same file (kore.exports.services.IMPORT_MAPPING, no BOM).
 MAPPING = {
@@ -69,21 +78,34 @@ def _owner_ctx(slug: str):
 
 
 def cleanup(slug: str) -> None:
-    """Raw deletes: the bench's rows have no splits, tags or attachments."""
+    """Raw deletes: the bench's rows have no splits or attachments; its rules, the tags they
+    gave, the suggestions applied and the auto-apply setting go too."""
     _django()
     from django.db import connection, transaction
 
     from kore.ledger.models import Account
+    from kore.payees.models import Rule
+    from kore.suggestions.models import SuggestionSettings
 
-    ids = list(
-        Account.objects.filter(organization__slug=slug, name=ACCOUNT_NAME).values_list(
-            "pk", flat=True
+    rules = Rule.objects.filter(organization__slug=slug, name__startswith=RULE_PREFIX)
+    if rules.exists():
+        rules.delete()
+        SuggestionSettings.objects.filter(organization__slug=slug).update(
+            auto_apply_confidence=None
         )
+    ids = list(
+        Account.objects.filter(
+            organization__slug=slug, name__in=(ACCOUNT_NAME, RULES_ACCOUNT_NAME)
+        ).values_list("pk", flat=True)
     )
     if not ids:
         return
     with transaction.atomic(), connection.cursor() as cur:
         for sql in (
+            "DELETE FROM suggestions_appliedsuggestion WHERE transaction_id IN "
+            "(SELECT id FROM ledger_transaction WHERE account_id = ANY(%s))",
+            "DELETE FROM ledger_transaction_tags WHERE transaction_id IN "
+            "(SELECT id FROM ledger_transaction WHERE account_id = ANY(%s))",
             "DELETE FROM ledger_historicaltransaction WHERE account_id = ANY(%s)",
             "DELETE FROM ledger_transaction WHERE account_id = ANY(%s)",
             "DELETE FROM imports_importjob WHERE account_id = ANY(%s)",
@@ -94,11 +116,123 @@ def cleanup(slug: str) -> None:
             cur.execute(sql, [ids])
 
 
-def setup(slug: str) -> None:
-    cleanup(slug)
+def setup(slug: str, which: str = "") -> None:
+    if which != "rules":
+        cleanup(slug)
+    _django()
     from kore.ledger.services.accounts import account_create
 
-    print(account_create(ctx=_owner_ctx(slug), name=ACCOUNT_NAME, currency="EUR").pk)  # noqa: T201
+    name = RULES_ACCOUNT_NAME if which == "rules" else ACCOUNT_NAME
+    print(account_create(ctx=_owner_ctx(slug), name=name, currency="EUR").pk)  # noqa: T201
+
+
+def _categories(slug: str) -> tuple[list[int], list[int]]:
+    """The organisation's expense and income categories, in id order."""
+    from kore.ledger.models import Category
+
+    found = Category.objects.filter(organization__slug=slug).order_by("pk")
+    expense = list(found.filter(kind=Category.Kind.EXPENSE).values_list("pk", flat=True))
+    income = list(found.filter(kind=Category.Kind.INCOME).values_list("pk", flat=True))
+    return expense, income
+
+
+def history(slug: str, job_id: str) -> None:
+    """The plain import's rows categorised as a person would have (each payee mostly one
+    category, refunds and incoming money another), then the organisation's model trained on its
+    history: what auto-apply scores the next import with. Prints the training's seconds."""
+    _django()
+    from django.db import connection
+
+    from kore.orgs.models import Organization
+    from kore.suggestions.services import suggestion_model_train
+
+    expense, income = _categories(slug)
+    usual = {p: expense[i * 3 % len(expense)] for i, p in enumerate(PAYEES)}
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE ledger_transaction t SET category_id = CASE "
+            "WHEN t.amount > 0 THEN %s::bigint "
+            "WHEN t.description LIKE 'REFUND%%' THEN %s::bigint ELSE v.category END "
+            "FROM unnest(%s::text[], %s::bigint[]) AS v(payee, category) "
+            "WHERE t.import_job_id = %s AND t.counterparty = v.payee",
+            [income[0], expense[-1], list(usual), list(usual.values()), int(job_id)],
+        )
+    began = time.perf_counter()
+    suggestion_model_train(organization=Organization.objects.get(slug=slug), force=True)
+    print(f"{time.perf_counter() - began:.2f}")  # noqa: T201
+
+
+def rules(slug: str) -> None:
+    """Twenty rules as an organisation writes them (contains, equals and regex conditions on
+    the description and counterparty, amount ranges; categories, tags and notes), a few of them
+    matching many of the generated rows, several none; auto-apply of suggestions on."""
+    _django()
+    from decimal import Decimal
+
+    from kore.payees.services_rules import rule_create
+    from kore.suggestions.services import suggestion_settings_update
+
+    ctx = _owner_ctx(slug)
+    expense, income = _categories(slug)
+
+    def cat(n: int) -> int:
+        return expense[n % len(expense)]
+
+    def c(field: str, op: str, value: object) -> dict[str, object]:
+        return {"field": field, "op": op, "value": value}
+
+    made = [
+        ([c("description", "contains", "card payment"), c("amount", "between", {"min": "-50"})],
+         {"category": cat(1), "tags": ["card", "small"]}),
+        ([c("counterparty", "equals", "Supermarkt Nord GmbH")],
+         {"category": cat(2), "tags": ["groceries"]}),
+        ([c("counterparty", "regex", r"^stadtwerke\b")],
+         {"category": cat(4), "notes": "Energy bill"}),
+        ([c("description", "regex", r"^direct debit \d{8}")], {"tags": ["direct-debit"]}),
+        ([c("description", "contains", "refund")], {"category": cat(5), "tags": ["refund"]}),
+        ([c("counterparty", "contains", "bahn"),
+          c("amount", "between", {"min": "-500", "max": "-100"})],
+         {"category": cat(6), "tags": ["travel", "rail"]}),
+        ([c("direction", "equals", "in"), c("amount", "between", {"min": "1000"})],
+         {"category": income[0], "tags": ["large-income"]}),
+        ([c("counterparty", "equals", "telekom mobil")], {"category": cat(7)}),
+        ([c("description", "contains", "standing order"),
+          c("counterparty", "contains", "hausverwaltung")],
+         {"category": cat(8), "notes": "Rent"}),
+        ([c("counterparty", "regex", r"apotheke|pharmacy")], {"category": cat(9)}),
+        ([c("description", "regex", r"^sepa credit \d+ 9\d{3}$")], {"tags": ["sepa"]}),
+        ([c("counterparty", "contains", "cafe")], {"category": cat(10), "tags": ["coffee"]}),
+        ([c("amount", "between", {"max": "-2000"})],
+         {"tags": ["large"], "notes": "Large payment"}),
+        ([c("counterparty", "equals", "online shop eu sarl"),
+          c("amount", "between", {"min": "-100", "max": "0"})], {"category": cat(11)}),
+        ([c("description", "contains", "standing order")], {"tags": ["standing-order"]}),
+        ([c("counterparty", "equals", "Netflix")], {"category": cat(12), "tags": ["streaming"]}),
+        ([c("description", "regex", r"amazon|amzn")], {"category": cat(11)}),
+        ([c("counterparty", "contains", "spotify")], {"category": cat(12)}),
+        ([c("description", "contains", "salary")], {"category": income[0], "tags": ["salary"]}),
+        ([c("counterparty", "regex", r"^(aldi|lidl|rewe)\b")], {"category": cat(2)}),
+    ]  # fmt: skip
+    for n, (conditions, actions) in enumerate(made, 1):
+        rule_create(ctx=ctx, name=f"{RULE_PREFIX}{n:02d}", conditions=conditions, actions=actions)
+    suggestion_settings_update(ctx=ctx, auto_apply_confidence=Decimal(AUTO_APPLY))
+    print(len(made), AUTO_APPLY)  # noqa: T201
+
+
+def outcome(job_id: str) -> None:
+    """What rules and suggestions did to the job's rows."""
+    _django()
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FILTER (WHERE category_id IS NOT NULL), "
+            "count(*) FILTER (WHERE has_tags), count(*) FILTER (WHERE notes <> ''), "
+            "(SELECT count(*) FROM suggestions_appliedsuggestion WHERE import_job_id = %s) "
+            "FROM ledger_transaction WHERE import_job_id = %s",
+            [int(job_id), int(job_id)],
+        )
+        print(*cur.fetchone())  # noqa: T201
 
 
 def run(slug: str, account: str, path: str, timeout: str) -> None:
@@ -193,5 +327,6 @@ def floor(job_id: str) -> None:
 
 if __name__ == "__main__":
     commands = {"csv": csv_write, "setup": setup, "run": run, "rawcopy": rawcopy,
-                "floor": floor, "cleanup": cleanup}  # fmt: skip
+                "floor": floor, "cleanup": cleanup, "history": history, "rules": rules,
+                "outcome": outcome}  # fmt: skip
     commands[sys.argv[1]](*sys.argv[2:])
