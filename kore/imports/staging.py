@@ -260,18 +260,25 @@ class Staging:
 
     def tags_link(self, after: int, through: int, account_id: int, organization_id: int) -> None:
         """Tag the range's new transactions with the tags rules gave their rows (the tags exist:
-        ``tags_ensure`` made them before the import wrote anything)."""
+        ``tags_ensure`` made them before the import wrote anything).
+
+        Each tagged row finds its transaction through the fingerprint index, one probe a row
+        (a LATERAL subquery kept apart by ``OFFSET 0``, the account id an InitPlan parameter, as
+        in ``_MATCH``): joined on the literal account id, the planner, whose statistics never
+        know how many rows the import has just added, hashed all of the account's rows for every
+        chunk, which grew with each chunk written."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_transaction_tags (transaction_id, tag_id) "
                 "SELECT t.id, g.id FROM pg_temp.kore_import_staging s "
+                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
+                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
+                "AND t.deleted_at IS NULL OFFSET 0) t "
                 "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags::jsonb) AS n(name) "
                 "JOIN ledger_tag g ON g.organization_id = %s AND g.name = n.name "
-                "JOIN ledger_transaction t ON t.account_id = %s AND t.fingerprint = s.fingerprint "
-                "AND t.deleted_at IS NULL "
                 "WHERE s.line > %s AND s.line <= %s AND s.tags <> '[]' AND s.links IS NULL "
                 "ON CONFLICT DO NOTHING",
-                [organization_id, account_id, after, through],
+                [account_id, organization_id, after, through],
             )
 
     def extras(

@@ -53,10 +53,19 @@ class _Condition:
     pattern: Any = None
     timeouts: int = 0
 
-    def holds(self, facts: Facts) -> bool:
+    def holds(self, facts: Facts, folded: dict[str, str] | None = None) -> bool:
+        """Whether the condition holds; ``folded`` keeps one row's text fields casefolded
+        across its conditions (``rules_evaluate`` passes one per row)."""
         name = self.field
         if name in TEXT_FIELDS:
-            return self._text(getattr(facts, name))
+            if self.op == "regex" or folded is None:
+                return self._text(getattr(facts, name))
+            text = folded.get(name)
+            if text is None:
+                text = folded[name] = getattr(facts, name).casefold()
+            if self.op == "contains":
+                return self.value in text
+            return bool(text.strip() == self.value)
         if name == "payee_id":
             return bool(facts.payee_id == self.value)
         if name == "account":
@@ -89,8 +98,11 @@ class CompiledRule:
     conditions: list[_Condition]
     actions: dict[str, Any]
 
-    def matches(self, facts: Facts) -> bool:
-        return all(c.holds(facts) for c in self.conditions)
+    def matches(self, facts: Facts, folded: dict[str, str] | None = None) -> bool:
+        for condition in self.conditions:  # noqa: SIM110 - a generator costs more than most conditions
+            if not condition.holds(facts, folded):
+                return False
+        return True
 
     @property
     def timeouts(self) -> int:
@@ -149,9 +161,10 @@ def rules_evaluate(
     """One pass in rule order: the first rule that sets a field wins; ``taken`` fields (chosen
     by the user) are never set."""
     outcome = Outcome()
+    folded: dict[str, str] = {}
     for rule in rules:
         free = [k for k in rule.actions if k not in taken and k not in outcome.values]
-        if not free or not rule.matches(facts):
+        if not free or not rule.matches(facts, folded):
             continue
         for key in free:
             outcome.values[key] = rule.actions[key]

@@ -1,6 +1,7 @@
 """Writes: training an organisation's model, its auto-apply setting, and applying suggestions
 (on import, above the organisation's confidence; or a person accepting one)."""
 
+import json
 import logging
 import time
 from datetime import datetime
@@ -150,10 +151,42 @@ def _apply(job: ImportJob, chosen: dict[int, list[Suggestion]]) -> int:
             Transaction.objects.filter(pk__in=part).update(
                 category_id=category_id, version=F("version") + 1, change_seq=seq, updated_at=now
             )
-        history_record(ids=ids, user=job.created_by, now=now,
-                       set_based=connection.vendor == "postgresql")  # fmt: skip
-        AppliedSuggestion.objects.bulk_create(_applied(job, i, chosen[i]) for i in ids)
+        set_based = connection.vendor == "postgresql"
+        history_record(ids=ids, user=job.created_by, now=now, set_based=set_based)
+        applied_record(job=job, chosen={i: chosen[i] for i in ids}, now=now, set_based=set_based)
     return len(ids)
+
+
+def applied_record(
+    *, job: ImportJob, chosen: dict[int, list[Suggestion]], now: datetime, set_based: bool
+) -> None:
+    """An import's ``AppliedSuggestion`` rows (transaction id → what was suggested, the first
+    applied): one INSERT … SELECT over arrays on PostgreSQL (the ORM's multi-row INSERT binds
+    nine parameters a row, and building that statement cost more than writing the rows), the
+    ORM elsewhere (the same rows: a test holds them equal)."""
+    if not set_based:
+        AppliedSuggestion.objects.bulk_create(
+            _applied(job, i, found) for i, found in chosen.items()
+        )
+        return
+    if not chosen:
+        return
+    ids = list(chosen)
+    table = AppliedSuggestion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, transaction_id, category_id, confidence, "  # noqa: S608 - the model's table
+            "suggested, how, import_job_id, applied_by_id, applied_at) "
+            "SELECT %s, v.tx, v.category, v.confidence, v.suggested::jsonb, %s, %s, %s, %s "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::text[]) "
+            "AS v(tx, category, confidence, suggested)",
+            [
+                job.organization_id, AppliedSuggestion.How.AUTO.value, job.pk, job.created_by_id,
+                now, ids, [chosen[i][0].category_id for i in ids],
+                [f"{chosen[i][0].confidence:.3f}" for i in ids],
+                [json.dumps(_suggested(chosen[i])) for i in ids],
+            ],
+        )  # fmt: skip
 
 
 def history_record(*, ids: list[int], user: User | None, now: datetime, set_based: bool) -> None:

@@ -1,13 +1,18 @@
-"""The audit rows of applied suggestions: the set-based PostgreSQL path writes what
-simple-history's bulk helper writes."""
+"""The audit rows of applied suggestions and their ``AppliedSuggestion`` rows: the set-based
+PostgreSQL path writes what simple-history's bulk helper and the ORM write."""
+
+from decimal import Decimal
 
 import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from kore.imports.models import ImportJob
 from kore.ledger.models import Transaction
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory
-from kore.suggestions.services import CHANGE_REASON, history_record
+from kore.suggestions.engine import Suggestion
+from kore.suggestions.models import AppliedSuggestion
+from kore.suggestions.services import CHANGE_REASON, applied_record, history_record
 
 from .helpers import uncategorised
 
@@ -33,3 +38,30 @@ def test_both_paths_write_the_same_audit_rows(world):
     assert set_based == helper
     assert (set_based["history_type"], set_based["history_change_reason"]) == ("~", CHANGE_REASON)
     assert (set_based["category"], set_based["history_user"]) == (category.pk, world.member.pk)
+
+
+def test_both_paths_write_the_same_applied_suggestions(world):
+    account = AccountFactory(organization=world.org)
+    first, second = CategoryFactory(organization=world.org), CategoryFactory(organization=world.org)
+    job = ImportJob.objects.create(
+        organization=world.org, account=account, created_by=world.member, status="done",
+        file_path="imports/x", original_name="rows.csv", size=1, format="csv",
+    )  # fmt: skip
+    rows = [uncategorised(account, "NETFLIX.COM") for _ in range(2)]
+    found = [Suggestion(first.pk, 0.9137), Suggestion(second.pk, 0.0512)]
+    now = timezone.now()
+    applied_record(job=job, chosen={rows[0].pk: found}, now=now, set_based=True)
+    applied_record(job=job, chosen={rows[1].pk: found}, now=now, set_based=False)
+    set_based, helper = (
+        {k: v for k, v in model_to_dict(AppliedSuggestion.objects.get(transaction=r)).items()
+         if k not in {"id", "transaction"}}
+        for r in rows
+    )  # fmt: skip
+    assert set_based == helper
+    assert (set_based["how"], set_based["confidence"], set_based["import_job"]) == (
+        "auto", Decimal("0.914"), job.pk,
+    )  # fmt: skip
+    assert set_based["suggested"] == [
+        {"category": first.pk, "confidence": "0.914"},
+        {"category": second.pk, "confidence": "0.051"},
+    ]
