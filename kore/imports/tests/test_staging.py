@@ -10,9 +10,10 @@ from kore.imports import services
 from kore.imports.models import ImportJob
 from kore.imports.services import import_job_create, import_job_run
 from kore.ledger.models import LedgerState, Transaction
-from kore.ledger.tests.factories import AccountFactory
+from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
+from kore.payees.models import Rule
 
 from .conftest import upload
 
@@ -135,3 +136,35 @@ def test_resume_after_a_cursor_inside_a_chunk_writes_the_rest_once(world, accoun
     assert (job.status, job.created_count, job.rows_read) == ("done", 7, 10)
     lines = sorted(Transaction.objects.filter(import_job=job).values_list("import_line", flat=True))
     assert lines == list(range(5, 12))
+
+
+def test_rules_tags_and_notes_across_chunks_equal_the_orm_path(world, monkeypatch):
+    """Tags, notes and categories rules give: each tagged row linked to its own transaction in
+    every chunk, the earlier chunks' rows given nothing more by the later ones."""
+    category = CategoryFactory(organization=world.org)
+    for n, (conditions, actions) in enumerate([
+        ([{"field": "description", "op": "contains", "value": "row 1"}], {"tags": ["ones"]}),
+        ([{"field": "description", "op": "regex", "value": r"row \d*[02468]$"}],
+         {"tags": ["even", "x"], "notes": "even", "category": category.pk}),
+    ]):  # fmt: skip
+        Rule.objects.create(
+            organization=world.org, name=f"r{n}", position=n, conditions=conditions,
+            actions=actions,
+        )  # fmt: skip
+    monkeypatch.setattr(services, "STAGED_CHUNK_ROWS", 3)
+    staged_account = AccountFactory(organization=world.org, currency="EUR", name="Staged")
+    orm_account = AccountFactory(organization=world.org, currency="EUR", name="ORM")
+    staged = run(world, staged_account, lines_csv(range(1, 15)))
+    monkeypatch.setattr(services, "_staged", lambda: False)
+    run(world, orm_account, lines_csv(range(1, 15)))
+    assert staged.created_count == 14
+    assert snapshot(staged_account) == snapshot(orm_account)
+    tagged = {
+        t.description: sorted(g.name for g in t.tags.all())
+        for t in Transaction.objects.filter(account=staged_account)
+    }
+    # The first rule that sets a field wins: row 12 keeps the first rule's tags.
+    assert (tagged["Row 1"], tagged["Row 12"], tagged["Row 13"]) == (["ones"], ["ones"], ["ones"])
+    assert (tagged["Row 3"], tagged["Row 4"], tagged["Row 14"]) == ([], ["even", "x"], ["ones"])
+    even = Transaction.objects.get(account=staged_account, description="Row 12")
+    assert (even.notes, even.category_id) == ("even", category.pk)
