@@ -306,27 +306,36 @@ class CounterFinder:
     """Plans counter-legs for one call, import or rule run: reads each destination account's
     loose rows once and never hands one row to two legs."""
 
-    def __init__(self, organization: Organization) -> None:
+    def __init__(self, organization: Organization, dates: tuple[date, date] | None = None) -> None:
+        """``dates``: the first and last day of the legs to come, when known (fewer rows read)."""
         self.organization = organization
         self.days = timedelta(days=organization.import_match_days)
         self.accounts = {
             a.pk: a for a in Account.objects.filter(organization=organization, archived=False)
         }
         self.closed = closed_through(organization=organization, account_ids=self.accounts)
-        self.loose: dict[int, list[tuple[Any, ...]]] = {}
+        self.dates = dates
+        # Per account, its loose rows by amount.
+        self.loose: dict[int, dict[Decimal, list[tuple[Any, ...]]]] = {}
         self.taken: set[int] = set()
 
-    def _loose(self, account_id: int) -> list[tuple[Any, ...]]:
+    def _loose(self, account_id: int) -> dict[Decimal, list[tuple[Any, ...]]]:
         if account_id not in self.loose:
-            self.loose[account_id] = list(
-                Transaction.objects.filter(
-                    organization=self.organization, account_id=account_id,
-                    transfer__isnull=True, deleted_at__isnull=True,
-                ).order_by("occurred_on", "id").values_list(
-                    "id", "version", "occurred_on", "amount", "status", "category_id",
-                    "category__kind", "has_splits",
-                )
+            rows = Transaction.objects.filter(
+                organization=self.organization, account_id=account_id, transfer__isnull=True,
+                deleted_at__isnull=True,
             )  # fmt: skip
+            if self.dates is not None:
+                rows = rows.filter(
+                    occurred_on__range=(self.dates[0] - self.days, self.dates[1] + self.days)
+                )
+            by_amount: dict[Decimal, list[tuple[Any, ...]]] = {}
+            for row in rows.order_by("occurred_on", "id").values_list(
+                "id", "version", "occurred_on", "amount", "status", "category_id",
+                "category__kind", "has_splits",
+            ).iterator(chunk_size=5000):  # fmt: skip
+                by_amount.setdefault(row[3], []).append(row)
+            self.loose[account_id] = by_amount
         return self.loose[account_id]
 
     def plan(self, leg: Leg, account_id: int) -> CounterPlan | str:
@@ -355,9 +364,8 @@ class CounterFinder:
         last = self.closed.get(account_id)
         low, high = leg.occurred_on - self.days, leg.occurred_on + self.days
         fits = [
-            row for row in self._loose(account_id)
-            if row[3] == to_amount and low <= row[2] <= high and row[0] not in self.taken
-            and row[0] != leg.id
+            row for row in self._loose(account_id).get(to_amount, ())
+            if low <= row[2] <= high and row[0] not in self.taken and row[0] != leg.id
         ]  # fmt: skip
         if fits:
             row = min(fits, key=lambda r: (abs((r[2] - leg.occurred_on).days), r[0]))
@@ -445,7 +453,8 @@ def transfers_join(
     they are, by their index in ``legs``, with the reason (``SKIP_REASONS``)."""
     if not legs:
         return {}
-    finder = CounterFinder(ctx.organization)
+    days = [tx.occurred_on for tx, _ in legs]
+    finder = CounterFinder(ctx.organization, dates=(min(days), max(days)))
     skipped: dict[int, str] = {}
     joined: list[Transaction] = []
     for index, (tx, account_id) in enumerate(legs):
