@@ -324,8 +324,8 @@ def _apart(
         if moved is None:
             kept.append(change)
         elif undo:
-            transfer_unjoin(ctx=ctx, seq=seq, done=moved)
-            kept.append(change)
+            if transfer_unjoin(ctx=ctx, seq=seq, done=moved):
+                kept.append(change)
         else:
             plan = CounterPlan(moved["account"], Decimal(moved["to_amount"]), moved["counter"],
                                moved["counter_version"])  # fmt: skip

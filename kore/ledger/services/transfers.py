@@ -409,7 +409,7 @@ def transfer_join(
         organization=ctx.organization, rate=(arriving / -leaving).quantize(RATE_PLACES)
     )
     if counter is not None:
-        transactions_bulk_set(
+        (counter,) = transactions_bulk_set(
             ctx=ctx, transactions=Transaction.objects.filter(pk=counter.pk), seq=seq,
             transfer=transfer,
         )  # fmt: skip
@@ -427,13 +427,21 @@ def transfer_join(
         )
         created = True
     leg.transfer = transfer
-    return {"transfer": transfer.pk, "counter": counter.pk, "created": created}
+    return {"transfer": transfer.pk, "counter": counter.pk, "created": created,
+            "counter_version_after": counter.version}  # fmt: skip
 
 
-def transfer_unjoin(*, ctx: OrgContext, seq: int, done: dict[str, Any]) -> None:
+def transfer_unjoin(*, ctx: OrgContext, seq: int, done: dict[str, Any]) -> bool:
     """Undo ``transfer_join``'s counter side: a created counter-leg is deleted, a linked one
-    let go, and the transfer removed (the leg itself is set back by the caller)."""
-    live = Transaction.objects.filter(organization=ctx.organization, pk=done["counter"])
+    let go, and the transfer removed (the leg itself is set back by the caller). False, and
+    nothing done, when the counter-leg changed since (or is gone): the transfer stays."""
+    live = Transaction.objects.filter(
+        organization=ctx.organization, pk=done["counter"], transfer_id=done["transfer"],
+        deleted_at__isnull=True,
+    )  # fmt: skip
+    version = live.select_for_update().values_list("version", flat=True).first()
+    if version is None or version != done.get("counter_version_after", version):
+        return False
     period_open_check(
         organization=ctx.organization, entries=live.values_list("account_id", "occurred_on")
     )
@@ -442,6 +450,7 @@ def transfer_unjoin(*, ctx: OrgContext, seq: int, done: dict[str, Any]) -> None:
         values["deleted_at"] = timezone.now()
     transactions_bulk_set(ctx=ctx, transactions=live, seq=seq, **values)
     Transfer.objects.filter(organization=ctx.organization, pk=done["transfer"]).delete()
+    return True
 
 
 def transfers_join(

@@ -376,3 +376,19 @@ def test_apply_split_preview_equals_apply_and_undo_restores(celery_worker, world
     _undo(api, run)
     assert not Split.objects.filter(transaction__in=rows).exists()
     assert not Transaction.objects.filter(pk__in=[r.pk for r in rows], has_splits=True).exists()
+
+
+def test_undo_leaves_a_transfer_whose_counter_leg_changed_since(celery_worker, world, api,
+                                                                accounts):  # fmt: skip
+    checking, savings = accounts
+    moved = _row(world, checking, "savings")
+    rule_id = _rule(api, world, "savings", {"transfer": savings.pk})
+    run = _apply(api, world, rule_id)
+    assert run.changed_count == 1
+    counter = _legs(moved)[1]
+    edited = api.patch(f"{base(world)}/transactions/{counter.pk}/", {"notes": "mine"},
+                       format="json")  # fmt: skip
+    assert edited.status_code == 200, edited.json()
+    _undo(api, run)
+    assert [leg.pk for leg in _legs(moved)] == [moved.pk, counter.pk]  # left as it is
+    assert Transfer.objects.count() == 1
