@@ -6,13 +6,17 @@ python bench/helper.py category SLUG NAME
 python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
 python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
 python bench/helper.py rates SLUG DAYS                   (a rate a working day per seeded currency)
+python bench/helper.py uncached SLUG DATE_FROM DATE_TO CURRENCY ROUNDS
+    (each report computed as on a cache miss, unconverted vs converted; see ``uncached``)
 """
 
 import json
 import os
 import sys
+import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +37,7 @@ from kore.ledger import transaction_list as tl  # noqa: E402
 from kore.ledger.models import Category  # noqa: E402
 from kore.orgs.models import Membership, Organization, Role  # noqa: E402
 from kore.orgs.services import token_pair_issue  # noqa: E402
+from kore.reports import converted  # noqa: E402
 
 
 def token(slug: str) -> None:
@@ -108,9 +113,68 @@ def rates(slug: str, days: str) -> None:
     print(len(items))  # noqa: T201
 
 
+def uncached(slug: str, date_from: str, date_to: str, currency: str, rounds: str) -> None:
+    """Each report's computation on a cache miss, in the reporting currency and without: the
+    functions the API views call when the report cache has no entry (the JSON rendering and the
+    cache write left out), in a process set up as a Gunicorn worker's (config.wsgi: warmed, the
+    loaded objects out of the collector's reach). Unconverted and converted alternate, ROUNDS
+    times; the best of each. Prints a table, then one ``TARGET`` line per report with an
+    unconverted counterpart: converted at >= 60 % of unconverted (requests per second), met or
+    MISSED. Net worth exists only in a currency: its time alone."""
+    import config.wsgi  # noqa: F401 - a worker's process setup (warm-up, gc.freeze)
+
+    organization = Organization.objects.get(slug=slug)
+    start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    span = {"organization": organization, "date_from": start, "date_to": end}
+    flow = span | {"period": "month", "include_transfers": False}
+    cases: list[tuple[str, Callable[[str | None], object]]] = [
+        ("categories", lambda code: converted.category_report(**span, currency=code)),
+        ("cash_flow", lambda code: converted.cash_flow_report(**flow, currency=code)),
+        (
+            "balances",
+            lambda code: converted.balances_report(
+                organization=organization, as_of=end, currency=code
+            ),
+        ),
+    ]
+    print(f"{'report':<12} {'unconverted':>14} {'in ' + currency:>14} {'ratio':>6}")  # noqa: T201
+    targets = []
+    for name, compute in cases:
+        plain, conv = _best_ms(compute, (None, currency), int(rounds))
+        ratio = plain / conv
+        print(f"{name:<12} {plain:>11.1f} ms {conv:>11.1f} ms {ratio:>6.0%}")  # noqa: T201
+        verdict = "met" if ratio >= 0.6 else "MISSED"
+        targets.append(
+            f"TARGET {verdict:<6} {name + '_fx':<12} uncached >= 60% of unconverted: {ratio:.0%} "
+            f"({conv:.0f} vs {plain:.0f} ms)"
+        )
+    (worth,) = _best_ms(
+        lambda code: converted.net_worth(**span, period="day", currency=code, explain=False),
+        (currency,),
+        int(rounds),
+    )
+    print(f"{'net_worth':<12} {'-':>14} {worth:>11.1f} ms {'-':>6}  (per day)")  # noqa: T201
+    print("\n".join(targets))  # noqa: T201
+
+
+def _best_ms(
+    compute: Callable[[str | None], object], codes: tuple[str | None, ...], rounds: int
+) -> list[float]:
+    """The best time (ms) of ``compute(code)`` for each code, the codes alternating."""
+    for code in codes:
+        compute(code)  # not measured: the first call opens connections, fills the rate cache
+    best = [float("inf")] * len(codes)
+    for _ in range(rounds):
+        for i, code in enumerate(codes):
+            started = time.perf_counter()
+            compute(code)
+            best[i] = min(best[i], (time.perf_counter() - started) * 1000)
+    return best
+
+
 if __name__ == "__main__":
     commands = {
         "token": token, "org": org, "category": category, "walk": walk, "explain": explain,
-        "rates": rates,
+        "rates": rates, "uncached": uncached,
     }  # fmt: skip
     commands[sys.argv[1]](*sys.argv[2:])

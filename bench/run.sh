@@ -6,6 +6,7 @@
 # Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
 # BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
 # bench/imports.sh: import via a real worker vs raw COPY, CSV export, var/bench/imports.txt),
+# BENCH_UNCACHED_ROUNDS (7: runs of each report computed uncached, converted vs not, best kept),
 # BENCH_SUGGESTIONS (1; 0 skips bench/suggestions.py: category suggestion methods compared on
 # generated data, var/bench/suggestions.txt), BENCH_WEBHOOKS (1; 0 skips bench/webhooks.sh: webhook
 # delivery rate through a worker killed midway, var/bench/webhooks.txt).
@@ -16,6 +17,7 @@ PY=.venv/bin/python
 TRANSACTIONS=${BENCH_TRANSACTIONS:-1000000}
 ORGS=${BENCH_ORGS:-10}
 DURATION=${BENCH_DURATION:-10s}
+UNCACHED_ROUNDS=${BENCH_UNCACHED_ROUNDS:-7}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kore_bench}
 export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}
 export DJANGO_SETTINGS_MODULE=config.settings.production
@@ -172,6 +174,16 @@ declare -A target=([trivial]=70 [first_page]=60 [deep_page]=60 [filtered]=60 [re
         "$name" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$vs_bare" "$vs_trivial"
     done
   done
+  printf '\nreport and report_fx above: wrk through HTTP, served from the report cache (per\n'
+  printf 'organisation and ledger version) after the first request: what repeated views get.\n'
+  printf 'Uncached: each report computed as its view does on a cache miss (first view after a\n'
+  printf 'write), in-process, unconverted and in USD alternating, best of %s (bench/helper.py uncached):\n' \
+    "$UNCACHED_ROUNDS"
+  uncached=$("$PY" bench/helper.py uncached "$slug" "$date_from" "$date_to" USD "$UNCACHED_ROUNDS")
+  grep -v '^TARGET ' <<<"$uncached" || true
+  while read -r line; do
+    checks+=("${line#TARGET }")
+  done < <(grep '^TARGET ' <<<"$uncached" || true)
   worker=$(pgrep -P "$gunicorn_pid" | head -n1 || true)
   pss=$(awk '/^Pss:/ { print $2 }' "/proc/$worker/smaps_rollup" 2>/dev/null || echo 0)
   printf 'PSS of one gunicorn worker (pid %s): %s MB (max_requests=%s)\n' \

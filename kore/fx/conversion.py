@@ -177,6 +177,41 @@ class _Found:
         return exact if self.per is _ONE else _EXACT.divide(exact, self.per)
 
 
+@dataclass(frozen=True)
+class DayRate:
+    """What every amount in one currency on one day gets when converted into ``target``: its
+    status, and the rate (with its date, method and pivot) when one was found. A report that adds
+    up many amounts per currency and day converts each with ``convert`` (``RateTable.day_rate``
+    looks the rate up once)."""
+
+    target: str
+    status: Status
+    found: _Found | None = None
+    rate: Decimal | None = None
+
+    @property
+    def rate_date(self) -> date | None:
+        return self.found.on if self.found is not None else None
+
+    def convert(self, amount: Decimal) -> Decimal | None:
+        """``amount`` in ``target``, rounded half up once from the exact quotient; None unless
+        ``status`` is converted."""
+        if self.status != "converted" or self.found is None:
+            return None
+        if self.found.method == "same":
+            return amount
+        return self.found.apply(amount).quantize(_unit(self.target), rounding=ROUND_HALF_UP)
+
+    def line(self, line: AmountLine, amount: Decimal | None) -> ConvertedLine:
+        """``line``'s outcome, ``amount`` being ``convert(line.amount)``."""
+        found = self.found
+        if found is None:
+            return ConvertedLine(line, self.status, None, None, None, None)
+        return ConvertedLine(
+            line, self.status, amount, self.rate, found.on, found.method, found.via
+        )
+
+
 class RateTable:
     """An organisation's rates for a batch's currencies and dates, looked up in memory."""
 
@@ -196,28 +231,45 @@ class RateTable:
         self.rates = dict(rates)
         # A batch has many lines per currency and day (one per category, say): each pair and day
         # is looked up once.
-        self._verdicts: dict[
-            tuple[str, str, date], tuple[Status, _Found | None, Decimal | None]
-        ] = {}
+        self._day_rates: dict[tuple[str, str, date], DayRate] = {}
 
     @classmethod
     def load(
         cls, *, organization: Organization, lines: Sequence[AmountLine], target: str
     ) -> "RateTable":
         """One query: every rate within the maximum age of the batch's dates."""
-        max_age = organization.max_rate_age_days
         needed = [line for line in lines if line.currency != target]
         if not needed:
+            return cls(max_age_days=organization.max_rate_age_days, rows=())
+        return cls.load_span(
+            organization=organization,
+            currencies={line.currency for line in needed},
+            first=min(line.on for line in needed),
+            last=max(line.on for line in needed),
+            target=target,
+        )
+
+    @classmethod
+    def load_span(
+        cls,
+        *,
+        organization: Organization,
+        currencies: set[str],
+        first: date,
+        last: date,
+        target: str,
+    ) -> "RateTable":
+        """What ``load`` reads, for amounts in ``currencies`` dated ``first`` to ``last``."""
+        max_age = organization.max_rate_age_days
+        if not currencies - {target}:
             return cls(max_age_days=max_age, rows=())
-        first = min(line.on for line in needed) - timedelta(days=max_age)
-        last = max(line.on for line in needed)
+        first = first - timedelta(days=max_age)
         # Every currency may be a pivot, so the window is read whole. The last direct rate before
         # the window (the second query) only serves to say that a line's rate is stale.
         in_window = ExchangeRate.objects.filter(
             organization=organization, date__gte=first, date__lte=last
         ).values_list("base", "quote", "date", "rate")
         rows = list(in_window)
-        currencies = {line.currency for line in needed} | {target}
         stale_query = Q()
         for code in currencies - {target}:
             stale_query |= Q(base=code, quote=target) | Q(base=target, quote=code)
@@ -239,28 +291,26 @@ class RateTable:
             stated = line.known_rate[1]
             converted = round_to(line.amount * stated, target)
             return ConvertedLine(line, "converted", converted, stated, line.on, "transfer")
-        key = (line.currency, target, line.on)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = self._verdicts[key] = self._verdict(line.currency, target, line.on)
-        status, found, rate = verdict
-        if found is None:
-            return ConvertedLine(line, "missing", None, None, None, None)
-        if status == "stale":
-            return ConvertedLine(line, "stale", None, rate, found.on, found.method, found.via)
-        converted = found.apply(line.amount).quantize(_unit(target), rounding=ROUND_HALF_UP)
-        return ConvertedLine(line, "converted", converted, rate, found.on, found.method, found.via)
+        day = self.day_rate(line.currency, target, line.on)
+        return day.line(line, day.convert(line.amount))
 
-    def _verdict(
-        self, source: str, target: str, on: date
-    ) -> tuple[Status, _Found | None, Decimal | None]:
-        """What every line in ``source`` dated ``on`` gets: its status, rate and the rate's
-        parts (looked up once per currency and day, not once per line)."""
-        found = self._best(source, target, on)
+    def day_rate(self, source: str, target: str, on: date) -> DayRate:
+        """The rate for every amount in ``source`` dated ``on`` (looked up once per currency and
+        day, not once per amount)."""
+        key = (source, target, on)
+        found_before = self._day_rates.get(key)
+        if found_before is not None:
+            return found_before
+        found = (
+            _Found(_ONE, _ONE, on, "same") if source == target else self._best(source, target, on)
+        )
         if found is None:
-            return "missing", None, None
-        status: Status = "stale" if found.on < on - self.max_age else "converted"
-        return status, found, found.rate
+            day = DayRate(target, "missing")
+        else:
+            status: Status = "stale" if found.on < on - self.max_age else "converted"
+            day = DayRate(target, status, found, found.rate)
+        self._day_rates[key] = day
+        return day
 
     def _best(self, source: str, target: str, on: date) -> _Found | None:
         """The freshest direct or inverse rate; else the freshest triangulation."""

@@ -137,12 +137,7 @@ class BalancesApi(OrgAPIView):
         target = _target(org, query.validated_data)
 
         def compute() -> dict[str, Any]:
-            report = selectors.balances(organization=org, as_of=as_of)
-            if target is not None:
-                report["converted"] = converted.balances_converted(
-                    organization=org, as_of=as_of, **target
-                )
-            return report
+            return converted.balances_report(organization=org, as_of=as_of, **(target or _PLAIN))
 
         params = {"as_of": as_of} | _convert_params(org, target)
         return _cached(request, org, "balances", params, compute)
@@ -211,16 +206,10 @@ class CashFlowApi(OrgAPIView):
         target = _target(org, query.validated_data)
 
         def compute() -> dict[str, Any]:
-            report = selectors.cash_flow(
+            return converted.cash_flow_report(
                 organization=org, date_from=date_from, date_to=date_to, period=period,
-                include_transfers=transfers,
+                include_transfers=transfers, **(target or _PLAIN),
             )  # fmt: skip
-            if target is not None:
-                report["converted"] = converted.cash_flow_converted(
-                    organization=org, date_from=date_from, date_to=date_to, period=period,
-                    include_transfers=transfers, **target,
-                )  # fmt: skip
-            return report
 
         params = {"from": date_from, "to": date_to, "period": period, "transfers": transfers}
         return _cached(request, org, "cashflow", params | _convert_params(org, target), compute)

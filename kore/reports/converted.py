@@ -9,7 +9,7 @@ figure, the lines it adds up with the rate each was converted at.
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,11 +17,28 @@ from typing import Any
 from django.db.models import OuterRef, Q, Subquery, Sum
 
 from kore.core.money import format_amount
-from kore.fx.conversion import AmountLine, Conversion, ConvertedLine, convert_amounts, round_to
+from kore.fx.conversion import (
+    AmountLine,
+    Conversion,
+    ConvertedLine,
+    RateTable,
+    convert_amounts,
+    reporting_currency,
+    round_to,
+)
 from kore.ledger.models import Account, Transaction
 from kore.orgs.models import Organization
 
-from .selectors import PERIODS, CategoryDay, _live, category_days, category_totals_of
+from .selectors import (
+    PERIODS,
+    CategoryDay,
+    _live,
+    account_moves,
+    balances_of,
+    cash_flow,
+    category_days,
+    category_totals_of,
+)
 
 
 def _unconverted(lines: Iterable[ConvertedLine]) -> list[dict[str, Any]]:
@@ -31,16 +48,15 @@ def _unconverted(lines: Iterable[ConvertedLine]) -> list[dict[str, Any]]:
         if line.status == "converted":
             continue
         key = (line.line.currency, line.line.on, line.status)
-        entry = seen.setdefault(
-            key,
-            {
+        entry = seen.get(key)
+        if entry is None:
+            entry = seen[key] = {
                 "currency": line.line.currency,
                 "date": line.line.on.isoformat(),
                 "status": line.status,
                 "rate_date": line.rate_date.isoformat() if line.rate_date else None,
                 "amount": Decimal(0),
-            },
-        )
+            }
         entry["amount"] += line.line.amount
     return [
         entry | {"amount": format_amount(entry["amount"], entry["currency"])}
@@ -94,42 +110,103 @@ def category_totals_converted(
     (from ``category_days``' rows, read here unless given)."""
     if days is None:
         days = category_days(organization=organization, date_from=date_from, date_to=date_to)
-    keys: list[tuple[str, Any, str]] = []
-    lines: list[AmountLine] = []
-    for day, category, code, income, spending, _ in days:
-        month = day.isoformat()[:7]
-        if income:
-            keys.append((month, category, "income"))
-            lines.append(AmountLine(income, code, day))
-        if spending:
-            keys.append((month, category, "spending"))
-            lines.append(AmountLine(spending, code, day))
-    conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
-    cells: dict[tuple[str, Any], dict[str, Any]] = defaultdict(
-        lambda: {"income": Decimal(0), "spending": Decimal(0), "lines": []}
+    target = reporting_currency(organization=organization, requested=currency)
+    foreign = [
+        (day, code)
+        for day, _, code, income, spending, _ in days
+        if code != target and (income or spending)
+    ]
+    table = RateTable.load_span(  # the rates ``convert_amounts`` would read for these amounts
+        organization=organization,
+        currencies={code for _, code in foreign},
+        first=min((day for day, _ in foreign), default=date_from),
+        last=max((day for day, _ in foreign), default=date_to),
+        target=target,
     )
-    for (month, category, part), done in zip(keys, conversion.lines, strict=True):
-        cell = cells[(month, category)]
-        if done.amount is not None:
-            cell[part] += done.amount
-        cell["lines"].append(done)
+    # Each amount is converted at its day's rate and rounded on its own (the lines an
+    # explanation lists); a line object is made only for an explanation or an unconverted amount.
+    cells: dict[tuple[str, Any], _Cell] = {}
+    left_out: list[ConvertedLine] = []
+    for day, category, code, income, spending, _ in days:
+        rate = table.day_rate(code, target, day)
+        key = (day.isoformat()[:7], category)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = _Cell()
+        for part, amount in ((0, income), (1, spending)):
+            if not amount:
+                continue
+            done = rate.convert(amount)
+            if done is None:
+                cell.complete = False
+                left_out.append(rate.line(AmountLine(amount, code, day), None))
+            else:
+                cell.sums[part] += done
+            if explain:
+                cell.lines.append(
+                    left_out[-1] if done is None else rate.line(AmountLine(amount, code, day), done)
+                )
     rows = []
     for (month, category), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        income, spending = cell.sums
         row = {
             "month": month,
             "category": category,
-            "income": format_amount(cell["income"], currency),
-            "spending": format_amount(cell["spending"], currency),
-            "total": format_amount(cell["income"] + cell["spending"], currency),
-            "complete": all(line.status == "converted" for line in cell["lines"]),
+            "income": format_amount(income, target),
+            "spending": format_amount(spending, target),
+            "total": format_amount(income + spending, target),
+            "complete": cell.complete,
         }
         if explain:
-            row["explain"] = [line.explain(currency) for line in cell["lines"]]
+            row["explain"] = [line.explain(target) for line in cell.lines]
         rows.append(row)
-    return _head(conversion) | {"rows": rows}
+    head = {"currency": target, "complete": not left_out, "unconverted": _unconverted(left_out)}
+    return head | {"rows": rows}
+
+
+@dataclass
+class _Cell:
+    """One month and category of a converted report: income and spending, whether every
+    amount converted, and (for an explanation) the lines."""
+
+    sums: list[Decimal] = field(default_factory=lambda: [Decimal(0), Decimal(0)])
+    complete: bool = True
+    lines: list[ConvertedLine] = field(default_factory=list)
 
 
 # --- Cash flow -----------------------------------------------------------------------------------
+def cash_flow_report(
+    *,
+    organization: Organization,
+    date_from: date,
+    date_to: date,
+    period: str,
+    include_transfers: bool,
+    currency: str | None,
+    explain: bool = False,
+) -> dict[str, Any]:
+    """The cash flow report as the API serves it: per currency, and with ``currency`` the same
+    added up in it (``converted``)."""
+    report = cash_flow(
+        organization=organization,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        include_transfers=include_transfers,
+    )
+    if currency is not None:
+        report["converted"] = cash_flow_converted(
+            organization=organization,
+            date_from=date_from,
+            date_to=date_to,
+            period=period,
+            include_transfers=include_transfers,
+            currency=currency,
+            explain=explain,
+        )
+    return report
+
+
 def cash_flow_converted(
     *,
     organization: Organization,
@@ -204,20 +281,72 @@ class _Holding:
     complete: bool = True
 
 
+def balances_report(
+    *, organization: Organization, as_of: date, currency: str | None, explain: bool = False
+) -> dict[str, Any]:
+    """The balances report as the API serves it: per account and currency, and with
+    ``currency`` the same in it (``converted``), both from one read of the accounts' totals."""
+    if currency is None:
+        return balances_of(account_moves(organization=organization, as_of=as_of), as_of=as_of)
+    accounts, days = _ledger_days(organization, as_of)
+    report = balances_of(accounts, as_of=as_of)
+    report["converted"] = balances_converted(
+        organization=organization,
+        as_of=as_of,
+        currency=currency,
+        explain=explain,
+        ledger=(accounts, days),
+    )
+    return report
+
+
+_Day = tuple[int, date, str, Decimal, Decimal]
+
+
+def _ledger_days(
+    organization: Organization, as_of: date
+) -> tuple[list[dict[str, Any]], list[_Day]]:
+    """``account_moves``' rows, and what each account moved per day (transfers apart) up to
+    ``as_of``: (account, day, currency, moved outside transfers, moved by transfers). One scan
+    serves both: an account's ``moved`` is the sum of its days."""
+    days: list[_Day] = list(
+        _live(organization)
+        .filter(occurred_on__lte=as_of)
+        .values("account_id", "occurred_on", "currency")
+        .annotate(
+            moved=Sum("amount", filter=Q(transfer__isnull=True), default=Decimal(0)),
+            transferred=Sum("amount", filter=Q(transfer__isnull=False), default=Decimal(0)),
+        )
+        .values_list("account_id", "occurred_on", "currency", "moved", "transferred")
+    )
+    moved: dict[int, Decimal] = defaultdict(Decimal)
+    for account, _, _, outside, transferred in days:
+        moved[account] += outside + transferred
+    accounts = [
+        row | {"moved": moved.get(row["id"], Decimal(0))}
+        for row in Account.objects.filter(organization=organization)
+        .order_by("currency", "name", "id")
+        .values("id", "name", "currency", "opening_balance", "archived")
+    ]
+    return accounts, days
+
+
 def balances_converted(
-    *, organization: Organization, as_of: date, currency: str, explain: bool
+    *,
+    organization: Organization,
+    as_of: date,
+    currency: str,
+    explain: bool,
+    ledger: tuple[list[dict[str, Any]], list[_Day]] | None = None,
 ) -> dict[str, Any]:
     """Each account's balance in ``currency``: at the rate of ``as_of`` (``balance``), at each
     movement's own date (``historical``), and for foreign accounts the unrealised gain (value at
     ``as_of`` less average cost) and the gain realised by transfers out (proceeds less the
-    average cost of the units moved)."""
-    accounts = list(
-        Account.objects.filter(organization=organization)
-        .order_by("currency", "name", "id")
-        .values("id", "name", "currency", "opening_balance", "archived")
-    )
+    average cost of the units moved). ``ledger``: ``_ledger_days``' rows, read here unless
+    given."""
+    accounts, days = ledger if ledger is not None else _ledger_days(organization, as_of)
     foreign = {a["id"] for a in accounts if a["currency"] != currency}
-    movements = _movements(organization, foreign, as_of)
+    movements = _movements(organization, foreign, as_of, days)
     first_day = {a: min((m.on for m in lines), default=as_of) for a, lines in movements.items()}
     cost_lines: list[tuple[int, AmountLine, bool]] = []
     for account in accounts:
@@ -229,10 +358,8 @@ def balances_converted(
             cost_lines.append((account["id"], AmountLine(opening, account["currency"], day), False))
         for line in movements.get(account["id"], []):
             cost_lines.append((account["id"], line, line.known_rate is not None))
-    balances = _native_balances(organization, as_of)
     value_lines = [
-        AmountLine(balances.get(a["id"], Decimal(0)) + a["opening_balance"], a["currency"], as_of)
-        for a in accounts
+        AmountLine(a["moved"] + a["opening_balance"], a["currency"], as_of) for a in accounts
     ]
     both = convert_amounts(
         organization=organization,
@@ -335,32 +462,17 @@ def _walk(
     return holdings, historical, trail
 
 
-def _native_balances(organization: Organization, as_of: date) -> dict[int, Decimal]:
-    rows = (
-        _live(organization)
-        .filter(occurred_on__lte=as_of)
-        .values("account_id")
-        .annotate(moved=Sum("amount"))
-    )
-    return {row["account_id"]: row["moved"] for row in rows}
-
-
 def _movements(
-    organization: Organization, accounts: set[int], as_of: date
+    organization: Organization, accounts: set[int], as_of: date, days: list[_Day]
 ) -> dict[int, list[AmountLine]]:
-    """Foreign accounts' movements up to ``as_of``, oldest first: one line per account and day,
-    and each transfer leg on its own, carrying the rate its other leg states."""
+    """Foreign accounts' movements up to ``as_of``, oldest first: one line per account and day
+    (from ``_ledger_days``), and each transfer leg on its own, carrying the rate its other leg
+    states."""
     live = _live(organization).filter(account_id__in=accounts, occurred_on__lte=as_of)
-    daily = (
-        live.filter(transfer__isnull=True)
-        .values("account_id", "occurred_on", "currency")
-        .annotate(moved=Sum("amount"))
-    )
     found: dict[int, list[tuple[date, int, AmountLine]]] = defaultdict(list)
-    for row in daily:
-        if row["moved"]:
-            line = AmountLine(row["moved"], row["currency"], row["occurred_on"])
-            found[row["account_id"]].append((row["occurred_on"], 0, line))
+    for account, day, code, moved, _ in days:
+        if moved and account in accounts:
+            found[account].append((day, 0, AmountLine(moved, code, day)))
     for account, leg in _transfer_legs(live):
         found[account].append((leg.on, 1, leg))
     return {
@@ -381,14 +493,15 @@ def _transfer_legs(rows: Any) -> Iterator[tuple[int, AmountLine]]:
             other_amount=Subquery(other.values("amount")[:1]),
             other_currency=Subquery(other.values("currency")[:1]),
         )
-        .values("account_id", "occurred_on", "currency", "amount", "other_amount", "other_currency")
+        .values_list(
+            "account_id", "occurred_on", "currency", "amount", "other_amount", "other_currency"
+        )
     )
-    for row in legs:
+    for account, day, code, amount, other_amount, other_currency in legs:
         known = None
-        if row["other_amount"] and row["other_currency"] != row["currency"]:
-            known = (row["other_currency"], -row["other_amount"] / row["amount"])
-        line = AmountLine(row["amount"], row["currency"], row["occurred_on"], known_rate=known)
-        yield row["account_id"], line
+        if other_amount and other_currency != code:
+            known = (other_currency, -other_amount / amount)
+        yield account, AmountLine(amount, code, day, known_rate=known)
 
 
 # --- Net worth over time -------------------------------------------------------------------------
@@ -487,7 +600,10 @@ def _period_ends(date_from: date, date_to: date, period: str) -> list[date]:
 __all__ = [
     "PERIODS",
     "balances_converted",
+    "balances_report",
     "cash_flow_converted",
+    "cash_flow_report",
+    "category_report",
     "category_totals_converted",
     "net_worth",
 ]

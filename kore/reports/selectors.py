@@ -81,6 +81,12 @@ def _live(organization: Organization) -> QuerySet[Transaction]:
 
 def balances(*, organization: Organization, as_of: date) -> dict[str, Any]:
     """Each account's balance at the end of ``as_of``, and totals per currency."""
+    return balances_of(account_moves(organization=organization, as_of=as_of), as_of=as_of)
+
+
+def account_moves(*, organization: Organization, as_of: date) -> list[dict[str, Any]]:
+    """Each account (``id``, ``name``, ``currency``, ``opening_balance``, ``archived``) with what
+    its live transactions moved up to ``as_of`` (``moved``), by currency, name and id."""
     moved = Coalesce(
         Sum(
             "transactions__amount",
@@ -94,6 +100,11 @@ def balances(*, organization: Organization, as_of: date) -> dict[str, Any]:
         .order_by("currency", "name", "id")
         .values("id", "name", "currency", "opening_balance", "archived", "moved")
     )
+    return list(rows)
+
+
+def balances_of(rows: list[dict[str, Any]], *, as_of: date) -> dict[str, Any]:
+    """``balances`` from ``account_moves``' rows (a converted report reads them once)."""
     accounts: list[dict[str, Any]] = []
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
