@@ -132,29 +132,56 @@ def suggestions_import_apply(*, job: ImportJob) -> int:
 
 
 def _apply(job: ImportJob, chosen: dict[int, list[Suggestion]]) -> int:
+    set_based = connection.vendor == "postgresql"
     with db_transaction.atomic():
         seq = ledger_version_bump(organization=job.organization)
-        # Still uncategorised: a category someone set meanwhile wins.
-        ids = list(
-            Transaction.objects.select_for_update()
-            .filter(pk__in=chosen, category__isnull=True, deleted_at__isnull=True)
-            .exclude(status=Transaction.Status.RECONCILED)
-            .values_list("id", flat=True)
-        )
         now = timezone.now()
-        by_category: dict[int, list[int]] = {}
-        for tx_id in ids:
-            by_category.setdefault(chosen[tx_id][0].category_id, []).append(tx_id)
-        # One UPDATE per category: Django's bulk_update writes a CASE per row, several times
-        # slower on thousands of rows.
-        for category_id, part in by_category.items():
-            Transaction.objects.filter(pk__in=part).update(
-                category_id=category_id, version=F("version") + 1, change_seq=seq, updated_at=now
-            )
-        set_based = connection.vendor == "postgresql"
+        if set_based:
+            ids = _categories_set(chosen, seq, now)
+        else:
+            ids = _categories_set_orm(chosen, seq, now)
         history_record(ids=ids, user=job.created_by, now=now, set_based=set_based)
         applied_record(job=job, chosen={i: chosen[i] for i in ids}, now=now, set_based=set_based)
     return len(ids)
+
+
+def _categories_set(chosen: dict[int, list[Suggestion]], seq: int, now: datetime) -> list[int]:
+    """Each row's top category in one UPDATE over arrays that re-checks the row and returns the
+    ids it changed (PostgreSQL): still uncategorised (a category someone set meanwhile wins),
+    not deleted, not reconciled. The write locks the row itself; reading and locking the rows
+    first dirtied every row's page once more."""
+    ids = list(chosen)
+    table = Transaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} t SET category_id = v.category, version = t.version + 1, "  # noqa: S608 - the model's table
+            "change_seq = %s, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, category) "
+            "WHERE t.id = v.id AND t.category_id IS NULL AND t.deleted_at IS NULL "
+            "AND t.status <> %s RETURNING t.id",
+            [seq, now, ids, [chosen[i][0].category_id for i in ids],
+             Transaction.Status.RECONCILED.value],
+        )  # fmt: skip
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _categories_set_orm(chosen: dict[int, list[Suggestion]], seq: int, now: datetime) -> list[int]:
+    """What ``_categories_set`` does, through the ORM (SQLite): the rows still open, locked,
+    then one UPDATE per category."""
+    ids = list(
+        Transaction.objects.select_for_update()
+        .filter(pk__in=chosen, category__isnull=True, deleted_at__isnull=True)
+        .exclude(status=Transaction.Status.RECONCILED)
+        .values_list("id", flat=True)
+    )
+    by_category: dict[int, list[int]] = {}
+    for tx_id in ids:
+        by_category.setdefault(chosen[tx_id][0].category_id, []).append(tx_id)
+    for category_id, part in by_category.items():
+        Transaction.objects.filter(pk__in=part).update(
+            category_id=category_id, version=F("version") + 1, change_seq=seq, updated_at=now
+        )
+    return ids
 
 
 def applied_record(

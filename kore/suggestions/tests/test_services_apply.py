@@ -12,7 +12,13 @@ from kore.ledger.models import Transaction
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.suggestions.engine import Suggestion
 from kore.suggestions.models import AppliedSuggestion
-from kore.suggestions.services import CHANGE_REASON, applied_record, history_record
+from kore.suggestions.services import (
+    CHANGE_REASON,
+    _categories_set,
+    _categories_set_orm,
+    applied_record,
+    history_record,
+)
 
 from .helpers import uncategorised
 
@@ -65,3 +71,20 @@ def test_both_paths_write_the_same_applied_suggestions(world):
         {"category": first.pk, "confidence": "0.914"},
         {"category": second.pk, "confidence": "0.051"},
     ]
+
+
+@pytest.mark.parametrize("set_based", [True, False])
+def test_a_suggestion_sets_only_rows_still_uncategorised_and_open(world, set_based):
+    account = AccountFactory(organization=world.org)
+    mine, theirs = CategoryFactory(organization=world.org), CategoryFactory(organization=world.org)
+    open_row, taken, reconciled = (uncategorised(account, "NETFLIX.COM") for _ in range(3))
+    Transaction.objects.filter(pk=taken.pk).update(category=theirs)
+    Transaction.objects.filter(pk=reconciled.pk).update(status=Transaction.Status.RECONCILED)
+    found = [Suggestion(mine.pk, 0.9)]
+    chosen = {open_row.pk: found, taken.pk: found, reconciled.pk: found}
+    write = _categories_set if set_based else _categories_set_orm
+    assert write(chosen, 41, timezone.now()) == [open_row.pk]
+    rows = {t.pk: t for t in Transaction.objects.filter(account=account)}
+    assert (rows[open_row.pk].category_id, rows[open_row.pk].change_seq) == (mine.pk, 41)
+    assert rows[open_row.pk].version == open_row.version + 1
+    assert (rows[taken.pk].category_id, rows[reconciled.pk].category_id) == (theirs.pk, None)
