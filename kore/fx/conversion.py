@@ -196,11 +196,12 @@ class DayRate:
     def convert(self, amount: Decimal) -> Decimal | None:
         """``amount`` in ``target``, rounded half up once from the exact quotient; None unless
         ``status`` is converted."""
-        if self.status != "converted" or self.found is None:
+        found = self.found
+        if self.status != "converted" or found is None:
             return None
-        if self.found.method == "same":
+        if found.method == "same":
             return amount
-        return self.found.apply(amount).quantize(_unit(self.target), rounding=ROUND_HALF_UP)
+        return found.apply(amount).quantize(_unit(self.target), rounding=ROUND_HALF_UP)
 
     def line(self, line: AmountLine, amount: Decimal | None) -> ConvertedLine:
         """``line``'s outcome, ``amount`` being ``convert(line.amount)``."""

@@ -21,6 +21,7 @@ from kore.fx.conversion import (
     AmountLine,
     Conversion,
     ConvertedLine,
+    DayRate,
     RateTable,
     convert_amounts,
     reporting_currency,
@@ -127,12 +128,15 @@ def category_totals_converted(
     # explanation lists); a line object is made only for an explanation or an unconverted amount.
     cells: dict[tuple[str, Any], _Cell] = {}
     left_out: list[ConvertedLine] = []
+    per_day: dict[tuple[str, date], tuple[DayRate, str]] = {}  # and the day's month
     for day, category, code, income, spending, _ in days:
-        rate = table.day_rate(code, target, day)
-        key = (day.isoformat()[:7], category)
-        cell = cells.get(key)
+        known = per_day.get((code, day))
+        if known is None:
+            known = per_day[(code, day)] = (table.day_rate(code, target, day), day.isoformat()[:7])
+        rate, month = known
+        cell = cells.get((month, category))
         if cell is None:
-            cell = cells[key] = _Cell()
+            cell = cells[(month, category)] = _Cell()
         for part, amount in ((0, income), (1, spending)):
             if not amount:
                 continue
@@ -186,25 +190,77 @@ def cash_flow_report(
     explain: bool = False,
 ) -> dict[str, Any]:
     """The cash flow report as the API serves it: per currency, and with ``currency`` the same
-    added up in it (``converted``)."""
-    report = cash_flow(
-        organization=organization,
-        date_from=date_from,
-        date_to=date_to,
-        period=period,
-        include_transfers=include_transfers,
-    )
-    if currency is not None:
-        report["converted"] = cash_flow_converted(
+    added up in it (``converted``), both from one read of the ledger."""
+    if currency is None:
+        return cash_flow(
             organization=organization,
             date_from=date_from,
             date_to=date_to,
             period=period,
             include_transfers=include_transfers,
-            currency=currency,
-            explain=explain,
         )
+    flows = _flows(
+        organization=organization,
+        date_from=date_from,
+        date_to=date_to,
+        include_transfers=include_transfers,
+    )
+    per_currency: dict[tuple[date, str], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0), Decimal(0)]
+    )
+    for day, code, inflow, outflow in flows[0]:
+        cell = per_currency[(_period_start(day, period), code)]
+        cell[0] += inflow
+        cell[1] += outflow
+    for _, leg in flows[1]:
+        per_currency[(_period_start(leg.on, period), leg.currency)][leg.amount < 0] += leg.amount
+    report: dict[str, Any] = {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "period": period,
+        "rows": [
+            {
+                "period": start.isoformat(),
+                "currency": code,
+                "inflow": format_amount(inflow, code),
+                "outflow": format_amount(outflow, code),
+                "net": format_amount(inflow + outflow, code),
+            }
+            for (start, code), (inflow, outflow) in sorted(per_currency.items())
+        ],
+    }
+    report["converted"] = cash_flow_converted(
+        organization=organization,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        include_transfers=include_transfers,
+        currency=currency,
+        explain=explain,
+        flows=flows,
+    )
     return report
+
+
+_Flow = tuple[date, str, Decimal, Decimal]
+
+
+def _flows(
+    *, organization: Organization, date_from: date, date_to: date, include_transfers: bool
+) -> tuple[list[_Flow], list[tuple[int, AmountLine]]]:
+    """Money in and out per day and currency outside transfers, and (when asked) each transfer
+    leg on its own: what the cash flow report adds up, per currency or converted."""
+    qs = _live(organization).filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
+    grouped = (
+        qs.filter(transfer__isnull=True)
+        .values("occurred_on", "currency")
+        .annotate(
+            inflow=Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
+            outflow=Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+        )
+        .values_list("occurred_on", "currency", "inflow", "outflow")
+    )
+    return list(grouped), list(_transfer_legs(qs)) if include_transfers else []
 
 
 def cash_flow_converted(
@@ -216,29 +272,28 @@ def cash_flow_converted(
     include_transfers: bool,
     currency: str,
     explain: bool,
+    flows: tuple[list[_Flow], list[tuple[int, AmountLine]]] | None = None,
 ) -> dict[str, Any]:
-    """Money in, out and net per period, in ``currency`` at each day's rate."""
-    qs = _live(organization).filter(occurred_on__gte=date_from, occurred_on__lte=date_to)
-    grouped = (
-        qs.filter(transfer__isnull=True)
-        .values("occurred_on", "currency")
-        .annotate(
-            inflow=Sum("amount", filter=Q(amount__gt=0), default=Decimal(0)),
-            outflow=Sum("amount", filter=Q(amount__lt=0), default=Decimal(0)),
+    """Money in, out and net per period, in ``currency`` at each day's rate (from ``_flows``'
+    rows, read here unless given)."""
+    if flows is None:
+        flows = _flows(
+            organization=organization,
+            date_from=date_from,
+            date_to=date_to,
+            include_transfers=include_transfers,
         )
-    )
     keys: list[tuple[date, str]] = []
     lines: list[AmountLine] = []
-    for row in grouped:
-        start = _period_start(row["occurred_on"], period)
-        for part in ("inflow", "outflow"):
-            if row[part]:
+    for day, code, inflow, outflow in flows[0]:
+        start = _period_start(day, period)
+        for part, amount in (("inflow", inflow), ("outflow", outflow)):
+            if amount:
                 keys.append((start, part))
-                lines.append(AmountLine(row[part], row["currency"], row["occurred_on"]))
-    if include_transfers:  # each leg on its own, at the rate the transfer states
-        for _, leg in _transfer_legs(qs):
-            keys.append((_period_start(leg.on, period), "inflow" if leg.amount > 0 else "outflow"))
-            lines.append(leg)
+                lines.append(AmountLine(amount, code, day))
+    for _, leg in flows[1]:  # each leg on its own, at the rate the transfer states
+        keys.append((_period_start(leg.on, period), "inflow" if leg.amount > 0 else "outflow"))
+        lines.append(leg)
     conversion = convert_amounts(organization=organization, lines=lines, currency=currency)
     cells: dict[date, dict[str, Any]] = defaultdict(
         lambda: {"inflow": Decimal(0), "outflow": Decimal(0), "lines": []}

@@ -245,3 +245,46 @@ def test_cash_flow_with_transfers_converts_each_at_its_own_rate(world):
     rows = body["converted"]["rows"]
     assert (rows[0]["inflow"], rows[0]["outflow"], rows[0]["net"]) == ("100.00", "-100.00", "0.00")
     assert {line["method"] for line in rows[0]["explain"]} == {"same", "transfer"}
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_with_a_currency_the_per_currency_part_is_the_unconverted_report(world, books, period):
+    """A converted report reads the ledger once for both parts: its per-currency part is the
+    unconverted report's, split lines, transfers and empty days included."""
+    api, food = books
+    eur, usd = Account.objects.get(name="EUR bank"), Account.objects.get(name="USD card")
+    travel = Category.objects.create(organization=world.org, name="Travel", kind="expense")
+    _tx(
+        api,
+        world,
+        usd,
+        "-9.00",
+        "2026-03-03",
+        splits=[  # same day as a whole -10.00 in Food
+            {"category": food.pk, "amount": "-4.00"},
+            {"category": travel.pk, "amount": "-5.00"},
+        ],
+    )
+    _tx(api, world, eur, "0.00", "2026-03-05")
+    body = {"from_account": eur.pk, "to_account": usd.pk, "amount": "20.00",
+            "to_amount": "24.00", "occurred_on": "2026-03-11"}  # fmt: skip
+    assert api.post(f"{_base(world)}/transfers/", body, format="json").status_code == 201
+    span = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+    cases = [
+        ("categories", span),
+        ("balances", {"as_of": "2026-03-20"}),
+        ("cashflow", span | {"period": period}),
+        ("cashflow", span | {"period": period, "include_transfers": "true"}),
+    ]
+    for report, params in cases:
+        plain = _get(api, world, report, **params)
+        both = _get(api, world, report, currency="JPY", **params)
+        assert both.pop("converted")["currency"] == "JPY"
+        assert both == plain, report
+    rows = _get(api, world, "categories", currency="EUR", explain="true", **span)["converted"]
+    food_row = {row["category"]: row for row in rows["rows"]}[food.pk]
+    # 2026-03-03 in USD: the whole -10.00 and the -4.00 split line are one amount, rounded once
+    assert [line["amount"] for line in food_row["explain"] if line["currency"] == "USD"] == [
+        "-14.00"
+    ]
+    assert food_row["spending"] == "-23.00"  # -14 / 1.25 = -11.20; -6.25 JPY; -5.55 EUR
