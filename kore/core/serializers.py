@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 
-class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StrictSerializer(serializers.Serializer[Any]):
     """Reject keys the serializer does not declare (code ``unknown_field``)."""
 
     def to_internal_value(self, data: Any) -> Any:

@@ -25,14 +25,14 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through its settin
 
 def _window_hit(counter: str, previous: str, *, ttl: int) -> tuple[int, int] | None:
     """Count one request in ``counter``; its new count and ``previous``'s, or None (cache down)."""
-    client = getattr(cache, "client", None)
+    client: Any = getattr(cache, "client", None)
     if hasattr(client, "get_client"):  # django-redis: one round trip for all three commands
         try:
-            key = client.make_key(counter)  # type: ignore[union-attr]
-            pipe = client.get_client(write=True).pipeline(transaction=False)  # type: ignore[union-attr]
+            key = client.make_key(counter)
+            pipe = client.get_client(write=True).pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, ttl)
-            pipe.get(client.make_key(previous))  # type: ignore[union-attr]
+            pipe.get(client.make_key(previous))
             current, _, before = pipe.execute()
         except (RedisError, OSError):
             return None

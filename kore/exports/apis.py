@@ -41,18 +41,19 @@ class FileNegotiationMixin:
     ) -> tuple[BaseRenderer, str]:
         # ``?format=`` names the file format, not a renderer; errors still leave as JSON.
         parent: Any = super()
-        return parent.perform_content_negotiation(request, force=True)  # type: ignore[no-any-return]
+        chosen: tuple[BaseRenderer, str] = parent.perform_content_negotiation(request, force=True)
+        return chosen
 
 
 JOB_ERROR_CODES = "export_attempts_exhausted, export_timed_out, export_internal_error"
 
 
-class ExportJobErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ExportJobErrorOutput(serializers.Serializer[Any]):
     code = serializers.CharField(help_text=f"One of: {JOB_ERROR_CODES}.")
     message = serializers.CharField()
 
 
-class ExportJobOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ExportJobOutput(serializers.ModelSerializer[ExportJob]):
     error = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="This job's status.")
     download_url = serializers.SerializerMethodField(help_text="The file, once status is done.")

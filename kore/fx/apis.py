@@ -22,7 +22,7 @@ from .rate_files import rate_file_read
 TAGS = ["exchange rates"]
 
 
-class RateOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class RateOutput(serializers.ModelSerializer[ExchangeRate]):
     rate = serializers.SerializerMethodField()
 
     class Meta:

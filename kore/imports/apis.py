@@ -170,12 +170,12 @@ class ImportUpload(StrictSerializer):
         return dict(mapping.validated_data)
 
 
-class ProgressOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ProgressOutput(serializers.Serializer[Any]):
     rows_read = serializers.IntegerField()
     rows_total = serializers.IntegerField(allow_null=True)
 
 
-class CountsOutput(serializers.Serializer):  # type: ignore[type-arg]
+class CountsOutput(serializers.Serializer[Any]):
     created = serializers.IntegerField(source="created_count")
     duplicates_skipped = serializers.IntegerField(source="duplicate_count")
     invalid = serializers.IntegerField(source="invalid_count")
@@ -195,7 +195,7 @@ class CountsOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+class RowErrorOutput(serializers.Serializer[Any]):
     line = serializers.IntegerField(
         help_text="CSV line (header = 1), or the row's number in the file (other formats)."
     )
@@ -207,7 +207,7 @@ class RowErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
+class DuplicateOutput(serializers.Serializer[Any]):
     line = serializers.IntegerField()
     transaction = serializers.IntegerField(help_text="The live transaction it matched.")
     reason = serializers.CharField()
@@ -224,7 +224,7 @@ class DuplicateOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class StatementCheckOutput(serializers.Serializer):  # type: ignore[type-arg]
+class StatementCheckOutput(serializers.Serializer[Any]):
     """A statement of the file with the bank's balances, checked against the account."""
 
     account_ref = serializers.CharField()
@@ -240,7 +240,7 @@ class StatementCheckOutput(serializers.Serializer):  # type: ignore[type-arg]
     message = serializers.CharField()
 
 
-class RoutedOutput(serializers.Serializer):  # type: ignore[type-arg]
+class RoutedOutput(serializers.Serializer[Any]):
     """Another account's statement in the file, imported by its own job into that account."""
 
     account = serializers.IntegerField()
@@ -248,7 +248,7 @@ class RoutedOutput(serializers.Serializer):  # type: ignore[type-arg]
     job = serializers.IntegerField(allow_null=True, help_text="Null in a dry run.")
 
 
-class MatchOutput(serializers.Serializer):  # type: ignore[type-arg]
+class MatchOutput(serializers.Serializer[Any]):
     line = serializers.IntegerField()
     status = serializers.ChoiceField(
         choices=["linked", "choose", "undone"],
@@ -274,14 +274,14 @@ JOB_ERROR_CODES = (
 )
 
 
-class JobErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+class JobErrorOutput(serializers.Serializer[Any]):
     """Why a job failed (status ``failed``); row problems are in ``errors``."""
 
     code = serializers.CharField(help_text=f"One of: {JOB_ERROR_CODES}.")
     message = serializers.CharField()
 
 
-class ImportJobSummary(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ImportJobSummary(serializers.ModelSerializer[ImportJob]):
     progress = ProgressOutput(source="*")
     counts = CountsOutput(source="*")
     error = serializers.SerializerMethodField()

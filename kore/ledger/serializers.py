@@ -1,6 +1,7 @@
 """Wire shapes of the ledger (documented in the schema)."""
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -14,7 +15,15 @@ from .models import Account, Category, Statement, Transaction
 from .transaction_list import ROW, RUNNING_BALANCE_HELP, Column
 
 
-class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class Balanced(Protocol):
+    """An account as ``selectors.accounts_with_balances`` annotates it."""
+
+    currency: str
+    balance: Decimal
+    cleared_balance: Decimal
+
+
+class AccountOutput(serializers.ModelSerializer[Account]):
     """An account; read it through ``selectors.accounts_with_balances`` (the balances)."""
 
     opening_balance = serializers.SerializerMethodField()
@@ -34,11 +43,11 @@ class AccountOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
     def get_opening_balance(self, obj: Account) -> str:
         return format_amount(obj.opening_balance, obj.currency)
 
-    def get_balance(self, obj: Account) -> str:
-        return format_amount(obj.balance, obj.currency)  # type: ignore[attr-defined]
+    def get_balance(self, obj: Balanced) -> str:
+        return format_amount(obj.balance, obj.currency)
 
-    def get_cleared_balance(self, obj: Account) -> str:
-        return format_amount(obj.cleared_balance, obj.currency)  # type: ignore[attr-defined]
+    def get_cleared_balance(self, obj: Balanced) -> str:
+        return format_amount(obj.cleared_balance, obj.currency)
 
 
 class IbanField(StrictCharField):
@@ -82,7 +91,7 @@ class AccountPatch(StrictSerializer):
                              help_text=_NUMBER_HELP)  # fmt: skip
 
 
-class CategoryOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class CategoryOutput(serializers.ModelSerializer[Category]):
     class Meta:
         model = Category
         fields = ("id", "name", "kind", "parent", "depth", "version", "created_at")
@@ -105,7 +114,7 @@ class SplitInput(StrictSerializer):
     memo = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
-class SplitOutput(serializers.Serializer):  # type: ignore[type-arg]
+class SplitOutput(serializers.Serializer[Any]):
     category = serializers.IntegerField(allow_null=True)
     amount = serializers.CharField()
     memo = serializers.CharField()
@@ -207,7 +216,7 @@ class TransferPatch(StrictSerializer):
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
-class TransferOutput(serializers.Serializer):  # type: ignore[type-arg]
+class TransferOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     from_account = serializers.IntegerField()
     to_account = serializers.IntegerField()
@@ -222,12 +231,12 @@ class TransferOutput(serializers.Serializer):  # type: ignore[type-arg]
     legs = TransactionOutput(many=True)
 
 
-class TransferPage(serializers.Serializer):  # type: ignore[type-arg]
+class TransferPage(serializers.Serializer[Any]):
     results = TransferOutput(many=True)
     next_cursor = serializers.CharField(allow_null=True)
 
 
-class StatementOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StatementOutput(serializers.ModelSerializer[Statement]):
     closing_balance = serializers.SerializerMethodField()
 
     class Meta:

@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +28,9 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         queries = [0]
 
-        def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        def count(
+            execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+        ) -> Any:
             queries[0] += 1
             return execute(sql, params, many, context)
 

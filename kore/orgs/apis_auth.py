@@ -1,6 +1,6 @@
 """Sign-in, token refresh and logout, registration, and the caller's own profile."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -28,7 +28,7 @@ TokenPair = inline_serializer(
 )
 
 
-class UserOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class UserOutput(serializers.ModelSerializer[User]):
     class Meta:
         model = User
         fields = ("id", "email", "full_name", "date_joined")
@@ -148,7 +148,7 @@ class LogoutApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         services.session_logout(
-            user=request.user,  # type: ignore[arg-type]
+            user=cast(User, request.user),
             raw_refresh=data.validated_data.get("refresh"),
             access=request.auth if isinstance(request.auth, AccessToken) else None,
             ip=client_ip(request),
@@ -195,13 +195,13 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: UserOutput}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(UserOutput(request.user).data)
+        return Response(UserOutput(cast(User, request.user)).data)  # IsAuthenticated
 
     @extend_schema(request=Input, responses={200: UserOutput}, tags=["auth"])
     def patch(self, request: Request) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        user = services.user_update(user=cast(User, request.user), **data.validated_data)
         return Response(UserOutput(user).data)
 
 

@@ -44,6 +44,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # When the password changed or two-factor sign-in was turned on: JWTs issued before it are
     # refused, and (folded into the session hash) sessions opened before it end.
     credentials_changed_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: the memberships kore.orgs.selectors read with the user (one query a request).
+    memberships_read: "dict[str, Membership | None]"
 
     objects = UserManager()
 

@@ -84,7 +84,7 @@ def user_for_access_token(*, user_id: object, jti: str, org_slug: str | None = N
     user.token_revoked = row[len(names)]  # type: ignore[attr-defined]
     if org_slug is not None:
         membership = _membership_from_row(user, row[len(names) + 1 :])
-        user.memberships_read = {org_slug: membership}  # type: ignore[attr-defined]
+        user.memberships_read = {org_slug: membership}
     return user
 
 
@@ -112,9 +112,9 @@ def organization_list(*, user: User) -> QuerySet[Organization]:
 
 def membership_get(*, user: User, slug: str) -> Membership | None:
     """The person's membership of the organisation ``slug``, with the organisation loaded."""
-    already_read = getattr(user, "memberships_read", {})
+    already_read: dict[str, Membership | None] = getattr(user, "memberships_read", {})
     if slug in already_read:  # read with the user by the authentication's query
-        return already_read[slug]  # type: ignore[no-any-return]
+        return already_read[slug]
     if connection.vendor != "postgresql":
         return (
             Membership.objects.select_related("organization")

@@ -18,7 +18,7 @@ from . import selectors, services
 from .models import Payee
 
 
-class PayeeOutput(serializers.Serializer):  # type: ignore[type-arg]
+class PayeeOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     aliases = serializers.SerializerMethodField(help_text="Normalised spellings it answers to.")

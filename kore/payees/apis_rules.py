@@ -26,7 +26,7 @@ RULES_HELP = (
 )
 
 
-class RuleOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class RuleOutput(serializers.ModelSerializer[Rule]):
     class Meta:
         model = Rule
         fields = ("id", "name", "position", "enabled", "conditions", "actions", "version")
@@ -49,7 +49,7 @@ class RuleTarget(StrictSerializer):
     filter = FilterField(required=False, help_text="The transaction list's filters.")
 
 
-class RunOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class RunOutput(serializers.ModelSerializer[RuleRun]):
     class Meta:
         model = RuleRun
         fields = (

@@ -32,7 +32,7 @@ def _with_etag(response: Response, obj: Any) -> Response:
     return response
 
 
-class OnQuery(serializers.Serializer):  # type: ignore[type-arg]
+class OnQuery(serializers.Serializer[Any]):
     on = serializers.DateField(required=False, help_text="Default: today (organisation TZ).")
 
 
@@ -164,7 +164,7 @@ class ScheduleOccurrencesApi(_ScheduleView):
         return Response({"results": [s.occurrence_data(o) for o in rows]})
 
 
-class ForecastQuery(serializers.Serializer):  # type: ignore[type-arg]
+class ForecastQuery(serializers.Serializer[Any]):
     days = serializers.IntegerField(min_value=1, max_value=366, default=90)
     account = IdField(required=False)
 

@@ -33,7 +33,7 @@ class BudgetPatch(BudgetInput):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class BudgetOutput(serializers.Serializer):  # type: ignore[type-arg]
+class BudgetOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     category = serializers.IntegerField(source="category_id")
     amount = serializers.SerializerMethodField()
@@ -103,7 +103,7 @@ class SchedulePatch(ScheduleInput):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class ScheduleOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ScheduleOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     account = serializers.IntegerField(source="account_id")
     category = serializers.IntegerField(source="category_id", allow_null=True)

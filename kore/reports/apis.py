@@ -28,7 +28,7 @@ def _today(organization: Organization) -> date:
     return organization_today(organization=organization)
 
 
-class ConvertQuery(serializers.Serializer):  # type: ignore[type-arg]
+class ConvertQuery(serializers.Serializer[Any]):
     currency = serializers.CharField(
         required=False,
         help_text="Also add everything up in this ISO 4217 currency (`converted`); default: the "
@@ -94,12 +94,12 @@ def _cached(
     name: str,
     params: dict[str, Any],
     compute: Callable[[], Any],
-) -> Response:
+) -> HttpResponse:
     """The cached report; API clients get the cached JSON bytes as they are."""
     if wants_browsable(request):
         return Response(selectors.report_cached(organization, name, params, compute))
     body = selectors.report_cached_json(organization, name, params, compute)
-    return HttpResponse(body, content_type="application/json")  # type: ignore[return-value]
+    return HttpResponse(body, content_type="application/json")
 
 
 _Money = serializers.CharField(help_text='Decimal string, e.g. "-12.30".')
@@ -129,7 +129,7 @@ class BalancesApi(OrgAPIView):
         })},
         tags=TAGS,
     )  # fmt: skip
-    def get(self, request: Request, org_slug: str) -> Response:
+    def get(self, request: Request, org_slug: str) -> HttpResponse:
         query = BalancesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         org = self.org.organization
@@ -163,7 +163,7 @@ class CategoryTotalsApi(OrgAPIView):
         })},
         tags=TAGS,
     )  # fmt: skip
-    def get(self, request: Request, org_slug: str) -> Response:
+    def get(self, request: Request, org_slug: str) -> HttpResponse:
         query = RangeQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         org = self.org.organization
@@ -196,7 +196,7 @@ class CashFlowApi(OrgAPIView):
         })},
         tags=TAGS,
     )  # fmt: skip
-    def get(self, request: Request, org_slug: str) -> Response:
+    def get(self, request: Request, org_slug: str) -> HttpResponse:
         query = CashFlowQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         org = self.org.organization
@@ -233,7 +233,7 @@ class NetWorthApi(OrgAPIView):
         })},
         tags=TAGS,
     )  # fmt: skip
-    def get(self, request: Request, org_slug: str) -> Response:
+    def get(self, request: Request, org_slug: str) -> HttpResponse:
         query = NetWorthQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         org = self.org.organization

@@ -119,7 +119,7 @@ class TransactionSuggestionsApi(OrgAPIView):
         )
 
 
-class AcceptInput(serializers.Serializer):  # type: ignore[type-arg]
+class AcceptInput(serializers.Serializer[Any]):
     category = IdField()
 
 
@@ -142,7 +142,7 @@ class TransactionSuggestionAcceptApi(OrgAPIView):
         return Response({"transaction": tx.pk, "category": data.validated_data["category"]})
 
 
-class BatchQuery(serializers.Serializer):  # type: ignore[type-arg]
+class BatchQuery(serializers.Serializer[Any]):
     transaction = serializers.ListField(
         child=IdField(),
         min_length=1,
@@ -224,7 +224,7 @@ class ImportSuggestionsApi(OrgAPIView):
         )
 
 
-class SettingsInput(serializers.Serializer):  # type: ignore[type-arg]
+class SettingsInput(serializers.Serializer[Any]):
     auto_apply_confidence = serializers.DecimalField(
         max_digits=3,
         decimal_places=2,

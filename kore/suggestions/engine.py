@@ -287,16 +287,24 @@ class PayeeMajority:
         return cls(by_payee, {int(c): n for c, n in body["overall"].items()})
 
 
-METHODS: dict[str, Any] = {
+class Method(Protocol):
+    """A classifier class: trained from examples, or read back from its stored body."""
+
+    def train(self, examples: Iterable[Example]) -> Classifier: ...
+
+    def from_body(self, body: dict[str, Any]) -> Classifier: ...
+
+
+METHODS: dict[str, Method] = {
     "naive_bayes": NaiveBayes, "centroid": Centroid, "payee_majority": PayeeMajority,
 }  # fmt: skip
 DEFAULT_METHOD = "centroid"
 
 
 def train(method: str, examples: Iterable[Example]) -> Classifier:
-    return METHODS[method].train(examples)  # type: ignore[no-any-return]
+    return METHODS[method].train(examples)
 
 
 def loads(data: bytes) -> Classifier:
     body = json.loads(zlib.decompress(data))
-    return METHODS[body["method"]].from_body(body)  # type: ignore[no-any-return]
+    return METHODS[body["method"]].from_body(body)

@@ -25,7 +25,7 @@ TAGS = ["webhooks"]
 ALL_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"})
 
 
-class EndpointOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class EndpointOutput(serializers.ModelSerializer[WebhookEndpoint]):
     class Meta:
         model = WebhookEndpoint
         fields: tuple[str, ...] = (
@@ -43,13 +43,13 @@ class EndpointCreatedOutput(EndpointOutput):
         fields = (*EndpointOutput.Meta.fields, "secret")
 
 
-class AttemptOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AttemptOutput(serializers.ModelSerializer[WebhookAttempt]):
     class Meta:
         model = WebhookAttempt
         fields = ("started_at", "status_code", "latency_ms", "error")
 
 
-class DeliveryOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class DeliveryOutput(serializers.ModelSerializer[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
         fields = (

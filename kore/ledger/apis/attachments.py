@@ -57,7 +57,7 @@ class AttachmentUploadHandler(SizeLimitedUploadHandler):
     too_large = staticmethod(too_large)
 
 
-class AttachmentOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AttachmentOutput(serializers.ModelSerializer[Attachment]):
     """An attachment's metadata; the file itself is at ``…/download/``."""
 
     class Meta:

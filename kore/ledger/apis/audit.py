@@ -1,5 +1,7 @@
 """GET /audit/: the organisation's audit trail (owners and admins), read-only."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,7 +16,7 @@ from kore.orgs.scoping import OrgAPIView
 from ..audit_selectors import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
 
 
-class AuditQuery(serializers.Serializer):  # type: ignore[type-arg]
+class AuditQuery(serializers.Serializer[Any]):
     object_type = serializers.ChoiceField(choices=OBJECT_TYPES, required=False)
     object_id = IdField(required=False, help_text="One object's entries; needs object_type.")
     cursor = serializers.CharField(required=False)

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 
@@ -72,14 +73,30 @@ def account_create(
     return account
 
 
+class AccountChanges(TypedDict, total=False):
+    """What ``account_update`` changes: the keys given."""
+
+    name: str
+    kind: str
+    currency: str
+    opening_balance: Decimal
+    archived: bool
+    iban: str
+    number: str
+
+
 def account_update(
-    *, ctx: OrgContext, account: Account, if_match: str | None = None, **changes: object
+    *,
+    ctx: OrgContext,
+    account: Account,
+    if_match: str | None = None,
+    **changes: Unpack[AccountChanges],
 ) -> Account:
     """Rename, re-kind, archive or change the opening balance (currency is fixed once used)."""
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account.pk)
         check_version(account, if_match)
-        currency = str(changes.get("currency", account.currency))
+        currency = changes.get("currency", account.currency)
         if currency != account.currency:
             if Transaction.objects.filter(account=account).exists():
                 raise Conflict(
@@ -94,14 +111,14 @@ def account_update(
             # A new currency must fit the balance kept too (EUR 1.50 cannot become JPY).
             opening = changes.get("opening_balance", account.opening_balance)
             try:
-                check_precision(opening, currency)  # type: ignore[arg-type]
+                check_precision(opening, currency)
             except MoneyError as exc:
                 raise _money_rule("opening_balance", exc) from exc
         if changes.get("opening_balance", account.opening_balance) != account.opening_balance:
             ledger_version_bump(organization=ctx.organization)  # serialised with period moves
             _refuse_if_closed(ctx, account)
         if "number" in changes:
-            changes["number"] = account_ref_normalise(str(changes["number"]))
+            changes["number"] = account_ref_normalise(changes["number"])
         for field, value in changes.items():
             setattr(account, field, value)
         if "iban" in changes or "number" in changes:

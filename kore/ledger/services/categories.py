@@ -1,5 +1,7 @@
 """Categories: a tree at most three levels deep, names unique among siblings."""
 
+from typing import TypedDict, Unpack
+
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
@@ -51,14 +53,25 @@ def category_create(
     return category
 
 
+class CategoryChanges(TypedDict, total=False):
+    """What ``category_update`` changes: a new name, a new parent (None: top level)."""
+
+    name: str
+    parent: int | None
+
+
 def category_update(
-    *, ctx: OrgContext, category: Category, if_match: str | None = None, **changes: object
+    *,
+    ctx: OrgContext,
+    category: Category,
+    if_match: str | None = None,
+    **changes: Unpack[CategoryChanges],
 ) -> Category:
     with db_transaction.atomic():
         category = Category.objects.select_for_update().get(pk=category.pk)
         check_version(category, if_match)
         if "parent" in changes:
-            parent = _parent(ctx, changes.pop("parent"))  # type: ignore[arg-type]
+            parent = _parent(ctx, changes.pop("parent"))
             if parent is not None and (
                 parent.pk == category.pk or parent.pk in category_descendant_ids(category=category)
             ):

@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.db import transaction as db_transaction
 from django.db.models import QuerySet
@@ -32,6 +32,44 @@ EDITABLE = (
     "account", "occurred_on", "amount", "description", "counterparty", "category",
     "reference", "notes", "metadata", "status",
 )  # fmt: skip
+
+
+class SplitLine(TypedDict, total=False):
+    """One split line: its amount, and optionally a category and a memo."""
+
+    amount: Required[Decimal]
+    category: int | None
+    memo: str
+
+
+class _Details(TypedDict, total=False):
+    description: str
+    counterparty: str
+    category: int | None
+    reference: str
+    notes: str
+    metadata: dict[str, str]
+    status: str
+    splits: Sequence[SplitLine] | None
+    tags: Sequence[str] | None
+
+
+class NewTransaction(_Details, total=False):
+    """``transaction_create``'s values: account, date and amount required. A key left out is for
+    the rules and payees to fill (category, split lines, notes, tags, payee)."""
+
+    account: Required[int]
+    occurred_on: Required[date]
+    amount: Required[Decimal]
+    payee: int | None
+
+
+class TransactionChanges(_Details, total=False):
+    """What ``transaction_update`` changes: the keys given; splits and tags replace the old ones."""
+
+    account: int
+    occurred_on: date
+    amount: Decimal
 
 
 @dataclass
@@ -288,8 +326,9 @@ def transaction_create_many(
     return created
 
 
-def transaction_create(*, ctx: OrgContext, **row: Any) -> Transaction:
+def transaction_create(*, ctx: OrgContext, **values: Unpack[NewTransaction]) -> Transaction:
     """Record one transaction (with optional splits and tags)."""
+    row: dict[str, Any] = dict(values)
     refs = _refs(ctx, [row])
     decisions = _categorise(ctx, [row], refs)
     errors = _check_row(row, refs)
@@ -353,9 +392,9 @@ class BatchRejected(KoreError):
             {"index": i, "fields": errors} for i, errors in enumerate(row_errors) if errors
         ]
         self.fields = {
-            f"items.{item['index']}.{name}": errs
-            for item in self.row_errors
-            for name, errs in item["fields"].items()  # type: ignore[attr-defined]
+            f"items.{index}.{name}": errs
+            for index, errors in enumerate(row_errors)
+            for name, errs in errors.items()
         }
 
 
@@ -379,7 +418,11 @@ def _refuse_if_locked(tx: Transaction) -> None:
 
 
 def transaction_update(
-    *, ctx: OrgContext, tx_id: int, if_match: str | None = None, **changes: Any
+    *,
+    ctx: OrgContext,
+    tx_id: int,
+    if_match: str | None = None,
+    **changes: Unpack[TransactionChanges],
 ) -> Transaction:
     """Change some fields; splits and tags are replaced when given."""
     with db_transaction.atomic():
