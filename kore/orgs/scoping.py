@@ -48,6 +48,12 @@ def org_context_for(*, user: User, slug: str, token: ApiToken | None = None) -> 
     return OrgContext(membership.organization, role, user, token)
 
 
+def role_needed(method: str | None, *, read: str, write: str) -> str:
+    """The role a request needs: ``read`` for the safe methods (GET, HEAD, OPTIONS), ``write``
+    for the rest. The API and the web app both ask here."""
+    return read if method in SAFE_METHODS else write
+
+
 def org_context_resolve(*, request: Request, slug: str) -> OrgContext:
     """The caller's standing in the organisation named ``slug``, or 404."""
     user = cast(User, request.user)  # authenticated: checked before this runs
@@ -77,7 +83,7 @@ class OrgAPIView(IdempotentPostMixin, APIView):
         self.org = org_context_resolve(request=request, slug=self.kwargs["org_slug"])
         if self.org.api_token is not None and request.method in self.human_only:
             raise HumanOnly()
-        needed = self.read_role if request.method in SAFE_METHODS else self.write_role
+        needed = role_needed(request.method, read=self.read_role, write=self.write_role)
         if not self.org.at_least(needed):
             raise PermissionDenied(f"This action needs the {needed} role or higher.")
 

@@ -17,9 +17,8 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from kore.orgs.models import Role, User
-from kore.orgs.scoping import OrgContext, org_context_for
+from kore.orgs.scoping import OrgContext, org_context_for, role_needed
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 OrgView = Callable[..., HttpResponse]
 
 
@@ -54,7 +53,7 @@ def org_page(*, read: str = Role.VIEWER, write: str = Role.MEMBER) -> Callable[[
             org = web_org_context(request=request, slug=org_slug)
             if org is None:
                 return error_page(request, 404, "There is no such page.")
-            needed = read if request.method in SAFE_METHODS else write
+            needed = role_needed(request.method, read=read, write=write)
             if not org.at_least(needed):
                 return error_page(request, 403, f"This needs the {needed} role or higher.")
             request.org = org  # type: ignore[attr-defined]

@@ -13,17 +13,20 @@ from kore.orgs.models import Organization
 from kore.orgs.scoping import OrgContext
 
 from ..models import Account, Statement, Transaction
+from ..selectors import CLEARED_STATUSES
 from .concurrency import check_version
+from .periods import closed_through
 from .state import ledger_version_bump
 from .transactions import transactions_bulk_set
-
-_COUNTED = (Transaction.Status.CLEARED, Transaction.Status.RECONCILED)
 
 
 def statement_counted(*, account: Account, end_date: date) -> QuerySet[Transaction]:
     """The rows a statement to ``end_date`` counts: live, cleared or reconciled, to that day."""
     return Transaction.objects.filter(
-        account=account, deleted_at__isnull=True, occurred_on__lte=end_date, status__in=_COUNTED
+        account=account,
+        deleted_at__isnull=True,
+        occurred_on__lte=end_date,
+        status__in=CLEARED_STATUSES,
     )
 
 
@@ -42,6 +45,24 @@ def statement_uncleared(*, account: Account, end_date: date) -> QuerySet[Transac
         occurred_on__lte=end_date,
         status=Transaction.Status.PENDING,
     )
+
+
+def statement_rows_to_tick(
+    *, organization: Organization, account: Account, end_date: date, limit: int
+) -> list[Transaction]:
+    """The live rows reconciling to ``end_date`` can still clear or unclear: pending or cleared,
+    after the account's closed period, oldest first; at most ``limit``."""
+    rows = Transaction.objects.filter(
+        organization=organization,
+        account=account,
+        deleted_at__isnull=True,
+        occurred_on__lte=end_date,
+        status__in=[Transaction.Status.PENDING, Transaction.Status.CLEARED],
+    )
+    closed = closed_through(organization=organization, account_ids=[account.pk])
+    if account.pk in closed:
+        rows = rows.filter(occurred_on__gt=closed[account.pk])
+    return list(rows.order_by("occurred_on", "id")[:limit])
 
 
 def _closing_checked(closing_balance: Decimal, currency: str) -> None:

@@ -21,7 +21,6 @@ from kore.ledger.services import categories as category_services
 from kore.ledger.services import statements as statement_services
 from kore.ledger.services import transactions as tx_services
 from kore.ledger.services import transfers as transfer_services
-from kore.ledger.services.periods import closed_through
 from kore.ledger.transfer_selectors import transfer_get
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
@@ -230,28 +229,19 @@ def transfer_edit(request: HttpRequest, org: OrgContext, transfer_id: int) -> Ht
 TICK_ROWS = 200  # rows of the period listed to tick; more is a sign to narrow the date
 
 
-def cleared_balance(org: OrgContext, account_id: int, end: date) -> tuple[Decimal, str] | None:
-    """What reconciling would compare (the statements service's rule) and the currency."""
+def _reconcile_figures(
+    org: OrgContext, account_id: int, end: date
+) -> tuple[Decimal, str, list[Transaction]] | None:
+    """What reconciling would compare (the statements service's rule), the currency and the
+    period's rows to tick (one more than shown, to tell there are more)."""
     account = selectors.account_get(organization=org.organization, account_id=account_id)
     if account is None:
         return None
     balance = statement_services.statement_cleared_balance(account=account, end_date=end)
-    return balance, account.currency
-
-
-def _period_rows(org: OrgContext, account_id: int, end: date) -> list[Transaction]:
-    """The rows to tick: not yet reconciled, after the account's closed period, to ``end``."""
-    closed = closed_through(organization=org.organization, account_ids=[account_id])
-    rows = Transaction.objects.filter(
-        organization=org.organization,
-        account_id=account_id,
-        deleted_at__isnull=True,
-        occurred_on__lte=end,
-        status__in=[Transaction.Status.PENDING, Transaction.Status.CLEARED],
+    rows = statement_services.statement_rows_to_tick(
+        organization=org.organization, account=account, end_date=end, limit=TICK_ROWS + 1
     )
-    if account_id in closed:
-        rows = rows.filter(occurred_on__gt=closed[account_id])
-    return list(rows.order_by("occurred_on", "id")[: TICK_ROWS + 1])
+    return balance, account.currency, rows
 
 
 def _reconcile_context(org: OrgContext, form: forms.ReconcileForm) -> dict[str, Any]:
@@ -260,11 +250,10 @@ def _reconcile_context(org: OrgContext, form: forms.ReconcileForm) -> dict[str, 
     if not (form.is_bound and form.is_valid()):
         return context
     data = form.cleaned_data
-    found = cleared_balance(org, data["account"], data["end_date"])
+    found = _reconcile_figures(org, data["account"], data["end_date"])
     if found is None:
         return context
-    computed, currency = found
-    rows = _period_rows(org, data["account"], data["end_date"])
+    computed, currency, rows = found
     context.update(
         computed=computed,
         currency=currency,
