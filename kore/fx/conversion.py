@@ -15,7 +15,8 @@ Call ``convert_amounts(organization=org, lines=[AmountLine(...), ...], currency=
   total is the sum of the rounded lines, so an explanation's lines add up to the total.
 
 All rates the batch needs are read in one query, so a report converts its grouped rows (one line
-per day and currency, say) with a constant number of queries.
+per day and currency, say) with a constant number of queries. Each currency and day's rate is
+looked up once per batch (``RateTable.day_rate``), however many lines share it.
 """
 
 from bisect import bisect_right

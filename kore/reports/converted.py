@@ -1,10 +1,15 @@
 """Reports in one reporting currency: balances, category totals, cash flow and net worth.
 
 Amounts are grouped in SQL (per account or category, currency and day), then converted by
-``kore.fx.conversion.convert_amounts`` at each day's rate, each line rounded to the reporting
+``kore.fx.conversion.convert_amounts`` (the category report: ``RateTable.day_rate``, the same
+rules without a line object per amount) at each day's rate, each line rounded to the reporting
 currency's decimals before the sum. Amounts no rate converts are never counted as 1:1; every
 report lists them under ``unconverted`` (and ``complete`` is false). ``explain`` adds, for each
 figure, the lines it adds up with the rate each was converted at.
+
+``category_report``, ``balances_report`` and ``cash_flow_report`` are what the API views compute
+on a cache miss: with a reporting currency, the per-currency report and the converted one come
+from the same read of the ledger.
 """
 
 from collections import defaultdict
