@@ -1,6 +1,6 @@
 """A transaction's audit trail as a person reads it: names instead of ids, amounts in the
 currency's format, and only the fields a person edits (no creator ids, versions or sequence
-numbers). The API's audit feed (kore.ledger.audit_selectors) keeps every field."""
+numbers). The API's audit feed (kore.ledger.selectors.audit) keeps every field."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime

@@ -13,7 +13,7 @@ from kore.core.pagination import parse_limit
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgAPIView
 
-from ..audit_selectors import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
+from ..selectors.audit import ACTIONS, OBJECT_TYPES, AuditFilter, audit_page
 
 
 class AuditQuery(serializers.Serializer[Any]):

@@ -12,8 +12,8 @@ from kore.core.pagination import parse_limit
 from kore.orgs.scoping import OrgAPIView
 
 from .. import serializers as s
+from ..selectors.transfers import transfer_get, transfer_page
 from ..services import transfers
-from ..transfer_selectors import transfer_get, transfer_page
 from . import IF_MATCH, if_match
 
 TAGS = ["transfers"]

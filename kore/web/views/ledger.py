@@ -16,12 +16,12 @@ from kore.core.exceptions import KoreError
 from kore.core.fields import id_parse
 from kore.ledger import selectors
 from kore.ledger.models import Transaction
+from kore.ledger.selectors.transfers import transfer_get
 from kore.ledger.services import accounts as account_services
 from kore.ledger.services import categories as category_services
 from kore.ledger.services import statements as statement_services
 from kore.ledger.services import transactions as tx_services
 from kore.ledger.services import transfers as transfer_services
-from kore.ledger.transfer_selectors import transfer_get
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.reports.selectors import balances

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from kore.core.exceptions import KoreError, NotFound, PreconditionFailed
 from kore.ledger import selectors
 from kore.ledger import transaction_list as tl
-from kore.ledger.audit_selectors import AuditFilter, audit_page
 from kore.ledger.models import Account, Attachment, Category
+from kore.ledger.selectors.audit import AuditFilter, audit_page
 from kore.ledger.services import attachments as attachment_services
 from kore.ledger.services import transactions as tx_services
 from kore.ledger.services.bulk import (

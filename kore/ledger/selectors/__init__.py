@@ -1,4 +1,5 @@
-"""Ledger reads, always within one organisation."""
+"""Ledger reads, always within one organisation: accounts, categories, statements here; the audit
+feed (``audit``) and transfers (``transfers``) in their own modules."""
 
 from decimal import Decimal
 from typing import Any
@@ -8,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from kore.orgs.models import Organization
 
-from .models import Account, Category, Statement, Transaction
+from ..models import Account, Category, Statement, Transaction
 
 # What a bank has confirmed: the rows a statement's closing balance is compared with.
 CLEARED_STATUSES = (Transaction.Status.CLEARED, Transaction.Status.RECONCILED)

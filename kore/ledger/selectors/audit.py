@@ -22,7 +22,7 @@ from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Membership, Organization
 from kore.payees.models import Payee, Rule
 
-from .models import Account, Category, Statement, Transaction, Transfer
+from ..models import Account, Category, Statement, Transaction, Transfer
 
 # Sorted by name: the name is the middle of the sort key.
 AUDITED: dict[str, type[models.Model]] = {

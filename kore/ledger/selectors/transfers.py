@@ -8,9 +8,9 @@ from kore.core.money import format_amount
 from kore.core.pagination import cursor_decode, cursor_encode
 from kore.orgs.models import Organization
 
-from .models import Transaction, Transfer
-from .services.concurrency import etag_for
-from .transaction_list import TX_FIELDS, _iso, row_json, transaction_rows
+from ..models import Transaction, Transfer
+from ..services.concurrency import etag_for
+from ..transaction_list import TX_FIELDS, _iso, row_json, transaction_rows
 
 SCOPE = "transfers"
 
