@@ -1,1 +1,1 @@
-"""The web app's pages, one module per screen: sign-in, settings, transactions, ledger, reports…"""
+"""The web app's pages, one module per screen: sign-in, settings, transactions, accounts…"""
