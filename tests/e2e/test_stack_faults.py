@@ -231,12 +231,14 @@ def test_postgres_stop_is_503_then_ok_with_data_intact(stack, ledger):
         response = stack.get("/api/v1/health/")
         body = response.json()
         seen[f"health {response.status_code} {body.get('status')}"] += 1
-        if response.status_code == 503 and body.get("status") == "error":
+        # The cache must answer ok too: an instance that saw Redis go away in the test before
+        # skips it for up to kore.core.redis_connection.DOWN_SECONDS, so that is waited out.
+        cache_ok = body.get("checks", {}).get("cache", {}).get("status") == "ok"
+        if response.status_code == 503 and body.get("status") == "error" and cache_ok:
             break
         assert time.monotonic() < deadline, (response.status_code, body, seen)
         time.sleep(0.2)
     assert body["checks"]["database"]["status"] in ("error", "timeout"), body
-    assert body["checks"]["cache"]["status"] == "ok", body
     assert stack.get("/api/v1/health/live/").status_code == 200  # liveness: do not restart it
     # Probes keep getting Django's own answer (not Nginx's "no live upstream") however often
     # they ask: a 503 from readiness must not take the instances out of Nginx's upstream.
