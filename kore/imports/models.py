@@ -1,7 +1,7 @@
 """Bank-statement imports: one ``ImportJob`` row per uploaded file, and the column mapping an
 account remembers for its next CSV."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -126,6 +126,19 @@ class ImportJob(JobRow):
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
+
+    def outcome(self) -> dict[str, Any]:
+        """What a finished import says of itself, as its webhook and its email tell it."""
+        return {
+            "file_name": self.original_name,
+            "dry_run": self.dry_run,
+            "rows_read": self.rows_read,
+            "created_count": self.created_count,
+            "duplicate_count": self.duplicate_count,
+            "invalid_count": self.invalid_count,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
 
 
 class ImportMapping(models.Model):

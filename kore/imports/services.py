@@ -1060,18 +1060,7 @@ def import_job_publish(*, job_id: int) -> None:
     if job.status not in (Status.DONE, Status.FAILED):
         return
     failed = job.status == Status.FAILED
-    payload = {
-        "import": job.pk,
-        "account": job.account_id,
-        "file_name": job.original_name,
-        "dry_run": job.dry_run,
-        "rows_read": job.rows_read,
-        "created_count": job.created_count,
-        "duplicate_count": job.duplicate_count,
-        "invalid_count": job.invalid_count,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-    }
+    payload = {"import": job.pk, "account": job.account_id} | job.outcome()
     publish(job.organization, IMPORT_FAILED if failed else IMPORT_FINISHED, payload)
 
 

@@ -192,18 +192,11 @@ def _import_job_email(job_id: int) -> Email | None:
         context={
             "name": job.created_by.full_name or job.created_by.email,
             "job_id": job.pk,
-            "file_name": job.original_name,
             "account": job.account.name,
             "organization": job.organization.name,
-            "dry_run": job.dry_run,
-            "rows_read": job.rows_read,
-            "created_count": job.created_count,
-            "duplicate_count": job.duplicate_count,
-            "invalid_count": job.invalid_count,
-            "error_code": job.error_code,
-            "error_message": job.error_message,
             "job_url": _public_url(reverse("web:import", args=[job.organization.slug, job.pk])),
-        },
+        }
+        | job.outcome(),
     )
 
 

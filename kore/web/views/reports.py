@@ -106,13 +106,13 @@ def _by_currency(org: OrgContext, start: date, end: date) -> list[dict[str, Any]
     ]
 
 
+def _monthly(start: date, end: date, currency: str) -> dict[str, Any]:
+    """The monthly series' parameters, in the reporting currency (cash flow, net worth)."""
+    return {"date_from": start, "date_to": end, "period": "month", "currency": currency}
+
+
 def _flow(org: OrgContext, start: date, end: date, currency: str) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "date_from": start,
-        "date_to": end,
-        "period": "month",
-        "currency": currency,
-    }
+    params = _monthly(start, end, currency)
     data = _converted(
         org, "cashflow", params,
         lambda: cash_flow_converted(
@@ -124,12 +124,7 @@ def _flow(org: OrgContext, start: date, end: date, currency: str) -> dict[str, A
 
 
 def _worth(org: OrgContext, start: date, end: date, currency: str) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "date_from": start,
-        "date_to": end,
-        "period": "month",
-        "currency": currency,
-    }
+    params = _monthly(start, end, currency)
     data = _converted(
         org, "net-worth", params,
         lambda: net_worth(organization=org.organization, explain=False, **params),

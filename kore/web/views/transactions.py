@@ -301,20 +301,37 @@ def _form_initial(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _save(org: OrgContext, form: forms.TransactionForm, tx_id: int | None) -> int:
-    """Create or update through the services; raises KoreError or ValidationError."""
+def _save(
+    org: OrgContext, form: forms.TransactionForm, tx_id: int | None
+) -> tuple[int | None, int]:
+    """Create or update a valid form through the services: (the transaction's id, 200) when saved,
+    otherwise (None, the status) with the reason on the form (412: changed since it was opened)."""
     values = form.values()
     splits = form.splits()
     if splits is not None:
         values["splits"] = splits
-    if tx_id is None:
-        return tx_services.transaction_create(ctx=org, **values).pk
-    if values.get("status") == "reconciled":
-        values.pop("status")
-    tx_services.transaction_update(
-        ctx=org, tx_id=tx_id, if_match=form.cleaned_data["etag"] or None, **values
-    )
-    return tx_id
+    try:
+        if tx_id is None:
+            return tx_services.transaction_create(ctx=org, **values).pk, 200
+        if values.get("status") == "reconciled":
+            values.pop("status")
+        tx_services.transaction_update(
+            ctx=org, tx_id=tx_id, if_match=form.cleaned_data["etag"] or None, **values
+        )
+    except PreconditionFailed:
+        form.add_error(
+            None,
+            "Someone changed this transaction after you opened it; "
+            "nothing was saved. Reload to see their change.",
+        )
+        return None, 412
+    except KoreError as exc:
+        forms.apply_error(form, exc)
+        return None, exc.status_code
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None, 400
+    return tx_id, 200
 
 
 @org_page()
@@ -328,14 +345,8 @@ def transaction_new(request: HttpRequest, org: OrgContext) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                tx_id = _save(org, form, None)
-            except KoreError as exc:
-                forms.apply_error(form, exc)
-                status = exc.status_code
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
+            tx_id, status = _save(org, form, None)
+            if tx_id is not None:
                 messages.success(request, "Transaction added.")
                 if request.POST.get("another"):
                     return redirect("web:transaction-new", org.organization.slug)
@@ -365,23 +376,11 @@ def transaction_detail(request: HttpRequest, org: OrgContext, tx_id: int) -> Htt
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                _save(org, form, tx_id)
-            except PreconditionFailed:
-                conflict, status = True, 412
-                form.add_error(
-                    None,
-                    "Someone changed this transaction after you opened it; "
-                    "nothing was saved. Reload to see their change.",
-                )
-            except KoreError as exc:
-                forms.apply_error(form, exc)
-                status = exc.status_code
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
+            saved, status = _save(org, form, tx_id)
+            if saved is not None:
                 messages.success(request, "Transaction saved.")
                 return redirect("web:transaction", org.organization.slug, tx_id)
+            conflict = status == 412
     history, _ = audit_page(
         organization=org.organization,
         filters=AuditFilter(object_type="transaction", object_id=tx_id),
