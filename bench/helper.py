@@ -5,6 +5,7 @@ python bench/helper.py org SLUG                          (the organisation's id,
 python bench/helper.py category SLUG NAME
 python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
 python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
+python bench/helper.py page-sql SLUG FILE                (the first page's SQL, for bench/bare)
 python bench/helper.py rates SLUG DAYS                   (a rate a working day per seeded currency)
 python bench/helper.py uncached SLUG DATE_FROM DATE_TO CURRENCY ROUNDS
     (each report computed as on a cache miss, unconverted vs converted; see ``uncached``)
@@ -97,6 +98,17 @@ def explain(slug: str, cursor: str, category_id: str, date_from: str, date_to: s
         print("\n".join("    " + line for line in plan))  # noqa: T201
 
 
+def page_sql(slug: str, path: str) -> None:
+    """Write the SQL Kore's first page runs (values bound in) to ``path``: bench/bare serves it
+    with no authentication, no middleware beyond its two and no DRF, so Kore's page against it
+    is what Kore's request handling costs, and it against the bare list what Kore's rows cost."""
+    org = Organization.objects.get(slug=slug)
+    with CaptureQueriesContext(connection) as ctx:
+        tl.page_json(organization=org, filters=tl.TransactionFilter(), limit=50)
+    sql = next(q["sql"] for q in ctx.captured_queries if "ORDER BY" in q["sql"])
+    Path(path).write_text(sql)
+
+
 def rates(slug: str, days: str) -> None:
     """Euro rates for each seeded currency on every working day (the ECB's rhythm), so a report
     in a reporting currency converts every row; weekends use Friday's rate."""
@@ -175,6 +187,6 @@ def _best_ms(
 if __name__ == "__main__":
     commands = {
         "token": token, "org": org, "category": category, "walk": walk, "explain": explain,
-        "rates": rates, "uncached": uncached,
+        "page-sql": page_sql, "rates": rates, "uncached": uncached,
     }  # fmt: skip
     commands[sys.argv[1]](*sys.argv[2:])
