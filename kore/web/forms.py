@@ -318,67 +318,6 @@ class InvitationAcceptForm(forms.Form):
     )
 
 
-RULE_FIELDS = [
-    ("description", "Description"), ("counterparty", "Counterparty"), ("payee", "Payee"),
-]  # fmt: skip
-RULE_OPS = [("contains", "contains"), ("equals", "equals"), ("regex", "matches (regex)")]
-
-
-class RuleForm(forms.Form):
-    """A rule as the web page writes it: one text condition, an optional amount range, and a
-    category, tags or notes, or a transfer to an account (the API takes every condition and
-    action)."""
-
-    name = forms.CharField(max_length=120)
-    field = forms.ChoiceField(choices=RULE_FIELDS)
-    op = forms.ChoiceField(choices=RULE_OPS)
-    value = forms.CharField(max_length=500)
-    amount_min = forms.DecimalField(required=False, max_digits=18, decimal_places=4)
-    amount_max = forms.DecimalField(required=False, max_digits=18, decimal_places=4)
-    category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)
-    tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
-    notes = forms.CharField(required=False, max_length=500)
-    transfer = forms.TypedChoiceField(
-        required=False, coerce=id_coerce, empty_value=None, label="Mark as a transfer to",
-        help_text="The row becomes one leg of a transfer to this account (no category then).",
-    )  # fmt: skip
-
-    def __init__(
-        self, *args: Any, categories: list[Category], accounts: list[Account] | None = None,
-        **kwargs: Any,
-    ) -> None:  # fmt: skip
-        super().__init__(*args, **kwargs)
-        set_choices(self, "category", category_choices(categories, "(leave as it is)"))
-        set_choices(
-            self, "transfer", [(None, "(no transfer)")] + [(a.pk, str(a)) for a in accounts or ()]
-        )
-
-    def rule(self) -> dict[str, Any]:
-        """The API's shape of the cleaned rule."""
-        data = self.cleaned_data
-        conditions: list[dict[str, Any]] = [
-            {"field": data["field"], "op": data["op"], "value": data["value"]}
-        ]
-        bounds = {
-            key: str(data[f"amount_{key}"])
-            for key in ("min", "max")
-            if data.get(f"amount_{key}") is not None
-        }
-        if bounds:
-            conditions.append({"field": "amount", "op": "between", "value": bounds})
-        actions: dict[str, Any] = {}
-        if data.get("category") is not None:
-            actions["category"] = data["category"]
-        tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
-        if tags:
-            actions["tags"] = tags
-        if (data.get("notes") or "").strip():
-            actions["notes"] = data["notes"].strip()
-        if data.get("transfer") is not None:
-            actions["transfer"] = data["transfer"]
-        return {"name": data["name"], "conditions": conditions, "actions": actions}
-
-
 class PayeeForm(forms.Form):
     name = forms.CharField(max_length=200)
     default_category = forms.TypedChoiceField(required=False, coerce=id_coerce, empty_value=None)

@@ -89,6 +89,7 @@ urlpatterns = [
     path(f"{ORG}rules/", rules.rules, name="rules"),
     path(f"{ORG}rules/count/", rules.rule_count, name="rule-count"),
     path(f"{ORG}rules/<id:rule_id>/", rules.rule_edit, name="rule"),
+    path(f"{ORG}rules/<id:rule_id>/edit/", rules.rule_change, name="rule-change"),
     path(f"{ORG}rule-runs/<id:run_id>/undo/", rules.rule_run_undo, name="rule-run-undo"),
     path(f"{ORG}payees/", rules.payees, name="payees"),
     path(f"{ORG}payees/<id:payee_id>/", rules.payee_edit, name="payee"),

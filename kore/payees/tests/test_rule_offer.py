@@ -5,7 +5,7 @@ import pytest
 from kore.core.testing import client_for
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory, base
 from kore.payees.models import Rule
-from kore.web.tests.helpers import browser
+from kore.web.tests.helpers import browser, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +58,7 @@ def test_the_web_bulk_edit_offers_it_and_one_click_makes_it(world):
         follow=True,
     ).content.decode()
     assert 'id="rule-offer"' in page
-    client.post(f"/o/{world.org.slug}/rules/", {
-        "name": "Netflix → TV", "field": "payee", "op": "equals", "value": "Netflix",
-        "category": tv.pk,
-    })  # fmt: skip
-    assert Rule.objects.get(organization=world.org).actions == {"category": tv.pk}
+    client.post(f"/o/{world.org.slug}/rules/", form_data(page, "rule-offer"))
+    rule = Rule.objects.get(organization=world.org)
+    assert rule.conditions == [{"field": "payee", "op": "equals", "value": "Netflix"}]
+    assert rule.actions == {"category": tv.pk}

@@ -13,6 +13,7 @@ from kore.core.testing import OrgWorld
 from kore.ledger.models import Statement, Transaction
 from kore.ledger.services.transactions import transaction_update
 from kore.orgs.tests.factories import PASSWORD
+from kore.payees.models import Rule
 
 from .conftest import shot
 from .helpers import ledger, owner_ctx
@@ -236,3 +237,36 @@ def test_demo_data_fills_every_screen(web_page: Any, settings: Any) -> None:
         page.goto(page.base + f"/o/demo/{path}")
         assert page.locator("section.empty, p.empty").count() == 0, path
         shot(page, "demo-" + path.strip("/"))
+
+
+def test_rule_editor_adds_rows_and_shows_the_inputs_a_field_takes(
+    web_page: Any, world: OrgWorld
+) -> None:
+    page = web_page
+    data = ledger(world, count=3)  # Lunch 0, 1, 2 at -1.50, -2.50, -3.50
+    sign_in(page, world.member.email)
+    page.goto(page.base + f"/o/{world.org.slug}/rules/")
+    assert not serious(page)
+    page.fill("#id_name", "Small lunches")
+    page.fill("#id_conditions-0-value", "lunch")
+    assert not page.is_visible("#id_conditions-0-low")  # a text condition takes no range
+    page.click("button[data-add-row=conditions]")
+    page.select_option("#id_conditions-1-field", "amount")
+    assert page.input_value("#id_conditions-1-op") == "between"
+    assert not page.is_visible("#id_conditions-1-value")
+    page.fill("#id_conditions-1-low", "-3")
+    page.select_option("#id_category", str(data["travel"].pk))
+    # Both rows' categories were chosen by hand, which a rule never overrides.
+    page.wait_for_selector("#rule-count:has-text('Would change 0 transactions (2 match)')")
+    shot(page, "rule-editor")
+    page.click("#rule-form button[type=submit]")
+    page.wait_for_selector("text=Rule 'Small lunches' added.")
+    rule = Rule.objects.get(name="Small lunches")
+    assert rule.conditions == [
+        {"field": "description", "op": "contains", "value": "lunch"},
+        {"field": "amount", "op": "between", "value": {"min": "-3"}},
+    ]
+    page.click(f"#rule-{rule.pk} >> text=Edit")
+    page.wait_for_selector("#id_conditions-1-low")
+    assert page.input_value("#id_conditions-1-low") == "-3"
+    assert not serious(page)

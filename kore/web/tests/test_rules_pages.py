@@ -12,7 +12,7 @@ from kore.ledger.tests.factories import AccountFactory, CategoryFactory
 from kore.payees.models import Payee, PayeeAlias, Rule, RuleRun
 from kore.payees.runs import rule_run_execute
 
-from .helpers import browser
+from .helpers import browser, rule_post
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,9 @@ def _rows(world: OrgWorld, *descriptions: str) -> None:
 
 
 def _form(name: str, value: str, category: int) -> dict[str, str]:
-    return {"name": name, "field": "description", "op": "contains", "value": value,
-            "category": str(category)}  # fmt: skip
+    return rule_post(
+        name, [{"field": "description", "op": "contains", "value": value}], category=category
+    )
 
 
 def test_live_count_while_writing_a_rule(world: OrgWorld) -> None:
@@ -38,7 +39,9 @@ def test_live_count_while_writing_a_rule(world: OrgWorld) -> None:
     url = f"/o/{world.org.slug}/rules/count/"
     response = client.post(url, _form("c", "coffee", cafe.pk), HTTP_HX_REQUEST="true")
     assert "Would change 2 transactions (2 match)" in response.content.decode()
-    bad = client.post(url, {**_form("c", "(", cafe.pk), "op": "regex"}, HTTP_HX_REQUEST="true")
+    bad = client.post(
+        url, {**_form("c", "(", cafe.pk), "conditions-0-op": "regex"}, HTTP_HX_REQUEST="true"
+    )
     assert "Not a regular expression" in bad.content.decode()
     assert not Rule.objects.exists()
 

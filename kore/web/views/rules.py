@@ -1,5 +1,6 @@
-"""Rules and payees pages: rules in order (up/down), a live "would change N" count while a
-rule is written, runs and their undo; payees renamed, given a default category, merged."""
+"""Rules and payees pages: rules in order (up/down), written and edited with every condition
+and action the API takes (kore.web.rule_forms), a live "would change N" count while a rule is
+written, runs and their undo; payees renamed, given a default category, merged."""
 
 from typing import Any
 
@@ -11,12 +12,14 @@ from django.views.decorators.http import require_POST
 from kore.core.exceptions import KoreError
 from kore.core.fields import id_parse
 from kore.ledger import selectors as ledger_selectors
+from kore.ledger.services.concurrency import etag_for
 from kore.orgs.scoping import OrgContext
 from kore.payees import runs, selectors, services, services_rules
 from kore.payees.models import Rule, RuleRun
 
 from .. import forms
 from ..access import error_page, org_page, render_page
+from ..rule_forms import RuleChoices, RuleEditor
 
 RUNS_SHOWN = 10
 
@@ -25,33 +28,32 @@ def _categories(org: OrgContext) -> list[Any]:
     return list(ledger_selectors.category_list(organization=org.organization))
 
 
-def _accounts(org: OrgContext) -> list[Any]:
-    """The accounts a rule may move rows to (open ones)."""
-    return [
-        a for a in ledger_selectors.account_list(organization=org.organization) if not a.archived
-    ]
+def _choices(org: OrgContext) -> RuleChoices:
+    return RuleChoices(
+        categories=_categories(org),
+        accounts=list(ledger_selectors.account_list(organization=org.organization)),
+        payees=list(selectors.payee_list(organization=org.organization)),
+    )
 
 
 @org_page()
 def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    form = forms.RuleForm(
-        request.POST or None, categories=_categories(org), accounts=_accounts(org)
-    )
+    editor = RuleEditor(request.POST or None, choices=_choices(org))
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        if editor.is_valid():
             try:
-                services_rules.rule_create(ctx=org, **form.rule())
+                rule = services_rules.rule_create(ctx=org, **editor.rule())
             except KoreError as exc:
-                forms.apply_error(form, exc)
+                editor.apply_error(exc)
                 status = exc.status_code
             else:
-                messages.success(request, f"Rule {form.cleaned_data['name']!r} added.")
+                messages.success(request, f"Rule {rule.name!r} added.")
                 return redirect("web:rules", org.organization.slug)
     context = {
         "nav": "rules",
-        "form": form,
+        "editor": editor,
         "rules": list(selectors.rule_list(organization=org.organization)),
         "runs": RuleRun.objects.filter(organization=org.organization)
         .select_related("rule")
@@ -61,15 +63,41 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
 
 
 @org_page()
+def rule_change(request: HttpRequest, org: OrgContext, rule_id: int) -> HttpResponse:
+    """One rule's editor: every condition and action it has, saved back as a whole (the
+    version the page was read at must still be the rule's)."""
+    rule = selectors.rule_get(organization=org.organization, rule_id=rule_id)
+    if rule is None:
+        return error_page(request, 404, "There is no such rule.")
+    editor = RuleEditor(request.POST or None, choices=_choices(org), rule=rule)
+    etag = request.POST.get("etag") or etag_for(rule)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if editor.is_valid():
+            try:
+                services_rules.rule_update(ctx=org, rule_id=rule.pk, if_match=etag, **editor.rule())
+            except KoreError as exc:
+                editor.apply_error(exc)
+                status = exc.status_code
+            else:
+                messages.success(request, f"Rule {editor.form.cleaned_data['name']!r} saved.")
+                return redirect("web:rules", org.organization.slug)
+    context = {"nav": "rules", "editor": editor, "rule": rule, "etag": etag}
+    return render_page(request, "web/rule_edit.html", context, status=status)
+
+
+@org_page()
 @require_POST
 def rule_count(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    """The fragment under the rule form: how many rows the rule as written would change."""
-    form = forms.RuleForm(request.POST, categories=_categories(org), accounts=_accounts(org))
+    """The fragment under the rule editor: how many rows the rule as written would change (a
+    name is not needed for that)."""
+    editor = RuleEditor(request.POST, choices=_choices(org))
     context: dict[str, Any] = {}
-    if not form.is_valid():
-        context["error"] = "Fill in the condition to see what it would change."
+    if not editor.is_valid() and not editor.only_unnamed():
+        context["error"] = "Fill in the conditions to see what they would change."
     else:
-        rule = Rule(organization=org.organization, **form.rule())
+        rule = Rule(organization=org.organization, **editor.rule())
         try:
             services_rules.rule_check(org, rule.conditions, rule.actions)
             context["preview"] = runs.rule_preview(ctx=org, rule=rule)

@@ -175,4 +175,29 @@
     });
     box.hidden = false;
   }
+
+  // Rule editor: "Add a condition" / "Add a split line" copy the row set's empty row (Django's
+  // formset prefix numbered) and count it; a condition row shows the inputs its field takes,
+  // and picks the match that field allows (between for amounts and dates, is for ids).
+  var TEXT_FIELDS = ["description", "counterparty", "payee"];
+  document.addEventListener("click", function (e) {
+    var add = e.target.closest && e.target.closest("button[data-add-row]");
+    if (!add) { return; }
+    var prefix = add.dataset.addRow;
+    var total = add.form.querySelector("[name='" + prefix + "-TOTAL_FORMS']");
+    var empty = document.getElementById(prefix + "-empty");
+    var n = parseInt(total.value, 10);
+    document.getElementById(prefix + "-rows").insertAdjacentHTML("beforeend", empty.innerHTML.replace(/__prefix__/g, String(n)));
+    total.value = String(n + 1);
+  });
+  // Capture phase: the op is set before htmx reads the form for the live count.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches(".cond select[name$='-field']")) { return; }
+    var row = t.closest(".cond"), op = row.querySelector("select[name$='-op']");
+    row.dataset.field = t.value;
+    if (t.value === "amount" || t.value === "date") { op.value = "between"; }
+    else if (TEXT_FIELDS.indexOf(t.value) < 0) { op.value = "equals"; }
+    else if (op.value === "between") { op.value = "contains"; }
+  }, true);
 })();
