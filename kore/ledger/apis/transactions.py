@@ -19,6 +19,7 @@ from kore.orgs.scoping import OrgAPIView
 from .. import serializers as s
 from .. import transaction_list as tl
 from ..services import transactions
+from ..services.transfers import SKIP_REASONS
 from . import IF_MATCH, if_match, query_schema
 
 TransactionQuery = query_schema("TransactionQuery")
@@ -29,6 +30,46 @@ TransactionPage = inline_serializer(
         "next_cursor": serializers.CharField(allow_null=True),
     },
 )
+
+
+SKIPPED_HELP = (
+    "Rows a rule would have made a transfer leg, booked as they are instead, with the reason "
+    "(as an import's transfers_skipped says it): e.g. transfer_rate_unknown when the accounts' "
+    "currencies differ and the row states no amount in the destination's, "
+    "transfer_closed_period, transfer_counter_categorised. Empty: nothing was left out."
+)
+
+
+def _skipped_fields(**locator: Any) -> dict[str, Any]:
+    """A skipped row's fields: where it was (``locator``), the code and the message."""
+    return {
+        **locator,
+        "code": serializers.ChoiceField(choices=sorted(SKIP_REASONS)),
+        "message": serializers.CharField(),
+    }
+
+
+TransferSkipped = inline_serializer("TransferSkipped", _skipped_fields())
+TransactionCreated = type(
+    "TransactionCreated",
+    (s.TransactionOutput,),
+    {
+        "__doc__": "The transaction created, as the list renders it, and whether a transfer "
+        "rule left it as it is.",
+        "transfers_skipped": serializers.ListField(
+            child=TransferSkipped, help_text=f"At most one. {SKIPPED_HELP}"
+        ),
+    },
+)
+
+
+def transfers_skipped(created: transactions.Created, *, index: bool) -> list[dict[str, Any]]:
+    """The rows a transfer rule left as they are, in the import report's words (``index``: the
+    item's place in the batch, as a batch's errors name it)."""
+    return [
+        {**({"index": i} if index else {}), "code": code, "message": SKIP_REASONS[code]}
+        for i, code in sorted(created.transfers_skipped.items())
+    ]
 
 
 class TransactionRenderMixin:
@@ -81,13 +122,15 @@ class TransactionListCreateApi(TransactionRenderMixin, OrgAPIView):
         return Response({"results": [tl.row_json(r) for r in rows], "next_cursor": next_cursor})
 
     @extend_schema(
-        request=s.TransactionInput, responses={201: s.TransactionOutput}, tags=["transactions"]
+        request=s.TransactionInput, responses={201: TransactionCreated}, tags=["transactions"]
     )
     def post(self, request: Request, org_slug: str) -> Response:
         data = s.TransactionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        tx = transactions.transaction_create(ctx=self.org, **data.validated_data)
-        return self.render(tx.pk, status=201)
+        created = transactions.transaction_create_reported(ctx=self.org, **data.validated_data)
+        response = self.render(created.transactions[0].pk, status=201)
+        response.data["transfers_skipped"] = transfers_skipped(created, index=False)
+        return response
 
 
 class TransactionDetailApi(TransactionRenderMixin, OrgAPIView):
@@ -123,7 +166,19 @@ class TransactionRestoreApi(TransactionRenderMixin, OrgAPIView):
 
 
 BatchResult = inline_serializer(
-    "TransactionBatchResult", {"ids": serializers.ListField(child=serializers.IntegerField())}
+    "TransactionBatchResult",
+    {
+        "ids": serializers.ListField(child=serializers.IntegerField()),
+        "transfers_skipped": serializers.ListField(
+            child=inline_serializer(
+                "BatchTransferSkipped",
+                _skipped_fields(
+                    index=serializers.IntegerField(help_text="The item's place, 0 first.")
+                ),
+            ),
+            help_text=SKIPPED_HELP,
+        ),
+    },
 )
 
 
@@ -156,5 +211,9 @@ class TransactionBulkCreateApi(OrgAPIView):
             raise serializers.ValidationError(
                 {"items": {str(i): e for i, e in enumerate(shape_errors) if e}}
             )
-        created = transactions.transaction_create_many(ctx=self.org, rows=parsed)
-        return Response({"ids": [tx.pk for tx in created]}, status=201)
+        created = transactions.transaction_create_many_reported(ctx=self.org, rows=parsed)
+        body = {
+            "ids": [tx.pk for tx in created.transactions],
+            "transfers_skipped": transfers_skipped(created, index=True),
+        }
+        return Response(body, status=201)

@@ -275,17 +275,19 @@ def _payees_set(
 
 def _transfers_join(
     ctx: OrgContext, seq: int, objs: Sequence[Transaction], decisions: Sequence[Decision | None]
-) -> None:
+) -> dict[int, str]:
     """Rows a rule moves to another account become transfer legs before they are saved (a row
-    whose counter-leg cannot be made stays as it is: see ``transfers_join``)."""
+    whose counter-leg cannot be made stays as it is: see ``transfers_join``). The rows left
+    as they are, by their index in ``objs``, with the reason's code."""
     from .transfers import transfers_join  # transfers builds on this module
 
     legs = [
-        (tx, d.values["transfer"])
-        for tx, d in zip(objs, decisions, strict=True)
+        (index, tx, d.values["transfer"])
+        for index, (tx, d) in enumerate(zip(objs, decisions, strict=True))
         if d is not None and "transfer" in d.values
     ]
-    transfers_join(ctx=ctx, seq=seq, legs=legs)
+    skipped = transfers_join(ctx=ctx, seq=seq, legs=[(tx, account) for _, tx, account in legs])
+    return {legs[leg][0]: reason for leg, reason in skipped.items()}
 
 
 def _archived_conflict(accounts: Iterable[Account]) -> None:
@@ -297,10 +299,25 @@ def _archived_conflict(accounts: Iterable[Account]) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """Transactions just created, and those a rule would have made a transfer leg but that
+    were booked as they are: their index in the call, with the reason's code (one of
+    ``kore.ledger.services.transfers.SKIP_REASONS``)."""
+
+    transactions: list[Transaction]
+    transfers_skipped: dict[int, str]
+
+
 def transaction_create_many(
     *, ctx: OrgContext, rows: Sequence[dict[str, Any]]
 ) -> list[Transaction]:
     """Create up to 1,000 transactions, all or nothing; any bad row rejects the batch."""
+    return transaction_create_many_reported(ctx=ctx, rows=rows).transactions
+
+
+def transaction_create_many_reported(*, ctx: OrgContext, rows: Sequence[dict[str, Any]]) -> Created:
+    """``transaction_create_many``, saying which rows a transfer rule left as they are."""
     if len(rows) > BATCH_LIMIT:
         raise RuleViolation(f"At most {BATCH_LIMIT} items per call.", code="batch_too_large")
     rows = [dict(row) for row in rows]
@@ -318,16 +335,21 @@ def transaction_create_many(
         )
         _payees_set(ctx, rows, decisions)
         objs = [_build(ctx, row, refs, seq) for row in rows]
-        _transfers_join(ctx, seq, objs, decisions)
+        skipped = _transfers_join(ctx, seq, objs, decisions)
         created: list[Transaction] = bulk_create_with_history(
             objs, Transaction, default_user=ctx.user, custom_historical_attrs=audit_attrs()
         )
         _attach_children(ctx, created, rows)
-    return created
+    return Created(created, skipped)
 
 
 def transaction_create(*, ctx: OrgContext, **values: Unpack[NewTransaction]) -> Transaction:
     """Record one transaction (with optional splits and tags)."""
+    return transaction_create_reported(ctx=ctx, **values).transactions[0]
+
+
+def transaction_create_reported(*, ctx: OrgContext, **values: Unpack[NewTransaction]) -> Created:
+    """``transaction_create``, saying whether a transfer rule left the row as it is."""
     row: dict[str, Any] = dict(values)
     refs = _refs(ctx, [row])
     decisions = _categorise(ctx, [row], refs)
@@ -342,10 +364,10 @@ def transaction_create(*, ctx: OrgContext, **values: Unpack[NewTransaction]) -> 
         )
         _payees_set(ctx, [row], decisions)
         tx = _build(ctx, row, refs, seq)
-        _transfers_join(ctx, seq, [tx], decisions)
+        skipped = _transfers_join(ctx, seq, [tx], decisions)
         tx.save()
         _attach_children(ctx, [tx], [row])
-    return tx
+    return Created([tx], skipped)
 
 
 def _attach_children(

@@ -45,7 +45,8 @@ def test_get_returns_the_transaction_with_matching_etag(world, api, tx):
     assert response.status_code == 200
     body = response.json()
     assert response["ETag"] == body["etag"] == f'"{tx["id"]}-1"'
-    assert body == tx
+    created = {k: v for k, v in tx.items() if k != "transfers_skipped"}  # the create's own
+    assert body == created
 
 
 def test_get_unknown_or_deleted_is_404(world, api, tx):

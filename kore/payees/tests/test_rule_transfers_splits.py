@@ -154,6 +154,67 @@ def test_create_never_puts_a_counter_leg_in_a_closed_period(world, api, accounts
     assert not Transaction.objects.filter(account=savings).exists()
 
 
+def _post(api, world, account, description, amount="-50.00"):
+    data = {"account": account.pk, "occurred_on": "2024-03-05", "amount": amount,
+            "description": description}  # fmt: skip
+    response = api.post(f"{base(world)}/transactions/", data, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_create_says_why_a_transfer_rule_left_the_row_as_it_is(world, api, accounts):
+    checking, savings = accounts
+    dollars = AccountFactory(organization=world.org, currency="USD")
+    _rule(api, world, "dollars", {"transfer": dollars.pk})
+    _rule(api, world, "savings", {"transfer": savings.pk})
+    body = _post(api, world, checking, "To dollars")
+    assert body["transfer"] is None
+    assert [s["code"] for s in body["transfers_skipped"]] == ["transfer_rate_unknown"]
+    assert "Kore does not guess a rate" in body["transfers_skipped"][0]["message"]
+    assert _post(api, world, checking, "To savings")["transfers_skipped"] == []
+    assert _post(api, world, checking, "Coffee")["transfers_skipped"] == []
+
+
+def test_create_says_the_counter_leg_would_be_in_a_closed_period(world, api, accounts):
+    checking, savings = accounts
+    _reconcile(world, savings, date(2024, 3, 31))
+    _rule(api, world, "savings", {"transfer": savings.pk})
+    body = _post(api, world, checking, "To savings")
+    assert [s["code"] for s in body["transfers_skipped"]] == ["transfer_closed_period"]
+
+
+def test_create_says_the_matching_counter_row_is_categorised(world, api, accounts):
+    checking, savings = accounts
+    food = CategoryFactory(organization=world.org)
+    _row(world, savings, "from checking", amount="50.00", category=food)
+    _rule(api, world, "savings", {"transfer": savings.pk})
+    body = _post(api, world, checking, "To savings")
+    assert [s["code"] for s in body["transfers_skipped"]] == ["transfer_counter_categorised"]
+
+
+def test_batch_create_names_the_items_a_transfer_rule_left_as_they_are(world, api, accounts):
+    checking, savings = accounts
+    dollars = AccountFactory(organization=world.org, currency="USD")
+    _rule(api, world, "dollars", {"transfer": dollars.pk})
+    _rule(api, world, "savings", {"transfer": savings.pk})
+    items = [
+        {"account": checking.pk, "occurred_on": "2024-03-05", "amount": amount,
+         "description": text}
+        for text, amount in (("To savings", "-50.00"), ("To dollars", "-20.00"),
+                             ("Coffee", "-3.00"), ("To dollars again", "-5.00"))
+    ]  # fmt: skip
+    response = api.post(f"{base(world)}/transactions/bulk/", {"items": items}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert len(body["ids"]) == 4
+    assert [(s["index"], s["code"]) for s in body["transfers_skipped"]] == [
+        (1, "transfer_rate_unknown"),
+        (3, "transfer_rate_unknown"),
+    ]
+    assert all(s["message"] for s in body["transfers_skipped"])
+    assert Transaction.objects.get(pk=body["ids"][0]).transfer_id is not None
+
+
 def test_create_splits_add_up_in_the_currencys_decimals(world, api, accounts):
     a, b, c = (CategoryFactory(organization=world.org) for _ in range(3))
     split = [{"category": a.pk, "percent": "33.333"}, {"category": b.pk, "percent": "33.333"},
