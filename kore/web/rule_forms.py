@@ -42,6 +42,10 @@ RANGES = {"amount": ("min", "max"), "date": ("from", "to")}
 # Where a condition's value is typed, by the condition's field (the text input otherwise).
 VALUE_INPUTS = {"amount": "low", "date": "low", "account": "account", "payee_id": "payee",
                 "direction": "direction"}  # fmt: skip
+# The stored condition, split line or actions behind a row's initial values: what is written
+# back when its inputs are left as the page showed them, so a value the inputs can only
+# approximate (a tag holding a comma, {"min": null}) survives an unchanged save.
+STORED = "stored"
 ROWS_PARSED = 100  # rows read from one post at most; the service allows far fewer
 
 
@@ -93,7 +97,7 @@ class ConditionForm(forms.Form):
     def initial_for(condition: dict[str, Any]) -> dict[str, Any]:
         """The row's inputs for a stored condition."""
         name, value = condition.get("field"), condition.get("value")
-        row = {"field": name, "op": condition.get("op")}
+        row = {"field": name, "op": condition.get("op"), STORED: condition}
         if name in RANGES and isinstance(value, dict):
             low, high = RANGES[name]
             row.update(low=value.get(low) or "", high=value.get(high) or "")
@@ -104,7 +108,9 @@ class ConditionForm(forms.Form):
         return row
 
     def condition(self) -> dict[str, Any]:
-        """The API's shape of the row."""
+        """The API's shape of the row; a stored condition left as it was, as stored."""
+        if STORED in self.initial and not self.has_changed():
+            return dict(self.initial[STORED])
         data = self.cleaned_data
         name: str = data["field"]
         value: Any
@@ -137,11 +143,11 @@ class SplitLineForm(forms.Form):
         set_choices(self, "category", category_choices(choices.categories, "(choose)"))
 
     def line(self) -> dict[str, Any]:
-        percent: Any = self.cleaned_data["percent"]
-        stored = self.initial.get("percent")
-        if stored is not None and percent == str(stored):
-            percent = stored  # unchanged: keep it a number if it was one
-        return {"category": self.cleaned_data["category"], "percent": percent}
+        """The API's shape of the line; a stored line left as it was (a percent of 25, not
+        "25"), as stored."""
+        if STORED in self.initial and not self.has_changed():
+            return dict(self.initial[STORED])
+        return {"category": self.cleaned_data["category"], "percent": self.cleaned_data["percent"]}
 
 
 class RuleForm(forms.Form):
@@ -170,7 +176,11 @@ class RuleForm(forms.Form):
         return str(self.cleaned_data["notes"]).replace("\r\n", "\n")
 
     def actions(self) -> dict[str, Any]:
+        """The actions but the split; one whose input is as the page showed it is written
+        back as stored (tags that hold a comma, notes with CRLF stay as they were)."""
         data = self.cleaned_data
+        stored: dict[str, Any] = self.initial.get(STORED, {})
+        kept = {k: v for k, v in stored.items() if k in self.fields and k not in self.changed_data}
         actions: dict[str, Any] = {
             key: data[key] for key in ("category", "payee", "transfer") if data[key] is not None
         }
@@ -179,7 +189,7 @@ class RuleForm(forms.Form):
             actions["tags"] = tags
         if data["notes"].strip():
             actions["notes"] = data["notes"]
-        return actions
+        return {**actions, **kept}
 
 
 ConditionFormSet = forms.formset_factory(
@@ -216,7 +226,11 @@ class RuleEditor:
         conditions = [ConditionForm.initial_for(c) for c in rule.conditions] if rule else []
         actions: dict[str, Any] = dict(rule.actions) if rule else {}
         split = [
-            {**line, "category": _as_text(line.get("category"))}
+            {
+                "category": _as_text(line.get("category")),
+                "percent": str(line.get("percent")),
+                STORED: line,
+            }
             for line in actions.get("split", [])
         ]
         self.form = RuleForm(data, choices=choices, initial=_form_initial(rule, actions))
@@ -300,6 +314,7 @@ def _form_initial(rule: Rule | None, actions: dict[str, Any]) -> dict[str, Any]:
         "transfer": _as_text(actions.get("transfer")),
         "tags": ", ".join(actions.get("tags", [])),
         "notes": actions.get("notes", ""),
+        STORED: actions,
     }
 
 

@@ -125,12 +125,12 @@ def test_a_rule_from_the_api_is_saved_back_unchanged(world: OrgWorld) -> None:
         "conditions": [
             {"field": "counterparty", "op": "equals", "value": "  Market GmbH"},
             {"field": "payee_id", "op": "equals", "value": payee.pk},
-            {"field": "amount", "op": "between", "value": {"max": "-0.01"}},
+            {"field": "amount", "op": "between", "value": {"min": None, "max": "-0.01"}},
         ],
         "actions": {
             "split": [{"category": food.pk, "percent": 70}, {"category": home.pk, "percent": "30"}],
-            "tags": ["groceries"],
-            "notes": "Two lines\nof notes",
+            "tags": ["groceries", "food, weekly"],  # a comma the tags input splits on
+            "notes": "Two lines\r\nof notes",
             "payee": payee.pk,
         },
     }
@@ -147,6 +147,30 @@ def test_a_rule_from_the_api_is_saved_back_unchanged(world: OrgWorld) -> None:
     rule.refresh_from_db()
     assert (rule.conditions, rule.actions) == (body["conditions"], body["actions"])
     assert rule.version == version + 1  # saved once
+
+
+def test_an_edit_keeps_what_it_did_not_touch(world: OrgWorld) -> None:
+    food, home = CategoryFactory(organization=world.org), CategoryFactory(organization=world.org)
+    split = [{"category": food.pk, "percent": 70}, {"category": home.pk, "percent": 30}]
+    body = {
+        "name": "r",
+        "conditions": [{"field": "description", "op": "contains", "value": "shop"},
+                       {"field": "date", "op": "between", "value": {"from": "2024-01-01"}}],
+        "actions": {"split": split, "tags": ["a, b"]},
+    }  # fmt: skip
+    created = client_for(world.member).post(f"{base(world)}/rules/", body, format="json")
+    assert created.status_code == 201, created.json()
+    rule = Rule.objects.get()
+    client = browser(world.member)
+    url = f"{_pages(world)}{rule.pk}/edit/"
+    post = form_data(client.get(url).content.decode(), "rule-form")
+    post.update({"conditions-0-value": "market", "split-1-percent": "30.0", "tags": "c"})
+    client.post(url, post)
+    rule.refresh_from_db()
+    assert rule.conditions == [{"field": "description", "op": "contains", "value": "market"},
+                               body["conditions"][1]]  # fmt: skip
+    assert rule.actions == {"split": [split[0], {"category": home.pk, "percent": "30.0"}],
+                            "tags": ["c"]}  # fmt: skip
 
 
 def test_an_edit_changes_the_rule(world: OrgWorld) -> None:
