@@ -8,7 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from kore.core.testing import OrgWorld
 from kore.ledger.models import Transaction
+from kore.ledger.services.accounts import account_create
 from kore.ledger.services.transactions import transaction_create_many, transaction_update
+from kore.payees.services_rules import rule_create
 
 from .helpers import browser, ledger, owner_ctx, page
 
@@ -305,3 +307,20 @@ def test_export_link_carries_the_filters_to_the_api(world: OrgWorld) -> None:
     exported = b"".join(client.get("/api/v1/orgs/" + link).streaming_content).decode()
     assert "Lunch 1" in exported
     assert "Lunch 0" not in exported
+
+
+@pytest.mark.django_db
+def test_a_new_row_a_transfer_rule_cannot_move_says_why(world: OrgWorld) -> None:
+    data = ledger(world, count=0)
+    dollars = account_create(ctx=owner_ctx(world), name="Dollars", currency="USD")
+    rule_create(
+        ctx=owner_ctx(world), name="To dollars", actions={"transfer": dollars.pk},
+        conditions=[{"field": "description", "op": "contains", "value": "dollars"}],
+    )  # fmt: skip
+    form = {"account": data["account"].pk, "occurred_on": "2026-04-01", "amount": "-30.00",
+            "description": "To dollars", "status": "pending", "splits_used": ""}  # fmt: skip
+    response = browser(world.member).post(page(world, "transactions/new/"), form, follow=True)
+    html = response.content.decode()
+    assert "Transaction added." in html
+    assert "Not made a transfer: The accounts&#x27; currencies differ" in html
+    assert Transaction.objects.get(description="To dollars").transfer_id is None

@@ -24,6 +24,7 @@ from kore.ledger.services.bulk import (
     transactions_bulk_update,
 )
 from kore.ledger.services.concurrency import etag
+from kore.ledger.services.transfers import SKIP_REASONS
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.payees.selectors import rule_offer
@@ -302,17 +303,21 @@ def _form_initial(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _save(
-    org: OrgContext, form: forms.TransactionForm, tx_id: int | None
+    request: HttpRequest, org: OrgContext, form: forms.TransactionForm, tx_id: int | None
 ) -> tuple[int | None, int]:
     """Create or update a valid form through the services: (the transaction's id, 200) when saved,
-    otherwise (None, the status) with the reason on the form (412: changed since it was opened)."""
+    otherwise (None, the status) with the reason on the form (412: changed since it was opened).
+    A new row a transfer rule could not make a transfer leg is saved, and the reason said."""
     values = form.values()
     splits = form.splits()
     if splits is not None:
         values["splits"] = splits
     try:
         if tx_id is None:
-            return tx_services.transaction_create(ctx=org, **values).pk, 200
+            created = tx_services.transaction_create_reported(ctx=org, **values)
+            for code in created.transfers_skipped.values():
+                messages.warning(request, f"Not made a transfer: {SKIP_REASONS[code]}")
+            return created.transactions[0].pk, 200
         if values.get("status") == "reconciled":
             values.pop("status")
         tx_services.transaction_update(
@@ -345,7 +350,7 @@ def transaction_new(request: HttpRequest, org: OrgContext) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            tx_id, status = _save(org, form, None)
+            tx_id, status = _save(request, org, form, None)
             if tx_id is not None:
                 messages.success(request, "Transaction added.")
                 if request.POST.get("another"):
@@ -376,7 +381,7 @@ def transaction_detail(request: HttpRequest, org: OrgContext, tx_id: int) -> Htt
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            saved, status = _save(org, form, tx_id)
+            saved, status = _save(request, org, form, tx_id)
             if saved is not None:
                 messages.success(request, "Transaction saved.")
                 return redirect("web:transaction", org.organization.slug, tx_id)
