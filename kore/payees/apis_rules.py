@@ -117,6 +117,42 @@ class RuleListCreateApi(OrgAPIView):
         return _answer(rule, 201)
 
 
+class RuleOrder(StrictSerializer):
+    order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=10_000,
+        help_text="Every rule's id, first first.",
+    )
+
+
+def _order_answer(view: OrgAPIView) -> Response:
+    ids = list(selectors.rule_list(organization=view.org.organization).values_list("id", flat=True))
+    response = Response({"order": ids})
+    response["ETag"] = services_rules.rule_order_etag(ids)
+    return response
+
+
+class RuleOrderApi(OrgAPIView):
+    """The rules' order as a whole: read it with its ETag, set it with that ETag as If-Match
+    (a 412 when someone reordered, added or removed a rule meanwhile)."""
+
+    @extend_schema(responses={200: RuleOrder}, tags=["rules"])
+    def get(self, request: Request, org_slug: str) -> Response:
+        return _order_answer(self)
+
+    @extend_schema(
+        request=RuleOrder, responses={200: RuleOrder}, parameters=[IF_MATCH], tags=["rules"]
+    )
+    def put(self, request: Request, org_slug: str) -> Response:
+        data = RuleOrder(data=request.data)
+        data.is_valid(raise_exception=True)
+        services_rules.rule_order_set(
+            ctx=self.org, order=data.validated_data["order"],
+            if_match=request.headers.get("If-Match"),
+        )  # fmt: skip
+        return _order_answer(self)
+
+
 class RuleDetailApi(OrgAPIView):
     @extend_schema(responses={200: RuleOutput}, tags=["rules"])
     def get(self, request: Request, org_slug: str, rule_id: int) -> Response:

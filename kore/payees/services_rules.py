@@ -1,5 +1,7 @@
 """Rules: validated, created, changed, reordered and deleted; versioned (ETag) and audited."""
 
+import hashlib
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -8,7 +10,13 @@ import regex
 from django.db import transaction as db_transaction
 from django.db.models import Max
 
-from kore.core.exceptions import FieldErrors, NotFound, RuleViolation
+from kore.core.exceptions import (
+    FieldErrors,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    rule_violation,
+)
 from kore.core.money import MoneyError, is_currency, parse_amount
 from kore.ledger.models import Account, Category
 from kore.ledger.services.concurrency import check_version
@@ -187,6 +195,23 @@ def _locked(ctx: OrgContext, rule_id: int) -> Rule:
     return rule
 
 
+def rule_order_etag(ids: Sequence[int]) -> str:
+    """The ETag of an organisation's rule order: any move, addition or removal changes it."""
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:20]
+    return f'"order-{digest}"'
+
+
+def _renumber(ordered: list[Rule], *, skip: Rule | None = None) -> None:
+    """Number ``ordered`` 0, 1, … saving (and so auditing) each rule whose place changed; the
+    version is left alone, since a rule's place is not what it does (a queued run of it stays
+    good). ``skip`` is saved by its caller."""
+    for index, item in enumerate(ordered):
+        if item.position != index:
+            item.position = index
+            if item is not skip:
+                item.save(update_fields=["position", "updated_at"])
+
+
 def _place(ctx: OrgContext, rule: Rule, position: int) -> None:
     """Move ``rule`` to ``position`` (0 first) and number the organisation's rules 0, 1, …"""
     others = list(
@@ -196,10 +221,33 @@ def _place(ctx: OrgContext, rule: Rule, position: int) -> None:
         .order_by("position", "id")
     )
     others.insert(max(0, min(position, len(others))), rule)
-    for index, item in enumerate(others):
-        if item.pk != rule.pk and item.position != index:
-            Rule.objects.filter(pk=item.pk).update(position=index)
-    rule.position = others.index(rule)
+    _renumber(others, skip=rule)
+
+
+def rule_order_set(*, ctx: OrgContext, order: Sequence[int], if_match: str | None = None) -> None:
+    """Put the organisation's rules in ``order`` (every rule's id, once). ``if_match`` is the
+    order's ETag (``rule_order_etag``) as the caller read it: a stale one is a 412."""
+    with db_transaction.atomic():
+        current = list(
+            Rule.objects.select_for_update()
+            .filter(organization=ctx.organization)
+            .order_by("position", "id")
+        )
+        if if_match is not None and rule_order_etag([r.pk for r in current]) != if_match.strip():
+            raise PreconditionFailed(
+                "The rules were reordered, added or removed since you read them; "
+                "fetch their order again and retry.",
+                code="version_conflict",
+            )
+        by_id = {r.pk: r for r in current}
+        unknown = [i for i in order if i not in by_id]
+        if unknown:
+            raise rule_violation("order", "not_found", f"No rule {unknown[0]} here.")
+        if len(order) != len(by_id) or len(set(order)) != len(order):
+            raise rule_violation(
+                "order", "rule_invalid", "Name every rule of the organisation exactly once."
+            )
+        _renumber([by_id[i] for i in order])
 
 
 def rule_create(

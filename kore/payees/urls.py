@@ -12,6 +12,7 @@ urlpatterns = [
 
 urlpatterns += [
     path(f"{P}rules/", apis_rules.RuleListCreateApi.as_view(), name="rule-list"),
+    path(f"{P}rules/order/", apis_rules.RuleOrderApi.as_view(), name="rule-order"),
     path(f"{P}rules/<id:rule_id>/", apis_rules.RuleDetailApi.as_view(), name="rule-detail"),
     path(
         f"{P}rules/<id:rule_id>/preview/",
