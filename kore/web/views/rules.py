@@ -20,6 +20,7 @@ from kore.payees.models import Rule, RuleRun
 from .. import forms
 from ..access import error_page, org_page, render_page
 from ..rule_forms import RuleChoices, RuleEditor
+from ..rule_summaries import RuleNames, rule_summary
 
 RUNS_SHOWN = 10
 
@@ -38,7 +39,8 @@ def _choices(org: OrgContext) -> RuleChoices:
 
 @org_page()
 def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
-    editor = RuleEditor(request.POST or None, choices=_choices(org))
+    choices = _choices(org)
+    editor = RuleEditor(request.POST or None, choices=choices)
     status = 200
     if request.method == "POST":
         status = 400
@@ -51,10 +53,12 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
             else:
                 messages.success(request, f"Rule {rule.name!r} added.")
                 return redirect("web:rules", org.organization.slug)
+    rows = list(selectors.rule_list(organization=org.organization))
+    names = RuleNames.of(choices)
     context = {
         "nav": "rules",
         "editor": editor,
-        "rules": list(selectors.rule_list(organization=org.organization)),
+        "rules": [(rule, rule_summary(rule, names)) for rule in rows],
         "runs": RuleRun.objects.filter(organization=org.organization)
         .select_related("rule")
         .order_by("-created_at")[:RUNS_SHOWN],
