@@ -88,6 +88,7 @@ urlpatterns = [
     ),
     path(f"{ORG}rules/", rules.rules, name="rules"),
     path(f"{ORG}rules/count/", rules.rule_count, name="rule-count"),
+    path(f"{ORG}rules/order/", rules.rule_order, name="rule-order"),
     path(f"{ORG}rules/<id:rule_id>/", rules.rule_edit, name="rule"),
     path(f"{ORG}rules/<id:rule_id>/edit/", rules.rule_change, name="rule-change"),
     path(f"{ORG}rule-runs/<id:run_id>/undo/", rules.rule_run_undo, name="rule-run-undo"),

@@ -270,3 +270,33 @@ def test_rule_editor_adds_rows_and_shows_the_inputs_a_field_takes(
     page.wait_for_selector("#id_conditions-1-low")
     assert page.input_value("#id_conditions-1-low") == "-3"
     assert not serious(page)
+
+
+def test_rules_are_reordered_by_drag_and_the_order_persists(web_page: Any, world: OrgWorld) -> None:
+    page = web_page
+    data = ledger(world, count=0)
+    for index, name in enumerate(("Alpha", "Beta", "Gamma")):
+        Rule.objects.create(
+            organization=world.org, name=name, position=index,
+            conditions=[{"field": "account", "op": "equals", "value": data["account"].pk}],
+            actions={"category": data["food"].pk},
+        )  # fmt: skip
+    gamma = Rule.objects.get(name="Gamma")
+    sign_in(page, world.member.email)
+    page.goto(page.base + f"/o/{world.org.slug}/rules/")
+    assert page.locator(f"#rule-{gamma.pk} .summary").inner_text() == (
+        "account is Current → category Food"
+    )
+    # A native drag: Playwright drives Chromium's own HTML5 drag and drop with the mouse
+    # (dragstart, dragover, drop, dragend all come from the browser, none dispatched here).
+    # Dropped on the top edge of the first rule, Gamma goes before it.
+    page.drag_and_drop(
+        f"#rule-{gamma.pk} .cname", "#rule-list > li:first-child", target_position={"x": 20, "y": 2}
+    )
+    page.wait_for_selector("text=New order saved.")
+    page.reload()
+    names = page.locator("#rule-list > li .cname").all_inner_texts()
+    assert names == ["Gamma", "Alpha", "Beta"]
+    assert [r.name for r in Rule.objects.order_by("position")] == names
+    shot(page, "rules-reordered")
+    assert not serious(page)

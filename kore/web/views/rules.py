@@ -59,6 +59,7 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
         "nav": "rules",
         "editor": editor,
         "rules": [(rule, rule_summary(rule, names)) for rule in rows],
+        "order_etag": services_rules.rule_order_etag([rule.pk for rule in rows]),
         "runs": RuleRun.objects.filter(organization=org.organization)
         .select_related("rule")
         .order_by("-created_at")[:RUNS_SHOWN],
@@ -139,6 +140,34 @@ def rule_edit(request: HttpRequest, org: OrgContext, rule_id: int) -> HttpRespon
     except KoreError as exc:
         messages.error(request, exc.message)
     return redirect("web:rules", org.organization.slug)
+
+
+@org_page()
+@require_POST
+def rule_order(request: HttpRequest, org: OrgContext) -> HttpResponse:
+    """The order a drag on the rules page left: every rule's id, with the order's ETag as the
+    page read it, so a reorder made elsewhere meanwhile is refused rather than undone."""
+    order = [id_parse(part) for part in request.POST.get("order", "").split(",")]
+    if not order or None in order:
+        return error_page(request, 400, "The new order names no rules.")
+    try:
+        services_rules.rule_order_set(
+            ctx=org, order=[i for i in order if i is not None],
+            if_match=request.POST.get("etag") or None,
+        )  # fmt: skip
+        messages.success(request, "New order saved.")
+    except KoreError as exc:
+        messages.error(request, _order_refusal(exc))
+    return redirect("web:rules", org.organization.slug)
+
+
+def _order_refusal(exc: KoreError) -> str:
+    if exc.status_code == 412:
+        return (
+            "The rules were reordered, added or removed elsewhere since this page was loaded, "
+            "so your order was not saved. This is their order now; drag again if needed."
+        )
+    return f"The new order was not saved: {exc.message}"
 
 
 @org_page()

@@ -200,4 +200,40 @@
     else if (TEXT_FIELDS.indexOf(t.value) < 0) { op.value = "equals"; }
     else if (op.value === "between") { op.value = "contains"; }
   }, true);
+
+  // Rules: drag a rule to a new place. The list follows the pointer; on release the whole
+  // order goes to the form named by the list's data-reorder (with the order's ETag as the page
+  // read it) and the page reloads with the order saved, or with why it was not.
+  var dragged = null, before = "";
+  function ruleOrder(list) {
+    return Array.prototype.map.call(list.querySelectorAll("li[data-rule-id]"), function (li) { return li.dataset.ruleId; }).join(",");
+  }
+  document.addEventListener("dragstart", function (e) {
+    var li = e.target.closest && e.target.closest("ol[data-reorder] > li[data-rule-id]");
+    if (!li) { return; }
+    dragged = li; before = ruleOrder(li.parentNode);
+    li.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", li.dataset.ruleId);
+  });
+  document.addEventListener("dragover", function (e) {
+    var over = dragged && e.target.closest && e.target.closest("ol[data-reorder] > li[data-rule-id]");
+    if (!over || over.parentNode !== dragged.parentNode) { return; }
+    e.preventDefault();
+    if (over === dragged) { return; }
+    var box = over.getBoundingClientRect();
+    over.parentNode.insertBefore(dragged, e.clientY > box.top + box.height / 2 ? over.nextSibling : over);
+  });
+  document.addEventListener("drop", function (e) {
+    if (dragged) { e.preventDefault(); }
+  });
+  document.addEventListener("dragend", function () {
+    if (!dragged) { return; }
+    var list = dragged.parentNode, after = ruleOrder(list);
+    dragged.classList.remove("dragging"); dragged = null;
+    if (after === before) { return; }
+    var form = document.getElementById(list.dataset.reorder);
+    form.querySelector("[name=order]").value = after;
+    form.submit();
+  });
 })();
