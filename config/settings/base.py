@@ -139,6 +139,11 @@ def database_from_url(url: str) -> dict[str, Any]:
         db.setdefault("OPTIONS", {}).setdefault(
             "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", default=5, min_value=1)
         )
+        # The hot API queries are prepared on each connection (kore.core.prepared): off behind a
+        # PgBouncer older than 1.21 or with max_prepared_statements = 0, which cannot route them.
+        # Other queries keep Django's client-side binding, so the threshold only reaches those.
+        if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+            db["OPTIONS"]["prepare_threshold"] = 5
         # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its statement.
         db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
     db["ATOMIC_REQUESTS"] = False

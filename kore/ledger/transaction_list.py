@@ -28,6 +28,7 @@ from kore.core.exceptions import SHAPE_CODES, FieldErrors, InvalidRequest, RuleV
 from kore.core.fields import ID_MESSAGE, id_parse
 from kore.core.money import format_amount
 from kore.core.pagination import cursor_decode, cursor_encode, parse_limit
+from kore.core.prepared import prepared_cursor
 from kore.orgs.models import Organization
 
 from .models import Account, Attachment, Category, Split, Tag, Transaction
@@ -637,7 +638,7 @@ def page_json(
         f'WHERE {" AND ".join(where)} ORDER BY {T}."{column}" {direction}, {T}."id" {direction} '
         "LIMIT %s"
     )
-    with connection.cursor() as db:
+    with prepared_cursor() as db:  # planned once per connection and statement shape
         db.execute(sql, [*params, limit + 1])
         rows = db.fetchall()
     more = len(rows) > limit

@@ -10,6 +10,8 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, F, Model, QuerySet
 from django.utils import timezone
 
+from kore.core.prepared import prepared_cursor
+
 from .models import (
     ApiToken,
     Invitation,
@@ -75,7 +77,7 @@ def user_for_access_token(*, user_id: object, jti: str, org_slug: str | None = N
             'WHERE u."id" = %s AND u."is_active"'
         )
         params = [jti, now, org_slug, pk]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .stack import HOST_NAME, PROJECT, TAG, Stack, env_file_text, free_port, run
+from .stack import (
+    HOST_NAME,
+    PROJECT,
+    TAG,
+    Stack,
+    env_file_text,
+    free_port,
+    pgbouncer_overrides,
+    run,
+)
 
 LOWMEM_PROJECT = f"{PROJECT}-512"
 STAGING_HOST = "staging.localhost"
@@ -95,6 +104,7 @@ class LowmemStack(Stack):
             # would answer 429 to a hundred users behind it.
             "NGINX_RATE_LIMIT_ALLOWLIST": "172.16.0.0/12 192.168.0.0/16 10.0.0.0/8",
         }
+        overrides |= pgbouncer_overrides(self.standins)
         self.env_path.write_text(env_file_text(overrides))
         staging = {
             "SECRET_KEY": secrets.token_urlsafe(64),

@@ -76,6 +76,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pgbouncer_overrides(standins: list[str]) -> dict[str, str]:
+    """PgBouncer's stand-in is Debian's 1.18, which cannot route protocol-level prepared
+    statements in transaction mode (the real image's 1.25 can): Kore must not prepare there."""
+    if any("pgbouncer" in line for line in standins):
+        return {"DATABASE_PREPARED_STATEMENTS": "False"}
+    return {}
+
+
 def engine_env() -> dict[str, str]:
     """Start the test engine (installing it if needed); the environment that points at it."""
     proc = run([str(SCRIPTS / "engine.sh"), "up"], timeout=900)
@@ -211,7 +219,7 @@ class Stack:
             "NGINX_PUBLISH_HTTP": f"127.0.0.1:{self.http_port}",
             "NGINX_PUBLISH_HTTPS": f"127.0.0.1:{self.https_port}",
             "NGINX_CERTS_DIR": str(self.dir / "certs"),
-        }
+        } | pgbouncer_overrides(self.standins)
         self.env_path.write_text(env_file_text(overrides))
         # The Django containers read .envs/.env.production (env_file); point them at this one.
         services = ("migrate", "django", "celeryworker", "celerybeat")

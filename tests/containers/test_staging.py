@@ -21,7 +21,8 @@ REPORT: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def host(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     one = Stack(env=stack.env | {"COMPOSE_PROFILES": "pgbouncer"},
-                dir=tmp_path_factory.mktemp("host"), project=f"{PROJECT}-host")  # fmt: skip
+                dir=tmp_path_factory.mktemp("host"), project=f"{PROJECT}-host",
+                standins=stack.standins)  # fmt: skip
     one.write_config()
     staging_port = free_port()
     text = one.env_path.read_text()
