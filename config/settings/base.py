@@ -134,6 +134,9 @@ def database_from_url(url: str) -> dict[str, Any]:
             "name, or sqlite:////absolute/path (leave it unset for the embedded SQLite file)."
         )
     if db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that asks the server only when it spoke while
+        # the connection was idle (kore.core.postgresql).
+        db["ENGINE"] = "kore.core.postgresql"
         db["CONN_MAX_AGE"] = CONN_MAX_AGE
         db["CONN_HEALTH_CHECKS"] = True
         db.setdefault("OPTIONS", {}).setdefault(
