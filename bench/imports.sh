@@ -4,8 +4,9 @@
 # of the same rows into an unindexed TEMP table, the worker's peak PSS, then the same rows
 # exported as CSV through the running Gunicorn; then the same rows imported again into a second
 # account with 20 rules and suggestions' auto-apply on (the organisation's model trained on the
-# first import's rows, categorised as a person would), as a ratio to the same floor. Writes
-# $OUT/imports.txt.
+# first import's rows, categorised as a person would), as a ratio to the same floor. Each import's
+# worker CPU seconds (the worker and its pool child, from /proc) beside its wall time: on a
+# shared machine the CPU figure is the one to compare between runs. Writes $OUT/imports.txt.
 # Env from bench/run.sh: PY, OUT, DATABASE_URL, REDIS_URL, production settings, BENCH_TOKEN,
 # BENCH_GUNICORN_PORT, BENCH_GUNICORN_PID, BENCH_SLUG.
 # Own env: BENCH_IMPORT_ROWS (1000000), BENCH_IMPORT_BROKER (redis://127.0.0.1:6379/14),
@@ -58,6 +59,12 @@ pss_kb() {  # summed PSS (kB) of the given pids
   echo "$total"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+worker_ticks() {  # CPU ticks of the worker and its pool children: the import's own cost
+  local total=0 pid
+  for pid in "$worker_pid" $(pgrep -P "$worker_pid"); do total=$((total + $(cpu_ticks "$pid"))); done
+  echo "$total"
+}
+secs() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 # --- The file and a fresh account of $slug ----------------------------------------------------
@@ -104,8 +111,10 @@ log "Raw COPY of $ROWS rows into a TEMP table…"
 read -r copy_s copied < <(timeout 600 "$PY" bench/imports.py rawcopy "$csv")
 [[ $copied == "$ROWS" ]] || { log "raw COPY loaded $copied of $ROWS rows"; exit 1; }
 log "Importing $ROWS rows through the worker…"
+ticks_before=$(worker_ticks)
 read -r status import_s created job_id detail \
   < <(timeout $((TIMEOUT + 120)) "$PY" bench/imports.py run "$slug" "$account" "$csv" "$TIMEOUT")
+import_cpu=$(secs $(($(worker_ticks) - ticks_before)))
 sleep 0.6  # one more sample after the end
 stop_pid "$sampler_pid"
 sampler_pid=""
@@ -155,6 +164,7 @@ train_s=$(timeout 600 "$PY" bench/imports.py history "$slug" "$job_id")
 read -r nrules threshold < <(timeout 300 "$PY" bench/imports.py rules "$slug")
 rules_account=$(timeout 300 "$PY" bench/imports.py setup "$slug" rules)
 log "Importing $ROWS rows through the worker with $nrules rules and auto-apply on…"
+ticks_before=$(worker_ticks)
 read -r rstatus rules_s rcreated rules_job rdetail \
   < <(timeout $((TIMEOUT + 120)) "$PY" bench/imports.py run "$slug" "$rules_account" "$csv" "$TIMEOUT")
 if [[ $rstatus != "done" || $rcreated != "$ROWS" ]]; then
@@ -162,6 +172,7 @@ if [[ $rstatus != "done" || $rcreated != "$ROWS" ]]; then
   tail -n 40 "$OUT/imports-worker.log" >&2
   exit 1
 fi
+rules_cpu=$(secs $(($(worker_ticks) - ticks_before)))
 read -r categorised tagged noted applied < <(timeout 300 "$PY" bench/imports.py outcome "$rules_job")
 
 # --- The table ------------------------------------------------------------------------------------
@@ -191,6 +202,7 @@ row() { printf '%-34s %14s  %-14s %s\n' "$@"; }
   row "raw COPY rows/s" "$copy_rps" "" ""
   row "import wall s (create → done)" "$import_s" "<= 120" "$(verdict "$import_s" '<=' 120)"
   row "import rows/s" "$import_rps" "" ""
+  row "import worker CPU s" "$import_cpu" "" ""
   row "import / raw COPY" "$import_ratio%" ">= 10%" "$(verdict "$import_ratio" '>=' 10)"
   row "floor: INSERT into the ledger s" "$floor_s" "" ""
   row "floor rows/s (import's ceiling)" "$floor_rps" "" ""
@@ -211,6 +223,7 @@ row() { printf '%-34s %14s  %-14s %s\n' "$@"; }
   row "  rows/s" "$rules_rps" "" ""
   row "  / floor" "$rules_floor%" ">= 50%" "$(verdict "$rules_floor" '>=' 50)"
   row "  time / plain import's" "${rules_plain}x" "" ""
+  row "  worker CPU s (plain's)" "$rules_cpu ($import_cpu)" "" ""
   row "  rows categorised/tagged/noted" "$categorised/$tagged/$noted" "" ""
   row "  rows auto-applied (>= $threshold)" "$applied" "" ""
   row "  model training s (not timed)" "$train_s" "" ""
