@@ -284,12 +284,16 @@ class Staging:
     def extras(
         self, after: int, through: int, account_id: int, job_id: int
     ) -> list[tuple[int, Any]]:
-        """The range's transactions this job wrote with something left to do, with it."""
+        """The range's transactions this job wrote with something left to do, with it; each
+        row's transaction found by one fingerprint-index probe (see ``tags_link``): joined, the
+        planner hashed the account's rows for every chunk, also when no row had anything."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT t.id, s.extra FROM pg_temp.kore_import_staging s "
-                "JOIN ledger_transaction t ON t.account_id = %s AND t.fingerprint = s.fingerprint "
+                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
+                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
                 "AND t.import_job_id = %s AND t.import_line = s.line AND t.deleted_at IS NULL "
+                "OFFSET 0) t "
                 "WHERE s.line > %s AND s.line <= %s AND s.extra <> '{}' AND s.links IS NULL "
                 "ORDER BY s.line",
                 [account_id, job_id, after, through],
