@@ -69,7 +69,13 @@ from kore.payees.categorise import (
     tags_link,
 )
 from kore.payees.rules import split_amounts
-from kore.suggestions.services import retrain_after_import, suggestions_import_apply
+from kore.suggestions.services import (
+    AutoApply,
+    auto_apply_get,
+    retrain_after_import,
+    suggestions_chunk_apply,
+    suggestions_import_apply,
+)
 from kore.webhooks.events import IMPORT_FAILED, IMPORT_FINISHED, publish
 
 from .booking import Booked, Booker, Pending, pending_pairs
@@ -219,6 +225,11 @@ class _Run:
         # embedded runtime) pass 2 re-reads the file and writes through the ORM.
         self.staging = Staging() if _staged() else None
         self.chunks: list[tuple[int, int]] = []  # (last line, rows read) of each staged chunk
+        # Auto-apply decides a row's suggestion before the row is written; the lines it could
+        # not decide then (booked onto an existing transaction, or a rule's transfer that may
+        # not be made) are decided once the import has written everything.
+        self.auto: AutoApply | None = None
+        self.deferred: set[int] = set()
 
     def _opener(self) -> BinaryIO:
         try:
@@ -240,6 +251,7 @@ class _Run:
         self.category_names = CategoryNames(job.organization)
         if not job.dry_run:
             rule_tags_ensure(organization=job.organization, rules=self.categoriser.rules)
+            self.auto = auto_apply_get(organization=job.organization)
         if not job.account_refs:
             self._route(reader, first_only=job.format == ImportJob.Format.CSV)
         try:
@@ -250,7 +262,8 @@ class _Run:
                 self._staging_drop()
         if not job.dry_run:
             self._reconcile(getattr(reader, "statements", None) or [])
-            suggestions_import_apply(job=job)
+            if self.auto is not None and self.deferred:
+                suggestions_import_apply(job=job, auto=self.auto, lines=self.deferred)
         _finish(job, self.claim, Status.DONE)
         retrain_after_import(job=job)
         if job.format in ImportJob.TABULAR and not job.dry_run:
@@ -304,8 +317,10 @@ class _Run:
                     in_closed.append(fp)
                 if staging is not None:
                     item, decision = _categorised(
-                        self.categoriser, self.job, item, self.category_names
+                        self.categoriser, self.job, item, self.category_names, self.auto
                     )
+                    if "transfer" in decision.extra:
+                        self.deferred.add(item.line)
                     lines.append(staging_line(item, total, fp, occurrence, decision))
                     valid += 1
                     last_line = item.line
@@ -432,6 +447,7 @@ class _Run:
             if _links_possible(job):
                 links = self._link(staging.fresh(job.account_id, after, through))
                 staging.link(links)
+                self.deferred.update(links)
             size, held = staging.counts(job.account_id, after, through)
             if held:
                 for row, fp, occurrence, matched in staging.matches(
@@ -442,6 +458,7 @@ class _Run:
             if created and not job.dry_run:  # the change number only when something changes
                 seq = ledger_version_bump(organization=job.organization)
                 staging.payees_create(after, through, job.organization, job.created_by)
+                now = timezone.now()
                 created = staging.insert(
                     after=after, through=through, account_id=job.account_id,
                     values={
@@ -449,8 +466,10 @@ class _Run:
                         "currency": job.account.currency, "created_by_id": job.created_by_id,
                         "change_seq": seq, "import_job_id": job.pk,
                     },
-                    history_user_id=job.created_by_id, now=timezone.now(),
+                    history_user_id=job.created_by_id, now=now,
                 )  # fmt: skip
+                if self.auto is not None:
+                    staging.applied_record(after, through, job, now)
                 staging.tags_link(after, through, job.account_id, job.organization_id)
                 _staged_extras(job, seq, staging.extras(after, through, job.account_id, job.pk))
             job.created_count += created
@@ -486,10 +505,13 @@ class _Run:
             linked: set[int] = set()
             if _links_possible(job):
                 linked = set(self._link([(r, fp) for r, fp, _ in chunk if fp not in matched]))
+                self.deferred.update(linked)
             chunk = [entry for entry in chunk if entry[0].line not in linked]
             new = [(row, fp) for row, fp, _ in chunk if fp not in matched]
             if new and not job.dry_run:
-                _transactions_create(job, new, self.categoriser, self.category_names)
+                _transactions_create(
+                    job, new, self.categoriser, self.category_names, self.auto, self.deferred
+                )
             for row, fp, occurrence in chunk:
                 if fp in matched and len(job.duplicates) < ERRORS_KEPT:
                     job.duplicates.append(_duplicate(row, fp, occurrence, matched[fp]))
@@ -904,10 +926,15 @@ def _live_fingerprints(account_id: int, fingerprints: list[str]) -> dict[str, in
 
 
 def _categorised(
-    categoriser: Categoriser, job: ImportJob, row: Row, names: CategoryNames | None = None
+    categoriser: Categoriser,
+    job: ImportJob,
+    row: Row,
+    names: CategoryNames | None = None,
+    auto: AutoApply | None = None,
 ) -> tuple[Row, Decision]:
     """The row as rules leave it (notes), and what payees and rules decided for it; a category
-    the file gives (a mapped column) wins over the rules."""
+    the file gives (a mapped column) wins over the rules; with ``auto`` (auto-apply on), a row
+    left without a category, split or transfer gets the suggestions whose best is applied."""
     category = names.find(row.category)[0] if names is not None and row.category else None
     taken = frozenset(("category", "split", "transfer")) if category is not None else frozenset()
     decision = categoriser.decide(
@@ -925,6 +952,8 @@ def _categorised(
         decision.extra["split"] = [[category_id, str(amount)] for category_id, amount in lines]
     if "transfer" in decision.values:
         decision.extra["transfer"] = decision.values.pop("transfer")
+    if auto is not None and decision.values.get("category") is None and not decision.extra:
+        decision.suggested = auto.choose(row.counterparty, row.description, row.amount)
     notes = decision.values.get("notes")
     if notes and not row.notes:
         row = dataclasses.replace(row, notes=notes)
@@ -936,7 +965,12 @@ def _transactions_create(
     rows: Iterable[tuple[Row, str]],
     categoriser: Categoriser | None = None,
     names: CategoryNames | None = None,
+    auto: AutoApply | None = None,
+    deferred: set[int] | None = None,
 ) -> None:
+    """Write the rows (ORM path) as payees and rules decide, with the suggestions ``auto``
+    applies in the same change; ``deferred`` collects the lines of rows a rule asked to make
+    transfers of (auto-apply decides those once the import is written)."""
     seq = ledger_version_bump(organization=job.organization)
     account = job.account
     rows = list(rows)
@@ -945,7 +979,9 @@ def _transactions_create(
             job.organization, counterparties=[r.counterparty for r, _ in rows]
         )
     names = names or CategoryNames(job.organization)
-    decided = [(*_categorised(categoriser, job, row, names), fp) for row, fp in rows]
+    decided = [(*_categorised(categoriser, job, row, names, auto), fp) for row, fp in rows]
+    if deferred is not None:
+        deferred.update(row.line for row, d, _ in decided if "transfer" in d.extra)
     payees_settle(
         organization=job.organization, decisions=[d for _, d, _ in decided], user=job.created_by
     )
@@ -986,6 +1022,10 @@ def _transactions_create(
             for tx, (_, d, _) in zip(created, decided, strict=True)
         ],
     )
+    chosen = {tx.pk: d.suggested for tx, (_, d, _) in zip(created, decided, strict=True)
+              if d.suggested}  # fmt: skip
+    if chosen:
+        suggestions_chunk_apply(job=job, chosen=chosen, seq=seq)
 
 
 def _extras_apply(job: ImportJob, seq: int, rows: list[tuple[Transaction, dict[str, Any]]]) -> None:

@@ -19,10 +19,14 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.db import transaction as db_transaction
 
-from kore.ledger.services.bulk_sql import transactions_insert_select
+from kore.ledger.services.bulk_sql import AmendedOnWrite, transactions_insert_select
 from kore.orgs.models import Organization
 from kore.payees.categorise import Decision, payees_ensure
+from kore.suggestions.models import AppliedSuggestion
+from kore.suggestions.services import CHANGE_REASON as SUGGESTION_REASON
+from kore.suggestions.services import suggested_record
 
+from .models import ImportJob
 from .readers import Row
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,10 @@ _COLUMNS = (
     # and the tags (a JSON array of names).
     "payee_key text NOT NULL, payee_name text NOT NULL, payee_id bigint, category_id bigint, "
     "tags text NOT NULL, "
+    # What auto-apply chose for a row nothing else gave a category (kore.suggestions): the
+    # top suggestion's category, written as the row's, and the suggestions as its
+    # AppliedSuggestion row keeps them (suggested_record).
+    "suggested_category bigint, suggested text, "
     # What is done to the row once written (a JSON object, usually empty): split lines
     # ("split": [[category id, amount], …]) and a transfer ("transfer": account id).
     "extra text NOT NULL"
@@ -48,7 +56,7 @@ _COLUMNS = (
 _COPY_COLUMNS = (
     "line, read, fingerprint, occurrence, occurred_on, amount, description, counterparty, "
     "reference, original_amount, original_currency, bank_state, bank_id, notes, metadata, "
-    "payee_key, payee_name, payee_id, category_id, tags, extra"
+    "payee_key, payee_name, payee_id, category_id, tags, suggested_category, suggested, extra"
 )
 _ROW_COLUMNS = (
     "s.line, s.occurred_on, s.amount, s.description, s.counterparty, s.reference, "
@@ -79,6 +87,12 @@ def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decisi
     values = decision.values
     tags = json.dumps(values.get("tags") or []).translate(_ESCAPE)
     extra = json.dumps(decision.extra, default=str).translate(_ESCAPE) if decision.extra else "{}"
+    found = decision.suggested
+    suggested = (
+        f"{found[0].category_id}\t" + json.dumps(suggested_record(found)).translate(_ESCAPE)
+        if found
+        else "\\N\t\\N"
+    )
     return (
         f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
         f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
@@ -86,7 +100,7 @@ def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decisi
         f"{row.bank_state}\t{row.bank_id.translate(_ESCAPE)}\t{row.notes.translate(_ESCAPE)}\t"
         f"{metadata}\t{decision.payee_key.translate(_ESCAPE)}\t"
         f"{decision.payee_name.translate(_ESCAPE)}\t{_id(decision.payee_id)}\t"
-        f"{_id(values.get('category'))}\t{tags}\t{extra}\n"
+        f"{_id(values.get('category'))}\t{tags}\t{suggested}\t{extra}\n"
     )
 
 
@@ -208,7 +222,11 @@ class Staging:
         history_user_id: int | None,
         now: datetime,
     ) -> int:
-        """Write the range's rows that no live transaction of the account holds; how many."""
+        """Write the range's rows that no live transaction of the account holds; how many.
+
+        A row auto-apply chose a category for is written with it, once, as version 2: its audit
+        trail is the import's ``'+'`` row (no category, version 1) and the suggestion's ``'~'``
+        row (change reason ``suggestion``), what writing it and then updating it recorded."""
         source = (
             "SELECT s.occurred_on, s.amount::numeric AS amount, s.description, s.counterparty, "  # noqa: S608
             "s.reference, s.fingerprint, s.line AS import_line, "
@@ -218,7 +236,9 @@ class Staging:
             "CASE WHEN s.bank_state = 'pending' THEN 'pending' ELSE 'cleared' END AS status, "
             # Tagged rows say so at once (the tags follow in this transaction, tags_link): the
             # flag's trigger then has no row to update.
-            "s.payee_id, s.category_id, s.tags <> '[]' AS has_tags "
+            "s.payee_id, COALESCE(s.category_id, s.suggested_category) AS category_id, "
+            "s.tags <> '[]' AS has_tags, "
+            "CASE WHEN s.suggested_category IS NULL THEN 1 ELSE 2 END AS version "
             "FROM pg_temp.kore_import_staging s "
             "WHERE s.line > %s AND s.line <= %s AND s.links IS NULL "
             f"AND NOT EXISTS (SELECT FROM ({_MATCH}) m) ORDER BY s.line"
@@ -229,11 +249,37 @@ class Staging:
             columns=("occurred_on", "amount", "description", "counterparty", "reference",
                      "fingerprint", "import_line", "original_amount", "original_currency",
                      "bank_state", "bank_id", "notes", "metadata", "status", "payee_id",
-                     "category_id", "has_tags"),
+                     "category_id", "has_tags", "version"),
             values=values,
             history_user_id=history_user_id,
             now=now,
+            amended=AmendedOnWrite(
+                where="new.version = 2", first={"category_id": None, "version": 1},
+                change_reason=SUGGESTION_REASON,
+            ),
         )  # fmt: skip
+
+    def applied_record(self, after: int, through: int, job: ImportJob, now: datetime) -> None:
+        """The ``AppliedSuggestion`` rows of the range's rows this job wrote with a suggested
+        category (what ``kore.suggestions.services.applied_record`` writes), each row's
+        transaction found by one fingerprint-index probe (see ``tags_link``)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO suggestions_appliedsuggestion (organization_id, transaction_id, "
+                "category_id, confidence, suggested, how, import_job_id, applied_by_id, "
+                "applied_at) "
+                "SELECT %s, t.id, s.suggested_category, "
+                "(s.suggested::jsonb -> 0 ->> 'confidence')::numeric, s.suggested::jsonb, %s, "
+                "%s, %s, %s FROM pg_temp.kore_import_staging s "
+                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
+                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
+                "AND t.import_job_id = %s AND t.import_line = s.line AND t.deleted_at IS NULL "
+                "OFFSET 0) t "
+                "WHERE s.line > %s AND s.line <= %s AND s.suggested_category IS NOT NULL "
+                "AND s.links IS NULL ORDER BY s.line",
+                [job.organization_id, AppliedSuggestion.How.AUTO.value, job.pk,
+                 job.created_by_id, now, job.account_id, job.pk, after, through],
+            )  # fmt: skip
 
     def payees_create(
         self, after: int, through: int, organization: Organization, user: Any

@@ -18,6 +18,7 @@ from kore.core.audit import audit_attrs
 from kore.imports.matching import counterparty_known, counterparty_normalise
 from kore.ledger.models import Account, Category, Tag, Transaction
 from kore.orgs.models import Organization
+from kore.suggestions.engine import Suggestion
 
 from .models import Payee, PayeeAlias, Rule
 from .rules import CompiledRule, Facts, rule_compile, rules_evaluate
@@ -142,6 +143,9 @@ class Decision:
     rules: list[int] = field(default_factory=list)
     # What an import does once the row is written: split lines, a transfer (kore.imports).
     extra: dict[str, Any] = field(default_factory=dict)
+    # An import's auto-apply (kore.suggestions): the row's suggestions, best first, when the
+    # best one's category is applied (nothing else gave the row a category).
+    suggested: list[Suggestion] = field(default_factory=list)
 
 
 class Categoriser:

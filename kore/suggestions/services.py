@@ -4,6 +4,7 @@
 import json
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from kore.ledger.services.transactions import transaction_update
 from kore.orgs.models import Organization, User
 from kore.orgs.scoping import OrgContext
 
-from .engine import DEFAULT_METHOD, Example, Suggestion, Text, reading, train
+from .engine import DEFAULT_METHOD, Classifier, Example, Suggestion, Text, reading, train
 from .models import AppliedSuggestion, SuggestionModel, SuggestionSettings
 from .selectors import suggestion_model_get
 
@@ -90,45 +91,88 @@ def suggestion_settings_update(
     return row
 
 
-def _suggested(found: list[Suggestion]) -> list[dict[str, Any]]:
+def suggested_record(found: Sequence[Suggestion]) -> list[dict[str, Any]]:
+    """What ``AppliedSuggestion.suggested`` keeps of the suggestions shown, best first."""
     return [{"category": s.category_id, "confidence": f"{s.confidence:.3f}"} for s in found]
 
 
-def suggestions_import_apply(*, job: ImportJob) -> int:
-    """Set the top suggestion's category on the job's uncategorised rows whose confidence
-    reaches the organisation's ``auto_apply_confidence``; audited with the change reason
-    ``suggestion`` and recorded as ``AppliedSuggestion`` rows. Returns how many were set."""
+class AutoApply:
+    """An import's auto-apply: the organisation's model and ``auto_apply_confidence``, read
+    once, and which suggestions a row that arrives uncategorised gets applied. Rows that read
+    the same ask the model once (the last ``ASKED_KEPT`` readings are kept)."""
+
+    ASKED_KEPT = 20_000
+
+    def __init__(self, model: Classifier, threshold: Decimal) -> None:
+        self.model, self.threshold = model, threshold
+        self.asked: dict[tuple[str, str, str, int], list[Suggestion]] = {}
+
+    def choose(self, counterparty: str, description: str, amount: Decimal) -> list[Suggestion]:
+        """The row's suggestions, best first, if the best one is applied; else none."""
+        text = Text(counterparty, description, amount)
+        read = reading(text)
+        got = self.asked.get(read)
+        if got is None:
+            if len(self.asked) >= self.ASKED_KEPT:
+                self.asked.clear()
+            got = self.asked[read] = self.model.suggest(text)
+        if got and Decimal(f"{got[0].confidence:.3f}") >= self.threshold:
+            return got
+        return []
+
+
+def auto_apply_get(*, organization: Organization) -> AutoApply | None:
+    """The organisation's auto-apply for an import, or None when it is off or untrained."""
     threshold = (
-        SuggestionSettings.objects.filter(organization_id=job.organization_id)
+        SuggestionSettings.objects.filter(organization=organization)
         .values_list("auto_apply_confidence", flat=True)
         .first()
     )
     if threshold is None:
-        return 0
-    found = suggestion_model_get(organization=job.organization)
-    if found is None:
-        return 0
-    model, _ = found
-    rows = Transaction.objects.filter(
-        account_id=job.account_id, import_job=job, category__isnull=True, deleted_at__isnull=True,
-        transfer__isnull=True, has_splits=False,
-    ).values_list("id", "counterparty", "description", "amount")  # fmt: skip
+        return None
+    found = suggestion_model_get(organization=organization)
+    return None if found is None else AutoApply(found[0], threshold)
+
+
+def suggestions_import_apply(*, job: ImportJob, auto: AutoApply, lines: Iterable[int]) -> int:
+    """Set the top suggestion's category on the job's rows at these lines that are still
+    uncategorised and whose confidence reaches the organisation's ``auto_apply_confidence``;
+    audited with the change reason ``suggestion`` and recorded as ``AppliedSuggestion`` rows.
+    Returns how many were set. For the rows an import could not decide before writing them
+    (booked onto an existing transaction, or a transfer a rule asked for that was not made):
+    the others had their suggestion applied as they were written (``suggestions_chunk_apply``
+    on the ORM path, ``kore.imports.staging`` on PostgreSQL)."""
+    ordered = sorted(set(lines))
     chosen: dict[int, list[Suggestion]] = {}
-    asked: dict[tuple[str, str, str, int], list[Suggestion]] = {}
-    for tx_id, counterparty, description, amount in rows.iterator(chunk_size=APPLY_CHUNK):
-        text = Text(counterparty, description, amount)
-        read = reading(text)
-        got = asked.get(read)
-        if got is None:
-            got = asked[read] = model.suggest(text)
-        if got and Decimal(f"{got[0].confidence:.3f}") >= threshold:
-            chosen[tx_id] = got
+    for start in range(0, len(ordered), APPLY_CHUNK):
+        rows = Transaction.objects.filter(
+            account_id=job.account_id, import_job=job,
+            import_line__in=ordered[start : start + APPLY_CHUNK],
+            category__isnull=True, deleted_at__isnull=True, transfer__isnull=True,
+            has_splits=False,
+        ).values_list("id", "counterparty", "description", "amount")  # fmt: skip
+        for tx_id, counterparty, description, amount in rows:
+            got = auto.choose(counterparty, description, amount)
+            if got:
+                chosen[tx_id] = got
     ids = sorted(chosen)
     applied = 0
     for start in range(0, len(ids), APPLY_CHUNK):
         part = {i: chosen[i] for i in ids[start : start + APPLY_CHUNK]}
         applied += _apply(job, part)
     return applied
+
+
+def suggestions_chunk_apply(
+    *, job: ImportJob, chosen: dict[int, list[Suggestion]], seq: int
+) -> None:
+    """The ORM path's import (SQLite): the chunk's rows just written, each with the suggestions
+    chosen before it was written, get the top one's category in the chunk's change; the same
+    rows, audit rows and ``AppliedSuggestion`` rows as the PostgreSQL path writes them in one."""
+    now = timezone.now()
+    ids = _categories_set_orm(chosen, seq, now)
+    history_record(ids=ids, user=job.created_by, now=now, set_based=False)
+    applied_record(job=job, chosen={i: chosen[i] for i in ids}, now=now, set_based=False)
 
 
 def _apply(job: ImportJob, chosen: dict[int, list[Suggestion]]) -> int:
@@ -211,7 +255,7 @@ def applied_record(
                 job.organization_id, AppliedSuggestion.How.AUTO.value, job.pk, job.created_by_id,
                 now, ids, [chosen[i][0].category_id for i in ids],
                 [f"{chosen[i][0].confidence:.3f}" for i in ids],
-                [json.dumps(_suggested(chosen[i])) for i in ids],
+                [json.dumps(suggested_record(chosen[i])) for i in ids],
             ],
         )  # fmt: skip
 
@@ -234,7 +278,7 @@ def _applied(job: ImportJob, tx_id: int, found: list[Suggestion]) -> AppliedSugg
     return AppliedSuggestion(
         organization_id=job.organization_id, transaction_id=tx_id,
         category_id=found[0].category_id, confidence=f"{found[0].confidence:.3f}",
-        suggested=_suggested(found), how=AppliedSuggestion.How.AUTO, import_job=job,
+        suggested=suggested_record(found), how=AppliedSuggestion.How.AUTO, import_job=job,
         applied_by=job.created_by,
     )  # fmt: skip
 
@@ -255,7 +299,7 @@ def suggestion_accept(
         tx = transaction_update(ctx=ctx, tx_id=tx_id, category=category_id)
         AppliedSuggestion.objects.create(
             organization=ctx.organization, transaction=tx, category_id=category_id,
-            confidence=f"{offered[category_id].confidence:.3f}", suggested=_suggested(shown),
+            confidence=f"{offered[category_id].confidence:.3f}", suggested=suggested_record(shown),
             how=AppliedSuggestion.How.ACCEPTED, applied_by=ctx.user,
         )  # fmt: skip
     return tx

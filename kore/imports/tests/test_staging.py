@@ -1,6 +1,7 @@
 """The PostgreSQL write path (COPY into staging, INSERT … SELECT into the ledger) against the ORM
 path it replaces: same rows, same history, same duplicate handling, across chunk boundaries."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,13 @@ from kore.imports.models import ImportJob
 from kore.imports.services import import_job_create, import_job_run
 from kore.ledger.models import LedgerState, Transaction
 from kore.ledger.tests.factories import AccountFactory, CategoryFactory
+from kore.ledger.tests.factories_tx import TransactionFactory
 from kore.orgs.models import Role
 from kore.orgs.scoping import OrgContext
 from kore.payees.models import Rule
+from kore.suggestions.models import AppliedSuggestion, SuggestionSettings
+from kore.suggestions.services import suggestion_model_train
+from kore.suggestions.tests.helpers import history_write
 
 from .conftest import upload
 
@@ -168,3 +173,83 @@ def test_rules_tags_and_notes_across_chunks_equal_the_orm_path(world, monkeypatc
     assert (tagged["Row 3"], tagged["Row 4"], tagged["Row 14"]) == ([], ["even", "x"], ["ones"])
     even = Transaction.objects.get(account=staged_account, description="Row 12")
     assert (even.notes, even.category_id) == ("even", category.pk)
+
+
+def applied(account) -> list[tuple[int, int, str, list, str, bool]]:
+    """The account's applied suggestions: (line, category, confidence, suggested, how, by job)."""
+    return [
+        (a.transaction.import_line, a.category_id, str(a.confidence), a.suggested, a.how,
+         a.import_job_id == a.transaction.import_job_id)
+        for a in AppliedSuggestion.objects.filter(transaction__account=account)
+        .select_related("transaction")
+        .order_by("transaction__import_line")
+    ]  # fmt: skip
+
+
+def test_auto_applied_suggestions_across_chunks_equal_the_orm_path(world, monkeypatch):
+    """Auto-apply decides before a row is written: the staged path writes each row once with its
+    suggested category, and the rows, their audit trail ('+' as imported, then '~' with the
+    reason ``suggestion``) and the AppliedSuggestion rows equal the ORM path's; a rule's
+    category wins over a suggestion."""
+    categories = history_write(world.org, AccountFactory(organization=world.org, name="Past"))
+    suggestion_model_train(organization=world.org)
+    SuggestionSettings.objects.create(organization=world.org, auto_apply_confidence="0.60")
+    rent = CategoryFactory(organization=world.org, name="Rent")
+    Rule.objects.create(
+        organization=world.org, name="rent", position=0, actions={"category": rent.pk},
+        conditions=[{"field": "description", "op": "contains", "value": "netflix.com 3"}],
+    )  # fmt: skip
+    texts = ["NETFLIX.COM {n} AMSTERDAM", "Shell Station {n}", "Zqxv Wplk {n}"]
+    body = "".join(
+        f"2024-01-{1 + n:02d},{texts[n % 3].format(n=n)},-{10 + n}.99\n" for n in range(10)
+    )
+    data = ("Date,Description,Amount\n" + body).encode()
+    monkeypatch.setattr(services, "STAGED_CHUNK_ROWS", 3)
+    staged_account = AccountFactory(organization=world.org, currency="EUR", name="Staged")
+    orm_account = AccountFactory(organization=world.org, currency="EUR", name="ORM")
+    staged = run(world, staged_account, data)
+    monkeypatch.setattr(services, "_staged", lambda: False)
+    run(world, orm_account, data)
+    assert staged.created_count == 10
+    assert snapshot(staged_account) == snapshot(orm_account)
+    assert applied(staged_account) == applied(orm_account)
+    rows = {t.import_line: t for t in Transaction.objects.filter(account=staged_account)}
+    netflix, fuel, ruled = rows[2], rows[3], rows[5]  # lines: NETFLIX 0, Shell 1, NETFLIX 3
+    assert (netflix.category_id, fuel.category_id) == (
+        categories["Subscriptions"].pk, categories["Fuel"].pk,
+    )  # fmt: skip
+    assert rows[11].category_id == categories["Subscriptions"].pk  # the last chunk's row 9
+    assert (ruled.category_id, ruled.version) == (rent.pk, 1)
+    assert not AppliedSuggestion.objects.filter(transaction=ruled).exists()
+    trail = [
+        (h.history_type, h.history_change_reason, h.category_id, h.version)
+        for h in netflix.history.order_by("history_id")
+    ]
+    assert trail == [("+", None, None, 1), ("~", "suggestion", netflix.category_id, 2)]
+    assert [line for line, *_ in applied(staged_account)] == sorted(
+        line for line, t in rows.items() if t.category_id and t.category_id != rent.pk
+    )
+
+
+@pytest.mark.parametrize("staged", [True, False])
+def test_a_row_booked_onto_a_hand_entered_transaction_gets_its_suggestion_once_written(
+    world, monkeypatch, staged
+):
+    """A row linked to a transaction entered by hand is not written anew: auto-apply decides
+    it once the import has written everything, as it decided every row before."""
+    categories = history_write(world.org, AccountFactory(organization=world.org, name="Past"))
+    suggestion_model_train(organization=world.org)
+    SuggestionSettings.objects.create(organization=world.org, auto_apply_confidence="0.60")
+    account = AccountFactory(organization=world.org, currency="EUR", name="Card")
+    hand = TransactionFactory(
+        account=account, occurred_on=date(2024, 3, 5), amount=Decimal("-4.50"),
+        counterparty="SQ *BLUE BOTTLE COFFEE OAKLAND CA", description="card 1",
+    )  # fmt: skip
+    data = b"Date,Payee,Amount\n2024-03-05,SQ *BLUE BOTTLE COFFEE OAKLAND CA,-4.50\n"
+    monkeypatch.setattr(services, "_staged", lambda: staged)
+    job = run(world, account, data)
+    assert (job.matched_count, job.created_count) == (1, 0)
+    hand.refresh_from_db()
+    assert (hand.import_job_id, hand.category_id) == (job.pk, categories["Coffee"].pk)
+    assert AppliedSuggestion.objects.get(transaction=hand).import_job_id == job.pk
+    assert hand.history.first().history_change_reason == "suggestion"

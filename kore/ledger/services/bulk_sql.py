@@ -12,6 +12,7 @@ derived from the models, so a field added later is written with its default, not
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,10 +48,14 @@ def _period_open_check(source: str, params: Sequence[Any], values: dict[str, Any
         period_open_check(organization=organization, entries=[(account_id, earliest)])
 
 
-def _history_select(stamp: dict[str, Any], source: str) -> tuple[list[str], list[str], list[Any]]:
+def _history_select(
+    stamp: dict[str, Any], source: str, cases: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> tuple[list[str], list[str], list[Any]]:
     """The history table's columns, and what fills each from a row of ``source`` (an alias of
     rows shaped like the transaction table): tracked fields from the row, the rest from
-    ``stamp`` (plus the request id and API token of ``kore.core.audit``) or their default."""
+    ``stamp`` (plus the request id and API token of ``kore.core.audit``) or their default.
+    ``cases``: (SQL condition, attname → value): where the condition holds, those fields take
+    those values instead."""
     history = Transaction.history.model
     columns_of = {f.attname: f.column for f in Transaction._meta.concrete_fields}
     tracked = {f.attname for f in history.tracked_fields}
@@ -62,13 +67,31 @@ def _history_select(stamp: dict[str, Any], source: str) -> tuple[list[str], list
         if field.primary_key:
             continue  # history_id: an identity column
         cols.append(_quoted(field.column))
+        when = [(condition, values[field.attname]) for condition, values in cases
+                if field.attname in values]  # fmt: skip
+        branches = "".join(f"WHEN {condition} THEN %s " for condition, _ in when)
+        args.extend(_constant(field, value) for _, value in when)
         if field.attname in tracked:
-            exprs.append(f"{source}.{_quoted(columns_of[field.attname])}")
-            continue
-        exprs.append("%s")
-        value = stamp[field.attname] if field.attname in stamp else field.get_default()
-        args.append(_constant(field, value))
+            expr = f"{source}.{_quoted(columns_of[field.attname])}"
+        else:
+            expr = "%s"
+            value = stamp[field.attname] if field.attname in stamp else field.get_default()
+            args.append(_constant(field, value))
+        exprs.append(f"CASE {branches}ELSE {expr} END" if when else expr)
     return cols, exprs, args
+
+
+@dataclass(frozen=True)
+class AmendedOnWrite:
+    """Rows written with one change already made on top of what their writer gave them: each
+    such row (``where``, an SQL condition on the new row ``new``) gets two history rows, a
+    ``'+'`` row as first given (``first``: attname → value, e.g. no category and version 1)
+    then a ``'~'`` row as written, with ``change_reason``; as if it had been inserted, then
+    updated, at the same instant. The row itself is written once."""
+
+    where: str
+    first: dict[str, Any]
+    change_reason: str
 
 
 def transactions_history_record(
@@ -99,6 +122,7 @@ def transactions_insert_select(
     values: dict[str, Any],
     history_user_id: int | None,
     now: datetime,
+    amended: AmendedOnWrite | None = None,
 ) -> int:
     """Insert one transaction per row of ``source`` and its history row; returns how many.
 
@@ -107,7 +131,9 @@ def transactions_insert_select(
     every row to other attnames (``organization_id``, ``change_seq``…). Must run inside the
     caller's transaction, after ``ledger_version_bump`` when it sets ``change_seq``. Rows of one
     account (``account_id`` in ``values``) dated in its closed period are refused (409
-    ``period_reconciled``, see ``periods``) before anything is written.
+    ``period_reconciled``, see ``periods``) before anything is written. ``amended``: rows that
+    carry a change over what their writer decided (an applied suggestion) get a second history
+    row for it (``AmendedOnWrite``).
     """
     assert connection.vendor == "postgresql", "a PostgreSQL statement"
     assert db_transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
@@ -142,16 +168,40 @@ def transactions_insert_select(
         "history_date": now, "history_type": "+", "history_change_reason": None,
         "history_user_id": history_user_id,
     }  # fmt: skip
-    history_cols, history_exprs, history_args = _history_select(stamp, "new")
+    history_from = "new"
+    if amended is None:
+        history_cols, history_exprs, history_args = _history_select(stamp, "new")
+    else:
+        # Each amended row twice (nth 0: as first given, '+'; nth 1: as written, '~'), in id
+        # order so that the '+' row's history id comes first (the audit feed's order).
+        amended_first = f"n.nth = 0 AND ({amended.where})"
+        change = {"history_type": "~", "history_change_reason": amended.change_reason}
+        history_cols, history_exprs, history_args = _history_select(
+            stamp, "new", [(amended_first, amended.first), ("n.nth = 1", change)]
+        )
+        history_from = (
+            f"new CROSS JOIN (VALUES (0), (1)) AS n(nth) WHERE n.nth = 0 OR ({amended.where}) "
+            "ORDER BY new.id, n.nth"
+        )
 
     # Identifiers come from the models, every value is a parameter.
-    sql = (
-        f"WITH new AS (INSERT INTO {_quoted(Transaction._meta.db_table)} "  # noqa: S608
+    insert = (
+        f"INSERT INTO {_quoted(Transaction._meta.db_table)} "  # noqa: S608
         f"({', '.join(insert_cols)}) SELECT {', '.join(exprs)} FROM ({source}) AS src "
-        "RETURNING *) "
-        f"INSERT INTO {_quoted(history._meta.db_table)} ({', '.join(history_cols)}) "
-        f"SELECT {', '.join(history_exprs)} FROM new"
+        "RETURNING *"
+    )
+    record = (
+        f"INSERT INTO {_quoted(history._meta.db_table)} ({', '.join(history_cols)}) "  # noqa: S608
+        f"SELECT {', '.join(history_exprs)} FROM {history_from}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*args, *params, *history_args])
-        return int(cursor.rowcount)
+        if amended is None:
+            sql = f"WITH new AS ({insert}) {record}"
+            cursor.execute(sql, [*args, *params, *history_args])
+            return int(cursor.rowcount)
+        # More history rows than new ones: count the new rows.
+        cursor.execute(
+            f"WITH new AS ({insert}), recorded AS ({record}) SELECT count(*) FROM new",  # noqa: S608
+            [*args, *params, *history_args],
+        )
+        return int(cursor.fetchone()[0])
