@@ -15,6 +15,7 @@ Actions, an object: ``category`` (id), ``payee`` (id), ``tags`` (names), ``notes
 row becomes one leg of a transfer to that account, ``kore.ledger.services.transfers``).
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,7 @@ from kore.core.money import quantize
 
 REGEX_TIMEOUT = 0.05  # seconds per row and pattern
 REGEX_TIMEOUTS_KEPT = 3  # a pattern that times out this often in one run stops being tried
+REGEX_SEEN_KEPT = 4096  # texts whose answer a regex condition remembers (then it starts afresh)
 TEXT_FIELDS = ("description", "counterparty", "payee")
 ACTION_FIELDS = ("category", "payee", "tags", "notes", "split", "transfer")
 
@@ -52,6 +54,9 @@ class _Condition:
     value: Any
     pattern: Any = None
     timeouts: int = 0
+    # A regex's answer for texts it has read: an import's payees and counterparties repeat, and
+    # a search with a timeout costs several times a dictionary lookup.
+    seen: dict[str, bool] = dataclasses.field(default_factory=dict)  # `field` is a field here
 
     def holds(self, facts: Facts, folded: dict[str, str] | None = None) -> bool:
         """Whether the condition holds; ``folded`` keeps one row's text fields casefolded
@@ -83,13 +88,20 @@ class _Condition:
             return bool(self.value in text.casefold())
         if self.op == "equals":
             return bool(text.casefold().strip() == self.value)
+        known = self.seen.get(text)
+        if known is not None:
+            return known
         if self.timeouts >= REGEX_TIMEOUTS_KEPT:
             return False
         try:
-            return self.pattern.search(text, timeout=REGEX_TIMEOUT) is not None
+            found = self.pattern.search(text, timeout=REGEX_TIMEOUT) is not None
         except TimeoutError:
             self.timeouts += 1
             return False
+        if len(self.seen) >= REGEX_SEEN_KEPT:
+            self.seen.clear()
+        self.seen[text] = found
+        return found
 
 
 @dataclass(slots=True)
