@@ -230,6 +230,9 @@ class _Run:
         # not be made) are decided once the import has written everything.
         self.auto: AutoApply | None = None
         self.deferred: set[int] = set()
+        # A job claimed again (its worker died) wrote the lines up to its cursor before: those
+        # rows are decided at the end too.
+        self.resumed_after = job.cursor
 
     def _opener(self) -> BinaryIO:
         try:
@@ -262,8 +265,9 @@ class _Run:
                 self._staging_drop()
         if not job.dry_run:
             self._reconcile(getattr(reader, "statements", None) or [])
-            if self.auto is not None and self.deferred:
-                suggestions_import_apply(job=job, auto=self.auto, lines=self.deferred)
+            if self.auto is not None and (self.deferred or self.resumed_after):
+                suggestions_import_apply(job=job, auto=self.auto, lines=self.deferred,
+                                         through=self.resumed_after)  # fmt: skip
         _finish(job, self.claim, Status.DONE)
         retrain_after_import(job=job)
         if job.format in ImportJob.TABULAR and not job.dry_run:

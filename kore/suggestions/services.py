@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kore.core.audit import audit_attrs
@@ -134,24 +134,29 @@ def auto_apply_get(*, organization: Organization) -> AutoApply | None:
     return None if found is None else AutoApply(found[0], threshold)
 
 
-def suggestions_import_apply(*, job: ImportJob, auto: AutoApply, lines: Iterable[int]) -> int:
-    """Set the top suggestion's category on the job's rows at these lines that are still
-    uncategorised and whose confidence reaches the organisation's ``auto_apply_confidence``;
-    audited with the change reason ``suggestion`` and recorded as ``AppliedSuggestion`` rows.
-    Returns how many were set. For the rows an import could not decide before writing them
-    (booked onto an existing transaction, or a transfer a rule asked for that was not made):
-    the others had their suggestion applied as they were written (``suggestions_chunk_apply``
-    on the ORM path, ``kore.imports.staging`` on PostgreSQL)."""
+def suggestions_import_apply(
+    *, job: ImportJob, auto: AutoApply, lines: Iterable[int], through: int = 0
+) -> int:
+    """Set the top suggestion's category on the job's rows at these lines (and at every line
+    up to ``through``) that are still uncategorised and whose confidence reaches the
+    organisation's ``auto_apply_confidence``; audited with the change reason ``suggestion`` and
+    recorded as ``AppliedSuggestion`` rows. Returns how many were set. For the rows an import
+    could not decide before writing them (booked onto an existing transaction, a transfer a
+    rule asked for that was not made, or written by an earlier attempt of a resumed job): the
+    others had their suggestion applied as they were written (``suggestions_chunk_apply`` on
+    the ORM path, ``kore.imports.staging`` on PostgreSQL)."""
     ordered = sorted(set(lines))
+    scopes = [Q(import_line__in=ordered[i : i + APPLY_CHUNK])
+              for i in range(0, len(ordered), APPLY_CHUNK)]  # fmt: skip
+    if through:
+        scopes.append(Q(import_line__lte=through))
     chosen: dict[int, list[Suggestion]] = {}
-    for start in range(0, len(ordered), APPLY_CHUNK):
+    for scope in scopes:
         rows = Transaction.objects.filter(
-            account_id=job.account_id, import_job=job,
-            import_line__in=ordered[start : start + APPLY_CHUNK],
-            category__isnull=True, deleted_at__isnull=True, transfer__isnull=True,
-            has_splits=False,
+            scope, account_id=job.account_id, import_job=job, category__isnull=True,
+            deleted_at__isnull=True, transfer__isnull=True, has_splits=False,
         ).values_list("id", "counterparty", "description", "amount")  # fmt: skip
-        for tx_id, counterparty, description, amount in rows:
+        for tx_id, counterparty, description, amount in rows.iterator(chunk_size=APPLY_CHUNK):
             got = auto.choose(counterparty, description, amount)
             if got:
                 chosen[tx_id] = got

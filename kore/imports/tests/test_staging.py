@@ -253,3 +253,34 @@ def test_a_row_booked_onto_a_hand_entered_transaction_gets_its_suggestion_once_w
     assert (hand.import_job_id, hand.category_id) == (job.pk, categories["Coffee"].pk)
     assert AppliedSuggestion.objects.get(transaction=hand).import_job_id == job.pk
     assert hand.history.first().history_change_reason == "suggestion"
+
+
+@pytest.mark.parametrize("staged", [True, False])
+def test_a_resumed_import_decides_the_rows_its_earlier_attempt_wrote(world, monkeypatch, staged):
+    """A job claimed again after its worker died: the rows the first attempt wrote up to the
+    cursor are decided once the import is written (the first attempt may not have)."""
+    categories = history_write(world.org, AccountFactory(organization=world.org, name="Past"))
+    suggestion_model_train(organization=world.org)
+    SuggestionSettings.objects.create(organization=world.org, auto_apply_confidence="0.60")
+    account = AccountFactory(organization=world.org, currency="EUR", name="Card")
+    data = b"Date,Description,Amount\n2024-03-01,NETFLIX.COM 1 AMSTERDAM,-12.99\n"
+    data += b"2024-03-02,NETFLIX.COM 2 AMSTERDAM,-12.99\n"
+    job = import_job_create(
+        ctx=OrgContext(world.org, Role.OWNER, world.owner, None),
+        file=upload("s.csv", data),
+        account=account.pk,
+    )
+    # As if the first attempt had written line 2 and died before deciding it.
+    first = TransactionFactory(
+        account=account, occurred_on=date(2024, 3, 1), amount=Decimal("-12.99"),
+        description="NETFLIX.COM 1 AMSTERDAM", import_job=job, import_line=2,
+        fingerprint="written-before",
+    )  # fmt: skip
+    ImportJob.objects.filter(pk=job.pk).update(cursor=2)
+    monkeypatch.setattr(services, "_staged", lambda: staged)
+    import_job_run(job_id=job.pk)
+    subscriptions = categories["Subscriptions"].pk
+    rows = Transaction.objects.filter(account=account).order_by("import_line")
+    lines = [(t.import_line, t.category_id) for t in rows]
+    assert lines == [(2, subscriptions), (3, subscriptions)]
+    assert AppliedSuggestion.objects.filter(transaction=first).exists()
