@@ -44,7 +44,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "smoke: $*" >&2; tail -n 60 "$LOG" >&2; exit 1; }
+# On failure: the run log's errors and import lines first, then its tail without the beat job's
+# once-a-second lines (which otherwise fill it).
+fail() {
+  echo "smoke: $*" >&2
+  echo "smoke: errors and import lines of the run log:" >&2
+  grep -nE 'ERROR|CRITICAL|Traceback|on_commit|run_import|kore\.imports' "$LOG" | tail -n 40 >&2 || true
+  echo "smoke: the run log's last lines, the beat job's left out:" >&2
+  grep -vE 'purge_idempotency|smoke: purge|kore\.tasks .*task finished' "$LOG" | tail -n 60 >&2 || true
+  exit 1
+}
 
 # Wait until $1 answers its liveness probe; $2 is the process group to watch.
 wait_live() {
