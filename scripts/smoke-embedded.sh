@@ -49,7 +49,11 @@ trap cleanup EXIT
 fail() {
   echo "smoke: $*" >&2
   echo "smoke: errors and import lines of the run log:" >&2
-  grep -nE 'ERROR|CRITICAL|Traceback|on_commit|run_import|kore\.imports' "$LOG" | tail -n 40 >&2 || true
+  grep -nE 'ERROR|CRITICAL|Traceback|on_commit|run_import|kore\.imports|[Uu]ndeliver' "$LOG" \
+    | tail -n 40 >&2 || true
+  echo "smoke: messages waiting in the file broker, by queue:" >&2
+  find "$KORE_DATA_DIR/broker" -maxdepth 2 -name '*.msg' 2>/dev/null \
+    | sed -E 's/.*[0-9a-f]{32}\.(.*)\.msg$/\1/' | sort | uniq -c >&2 || true
   echo "smoke: the run log's last lines, the beat job's left out:" >&2
   grep -vE 'purge_idempotency|smoke: purge|kore\.tasks .*task finished' "$LOG" | tail -n 60 >&2 || true
   exit 1
