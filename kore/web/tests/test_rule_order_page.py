@@ -8,29 +8,11 @@ import pytest
 from kore.core.testing import OrgWorld
 from kore.payees.models import Rule
 from kore.payees.services_rules import rule_order_etag
+from kore.payees.tests.factories import rule_names, rules_in_order
 
 from .helpers import browser, page
 
 pytestmark = pytest.mark.django_db
-
-CONDITIONS = [{"field": "description", "op": "contains", "value": "x"}]
-
-
-def _rules(world: OrgWorld, *names: str, org=None) -> list[Rule]:
-    return [
-        Rule.objects.create(
-            organization=org or world.org,
-            name=name,
-            position=index,
-            conditions=CONDITIONS,
-            actions={"tags": ["t"]},
-        )
-        for index, name in enumerate(names)
-    ]
-
-
-def _names(world: OrgWorld) -> list[str]:
-    return [r.name for r in Rule.objects.filter(organization=world.org).order_by("position")]
 
 
 def _page_etag(client, world: OrgWorld) -> str:
@@ -46,30 +28,30 @@ def _post(client, world: OrgWorld, order: list[Rule] | str, etag: str | None):
 
 
 def test_the_dragged_order_is_saved_and_audited(world: OrgWorld) -> None:
-    a, b, c = _rules(world, "a", "b", "c")
+    a, b, c = rules_in_order(world.org, "a", "b", "c")
     client = browser(world.member)
     etag = _page_etag(client, world)
     assert etag == rule_order_etag([a.pk, b.pk, c.pk])
     response = _post(client, world, [b, c, a], etag)
     assert "New order saved." in response.content.decode()
-    assert _names(world) == ["b", "c", "a"]
+    assert rule_names(world.org) == ["b", "c", "a"]
     assert Rule.history.filter(id=a.pk).count() == 2  # a's move is in the audit trail
 
 
 def test_a_stale_order_is_refused_with_a_message(world: OrgWorld) -> None:
-    a, b, c = _rules(world, "a", "b", "c")
+    a, b, c = rules_in_order(world.org, "a", "b", "c")
     client = browser(world.member)
     etag = _page_etag(client, world)
     _post(browser(world.admin), world, [c, a, b], etag)  # someone else reorders first
     response = _post(client, world, [b, a, c], etag)
     html = response.content.decode()
     assert "reordered, added or removed elsewhere since this page was loaded" in html
-    assert _names(world) == ["c", "a", "b"]
+    assert rule_names(world.org) == ["c", "a", "b"]
 
 
 def test_another_organisations_rule_ids_are_refused(world: OrgWorld) -> None:
-    (a,) = _rules(world, "a")
-    (theirs,) = _rules(world, "theirs", org=world.other_org)
+    (a,) = rules_in_order(world.org, "a")
+    (theirs,) = rules_in_order(world.other_org, "theirs")
     client = browser(world.member)
     response = _post(client, world, [theirs, a], _page_etag(client, world))
     assert "The new order was not saved: No rule" in response.content.decode()
@@ -78,24 +60,24 @@ def test_another_organisations_rule_ids_are_refused(world: OrgWorld) -> None:
 
 
 def test_an_order_that_is_not_ids_is_400(world: OrgWorld) -> None:
-    _rules(world, "a")
+    rules_in_order(world.org, "a")
     client = browser(world.member)
     assert _post(client, world, "", None).status_code == 400
     assert _post(client, world, "1,x", None).status_code == 400
 
 
 def test_viewer_cannot_reorder_and_sees_no_drag(world: OrgWorld) -> None:
-    a, b = _rules(world, "a", "b")
+    a, b = rules_in_order(world.org, "a", "b")
     client = browser(world.viewer)
     html = client.get(page(world, "rules/")).content.decode()
     assert 'draggable="true"' not in html
     assert 'id="rule-order"' not in html
     assert _post(client, world, [b, a], None).status_code == 403
-    assert _names(world) == ["a", "b"]
+    assert rule_names(world.org) == ["a", "b"]
 
 
 def test_outsider_and_wrong_method(world: OrgWorld) -> None:
-    a, b = _rules(world, "a", "b")
+    a, b = rules_in_order(world.org, "a", "b")
     assert _post(browser(world.outsider), world, [b, a], None).status_code == 404
     assert browser(world.member).get(page(world, "rules/order/")).status_code == 405
-    assert _names(world) == ["a", "b"]
+    assert rule_names(world.org) == ["a", "b"]
