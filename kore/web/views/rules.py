@@ -2,6 +2,7 @@
 and action the API takes (kore.web.rule_forms), a live "would change N" count while a rule is
 written, runs and their undo; payees renamed, given a default category, merged."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -45,13 +46,9 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if editor.is_valid():
-            try:
-                rule = services_rules.rule_create(ctx=org, **editor.rule())
-            except KoreError as exc:
-                editor.apply_error(exc)
-                status = exc.status_code
-            else:
-                messages.success(request, f"Rule {rule.name!r} added.")
+            status = _saved(editor, lambda: services_rules.rule_create(ctx=org, **editor.rule()))
+            if status == 200:
+                messages.success(request, f"Rule {editor.form.cleaned_data['name']!r} added.")
                 return redirect("web:rules", org.organization.slug)
     rows = list(selectors.rule_list(organization=org.organization))
     names = RuleNames.of(choices)
@@ -67,6 +64,17 @@ def rules(request: HttpRequest, org: OrgContext) -> HttpResponse:
     return render_page(request, "web/rules.html", context, status=status)
 
 
+def _saved(editor: RuleEditor, save: Callable[[], object]) -> int:
+    """Run a valid editor's save through the rules service: 200 when saved, otherwise the
+    refusal's status with its reason on the rows and inputs it names."""
+    try:
+        save()
+    except KoreError as exc:
+        editor.apply_error(exc)
+        return exc.status_code
+    return 200
+
+
 @org_page()
 def rule_change(request: HttpRequest, org: OrgContext, rule_id: int) -> HttpResponse:
     """One rule's editor: every condition and action it has, saved back as a whole (the
@@ -80,12 +88,10 @@ def rule_change(request: HttpRequest, org: OrgContext, rule_id: int) -> HttpResp
     if request.method == "POST":
         status = 400
         if editor.is_valid():
-            try:
-                services_rules.rule_update(ctx=org, rule_id=rule.pk, if_match=etag, **editor.rule())
-            except KoreError as exc:
-                editor.apply_error(exc)
-                status = exc.status_code
-            else:
+            status = _saved(editor, lambda: services_rules.rule_update(
+                ctx=org, rule_id=rule.pk, if_match=etag, **editor.rule()
+            ))  # fmt: skip
+            if status == 200:
                 messages.success(request, f"Rule {editor.form.cleaned_data['name']!r} saved.")
                 return redirect("web:rules", org.organization.slug)
     context = {"nav": "rules", "editor": editor, "rule": rule, "etag": etag}
