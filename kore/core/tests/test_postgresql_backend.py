@@ -54,7 +54,13 @@ def test_the_health_check_replaces_a_connection_the_server_ended(own) -> None:
     pid = _pid(own)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # gone from the server: its farewell has been sent
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone()[0] == 0:
+                break
+        time.sleep(0.05)
     own.health_check_enabled = True
     own.health_check_done = False  # a new request
     with own.cursor() as cursor:  # checks first, reconnects, then runs the query
