@@ -127,11 +127,18 @@ def test_request_line_is_one_json_object_with_context(world, json_lines):
         f"/api/v1/orgs/{world.org.slug}/accounts/", HTTP_X_REQUEST_ID="req-abcdef123456"
     )
     assert response.status_code == 200
-    line = next(
-        r
-        for r in _records(json_lines)
+    raw, line = next(
+        (text, r)
+        for text, r in zip(
+            (t for t in json_lines.getvalue().splitlines() if t.strip()),
+            _records(json_lines),
+            strict=True,
+        )
         if r["logger"] == "kore.request" and r.get("request_id") == "req-abcdef123456"
     )
+    # One object on one line in json.dumps's own spelling: log shippers and greps see the same text.
+    assert raw == json.dumps(line)
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
     assert line["level"] == "INFO"
     assert line["status"] == 200
     assert line["method"] == "GET"
