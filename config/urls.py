@@ -49,8 +49,10 @@ if apps.is_installed("django.contrib.admin"):
     admin.site.login = admin_sign_in  # type: ignore[method-assign]
     urlpatterns.append(path("admin/", admin.site.urls))
 
-urlpatterns += [
+# The API first: nearly every request is one, and Django tries the patterns in order.
+urlpatterns = [
     path("api/v1/", include(api_v1)),
+    *urlpatterns,
     path("ops/", include("kore.ops.operator_urls")),
     # "Sign in with Google": the provider round trip only (allauth's other pages are not used).
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),

@@ -566,6 +566,8 @@ REST_FRAMEWORK = {
         "kore.core.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # DRF's negotiation, its choice remembered per Accept header (kore.core.negotiation).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kore.core.negotiation.RememberingContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
         "kore.core.throttling.UserRateThrottle",
         "kore.core.throttling.ApiTokenRateThrottle",

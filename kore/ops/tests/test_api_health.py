@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
+from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from rest_framework.test import APIClient
 
 from config.settings.base import cache_from_url
@@ -76,6 +79,18 @@ def test_never_cached(db):
     cache_control = response["Cache-Control"]
     assert "no-cache" in cache_control
     assert "no-store" in cache_control
+
+
+@pytest.mark.parametrize("path", [HEALTH, LIVE])
+def test_never_cached_headers_are_djangos(db, path):
+    """Both probes carry exactly what Django's add_never_cache_headers writes, Expires now."""
+    before = int(time.time())
+    response = _get(path)
+    after = int(time.time())
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    assert response["Cache-Control"] == expected["Cache-Control"]
+    assert response["Expires"] in {http_date(t) for t in range(before, after + 1)}
 
 
 def test_body_leaks_no_hosts_or_secrets(db, settings):
