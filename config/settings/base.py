@@ -89,7 +89,7 @@ MIDDLEWARE = [
     "kore.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "kore.core.middleware.CorsMiddleware",  # django-cors-headers', Origin read from META
     "kore.core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

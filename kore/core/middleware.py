@@ -1,11 +1,13 @@
 from collections.abc import Awaitable, Callable
 
+from corsheaders.middleware import CorsMiddleware as BaseCorsMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware as BaseAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as BaseMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as BaseSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 
 from .audit import current_api_token_id
@@ -63,6 +65,28 @@ class DatabaseUnavailableMiddleware:
         from .exceptions import DatabaseUnavailable, render_error
 
         return render_error(request, DatabaseUnavailable())
+
+
+class CorsMiddleware(BaseCorsMiddleware):
+    """django-cors-headers, reading the ``Origin`` header from ``META``.
+
+    Its own lookup, ``request.headers``, builds a mapping of every header of the request, on
+    every request, to read this one; nothing else on an API request needs that mapping. A
+    request without ``Origin`` (every non-browser client) only gets ``Vary: Origin``, exactly as
+    before; one with it goes through django-cors-headers unchanged.
+    """
+
+    def add_response_headers(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if request.META.get("HTTP_ORIGIN"):
+            return super().add_response_headers(request, response)
+        enabled = getattr(request, "_cors_enabled", None)
+        if enabled is None:
+            enabled = self.is_enabled(request)
+        if enabled:
+            patch_vary_headers(response, ("origin",))
+        return response
 
 
 # --- The browser's middleware, skipped for API clients (kore.core.bearer) -------------------

@@ -26,7 +26,9 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         renderers = renderers if isinstance(renderers, list) else list(renderers)
-        if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+        # No query string, no ``?format=``: the query is only parsed when there is one.
+        query = request._request.META.get("QUERY_STRING")
+        if format_suffix or (query and request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)):
             return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
         key = (
             request.META.get("HTTP_ACCEPT"),
