@@ -6,6 +6,7 @@ python bench/helper.py category SLUG NAME
 python bench/helper.py walk BASE_URL SLUG TOKEN ROWS     (prints the cursor after ROWS rows)
 python bench/helper.py explain SLUG CURSOR CATEGORY DATE_FROM DATE_TO
 python bench/helper.py page-sql SLUG FILE                (the first page's SQL, for bench/bare)
+python bench/helper.py auth-sql SLUG FILE                (the authentication query, for bench/bare)
 python bench/helper.py rates SLUG DAYS                   (a rate a working day per seeded currency)
 python bench/helper.py uncached SLUG DATE_FROM DATE_TO CURRENCY ROUNDS
     (each report computed as on a cache miss, unconverted vs converted; see ``uncached``)
@@ -17,7 +18,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +38,8 @@ from kore.demo.seeding import PER_EUR  # noqa: E402
 from kore.fx.services import RateInput, exchange_rates_store  # noqa: E402
 from kore.ledger import transaction_list as tl  # noqa: E402
 from kore.ledger.models import Category  # noqa: E402
-from kore.orgs.models import Membership, Organization, Role  # noqa: E402
+from kore.orgs import selectors  # noqa: E402
+from kore.orgs.models import Membership, Organization, Role, User  # noqa: E402
 from kore.orgs.services import token_pair_issue  # noqa: E402
 from kore.reports import converted  # noqa: E402
 
@@ -107,6 +110,40 @@ def page_sql(slug: str, path: str) -> None:
         tl.page_json(organization=org, filters=tl.TransactionFilter(), limit=50)
     sql = next(q["sql"] for q in ctx.captured_queries if "ORDER BY" in q["sql"])
     Path(path).write_text(sql)
+
+
+def auth_sql(slug: str, path: str) -> None:
+    """Write the one statement Kore's JWT authentication runs on an ``/orgs/{slug}/`` route
+    (``user_for_access_token``: the user, the token's revocation and the membership; placeholders
+    left in, bound per request in the order jti, now, slug, user id) and where the row holds the
+    revocation flag, the credential change and the membership, as JSON to ``path``: bench/bare's
+    mandatory view runs it as Kore does."""
+    seen: list[str] = []
+
+    class Recorder:
+        def execute(self, sql: str, params: object) -> None:
+            seen.append(sql)
+
+        def fetchone(self) -> None:
+            return None
+
+    @contextmanager
+    def recording() -> Iterator[Recorder]:
+        yield Recorder()
+
+    real, selectors.prepared_cursor = selectors.prepared_cursor, recording  # type: ignore[assignment]
+    try:
+        selectors.user_for_access_token(user_id=1, jti="-", org_slug=slug)
+    finally:
+        selectors.prepared_cursor = real
+    names = [f.attname for f in User._meta.concrete_fields]
+    layout = {
+        "sql": seen[0],
+        "revoked": len(names),
+        "credentials_changed_at": names.index("credentials_changed_at"),
+        "membership": len(names) + 1,
+    }
+    Path(path).write_text(json.dumps(layout))
 
 
 def rates(slug: str, days: str) -> None:
@@ -187,6 +224,6 @@ def _best_ms(
 if __name__ == "__main__":
     commands = {
         "token": token, "org": org, "category": category, "walk": walk, "explain": explain,
-        "page-sql": page_sql, "rates": rates, "uncached": uncached,
+        "page-sql": page_sql, "auth-sql": auth_sql, "rates": rates, "uncached": uncached,
     }  # fmt: skip
     commands[sys.argv[1]](*sys.argv[2:])

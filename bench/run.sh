@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: seed PostgreSQL, serve Kore with Gunicorn on 127.0.0.1, load it with wrk; then
 # a bare Django (bench/bare: Security and Common middleware, no auth, same Gunicorn settings and
-# database) measured in the same run as the reference every Kore figure is a ratio to; then
+# database) measured in the same run as the reference every Kore figure is a ratio to (bare_rows:
+# Kore's first-page SQL and body; bare_mandatory: the same after only what every Kore list request
+# must do: verify the JWT, Kore's prepared authentication query, its Redis throttle round trip,
+# its JSON request line); then
 # bench/stack.sh: Nginx vs direct, sync vs gthread, the 512 MB profile's PSS (var/bench/stack.txt).
 # Env: BENCH_TRANSACTIONS (1000000), BENCH_ORGS (10), DATABASE_URL, BENCH_DURATION (10s),
 # BENCH_STACK (1; 0 skips bench/stack.sh), BENCH_LOWMEM_STAGING (1), BENCH_IMPORTS (1; 0 skips
@@ -73,6 +76,7 @@ bare_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0
 bare="http://127.0.0.1:$bare_port"
 GUNICORN_BIND=127.0.0.1:$bare_port GUNICORN_ACCESSLOG=$OUT/bare-access.log \
   DJANGO_SETTINGS_MODULE=bench.bare.settings BENCH_BARE_ROWS_SQL=$OUT/bare-rows.sql \
+  BENCH_BARE_AUTH_SQL=$OUT/bare-auth.json BENCH_BARE_ORG_SLUG=seed-01 \
   .venv/bin/gunicorn -c config/gunicorn.conf.py bench.bare.wsgi:application >"$OUT/bare.log" 2>&1 &
 bare_pid=$!
 stop() {
@@ -115,15 +119,20 @@ curl -fsm 120 -H "Authorization: Bearer $BENCH_TOKEN" "$report_fx" >/dev/null
 org_id=$("$PY" bench/helper.py org "$slug")
 # bare_rows: Kore's own first-page SQL and body served by the bare Django (no auth, no DRF).
 "$PY" bench/helper.py page-sql "$slug" "$OUT/bare-rows.sql"
+# bare_mandatory: those rows after Kore's JWT check, authentication query (the statement written
+# here), throttle and request line, for BENCH_TOKEN on $slug (BENCH_BARE_ORG_SLUG above).
+"$PY" bench/helper.py auth-sql "$slug" "$OUT/bare-auth.json"
 # Bare first, then Kore; each Kore figure is divided by the bare figure named here.
-# report_fx is divided by the unconverted report instead; bare_rows by the bare list (what Kore's
-# rows cost a request, with nothing else of Kore).
-names=(bare_trivial bare_list bare_rows trivial first_page deep_page filtered report report_fx)
-refs=(- - bare_list bare_trivial bare_list bare_list bare_list bare_list report)
+# report_fx is divided by the unconverted report instead; bare_rows and bare_mandatory by the bare
+# list (what Kore's rows cost a request, then those plus the work Kore cannot drop).
+names=(bare_trivial bare_list bare_rows bare_mandatory trivial first_page deep_page filtered report
+  report_fx)
+refs=(- - bare_list bare_list bare_trivial bare_list bare_list bare_list bare_list report)
 urls=(
   "$bare/live/"
   "$bare/orgs/$org_id/transactions/?limit=50"
   "$bare/rows/"
+  "$bare/mandatory/"
   "$base/api/v1/health/live/"
   "$api/transactions/?limit=50"
   "$api/transactions/?limit=50&cursor=$deep_q"
@@ -151,7 +160,7 @@ declare -A target=([trivial]=70 [first_page]=60 [deep_page]=60 [filtered]=60 [re
   printf 'bare_* = bench/bare (Security + Common middleware, no auth, .values() + orjson) on the same\n'
   printf 'Gunicorn settings and database; vs_bare = Kore / the matching bare figure; vs_trivial = /\n'
   printf "Kore's trivial view.\n"
-  printf '%-12s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
+  printf '%-14s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
     endpoint conns req/s p50ms p95ms p99ms errors vs_bare vs_trivial
   declare -A rps_of=()
   errors_total=0
@@ -183,13 +192,19 @@ declare -A target=([trivial]=70 [first_page]=60 [deep_page]=60 [filtered]=60 [re
           "$conns" \
           "$(awk -v a="${rps_of[bare_rows]}" -v b="${rps_of[bare_list]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
           "$(awk -v a="$rps" -v b="${rps_of[bare_rows]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')")")
+        split+=("$(printf 'at %3s connections: bare_mandatory / bare_list %s, first_page / bare_mandatory %s' \
+          "$conns" \
+          "$(awk -v a="${rps_of[bare_mandatory]}" -v b="${rps_of[bare_list]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
+          "$(awk -v a="$rps" -v b="${rps_of[bare_mandatory]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')")")
       fi
-      printf '%-12s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
+      printf '%-14s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
         "$name" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$vs_bare" "$vs_trivial"
     done
   done
   printf "\nThe first page's gap, split: what Kore's rows cost (its SQL and body served bare) and what\n"
-  printf 'the rest of Kore costs (authentication, scoping, throttle, DRF, log, metrics):\n'
+  printf 'the rest of Kore costs (authentication, scoping, throttle, DRF, log, metrics); then what the\n'
+  printf 'work every list request must keep costs by itself (bare_mandatory: JWT check, the prepared\n'
+  printf 'authentication query, one Redis throttle round trip, the JSON request line) and the rest:\n'
   printf '%s\n' "${split[@]}"
   printf '\nreport and report_fx above: wrk through HTTP, served from the report cache (per\n'
   printf 'organisation and ledger version) after the first request: what repeated views get.\n'

@@ -62,3 +62,50 @@ def test_bare_trivial_view_answers_json_through_security_and_common_only(db):
         "django.middleware.common.CommonMiddleware",
     ]
     assert _bare_get("/live/") == {"status": "ok"}
+
+
+def test_bare_mandatory_serves_bare_rows_only_to_a_valid_member_token(world, tmp_path, monkeypatch):
+    from datetime import timedelta as span
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from bench import helper
+    from bench.bare import urls as bare_urls
+    from kore.orgs.models import RevokedAccessToken
+    from kore.orgs.services import token_pair_issue
+
+    account = AccountFactory(organization=world.org)
+    for i in range(3):
+        TransactionFactory(account=account, occurred_on=date(2026, 3, 1) - timedelta(days=i))
+    helper.page_sql(world.org.slug, str(tmp_path / "rows.sql"))
+    helper.auth_sql(world.org.slug, str(tmp_path / "auth.json"))
+    monkeypatch.setenv("BENCH_BARE_ROWS_SQL", str(tmp_path / "rows.sql"))
+    monkeypatch.setenv("BENCH_BARE_AUTH_SQL", str(tmp_path / "auth.json"))
+    monkeypatch.setenv("BENCH_BARE_ORG_SLUG", world.org.slug)
+    bare_urls._rows_sql.cache_clear()
+    bare_urls._auth.cache_clear()
+
+    def get(token: str) -> object:
+        bare = {"ROOT_URLCONF": bare_settings.ROOT_URLCONF, "MIDDLEWARE": bare_settings.MIDDLEWARE}
+        with override_settings(**bare):
+            return Client().get("/mandatory/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    try:
+        raw = token_pair_issue(user=world.owner)["access"]  # as Kore issues it
+        response = get(raw)
+        assert response.status_code == 200
+        assert orjson.loads(response.content) == _bare_get("/rows/")
+        assert len(orjson.loads(response.content)["results"]) == 3
+
+        assert get(raw[:-2] + "xx").status_code == 401  # signature
+        outsider = token_pair_issue(user=world.outsider)["access"]
+        assert get(outsider).status_code == 401  # not a member
+        old = AccessToken.for_user(world.owner)
+        old["iat"] = world.owner.credentials_changed_at.timestamp() - 1  # before the password
+        assert get(str(old)).status_code == 401
+        jti = AccessToken(raw)["jti"]
+        RevokedAccessToken.objects.create(jti=jti, expires_at=timezone.now() + span(hours=1))
+        assert get(raw).status_code == 401  # revoked
+    finally:
+        bare_urls._rows_sql.cache_clear()
+        bare_urls._auth.cache_clear()
