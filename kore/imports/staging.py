@@ -74,33 +74,63 @@ _MATCH = (
 )
 # COPY's text format: backslash, tab, newline and carriage return are escaped in data.
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+KEPT = 4096  # tags lists and suggestions whose COPY text staging_line remembers (then afresh)
+_tags_text: dict[tuple[str, ...], str] = {}
+_suggested_text: dict[int, tuple[object, str]] = {}  # id(suggestions) → (them, their text)
+
+
+def _escaped(text: str) -> str:
+    """``text`` as COPY reads it back; most texts hold nothing to escape (four scans are
+    several times cheaper than a translation)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ESCAPE)
+    return text
 
 
 def _id(value: int | None) -> str:
     return "\\N" if value is None else str(int(value))
 
 
+def _tags(names: list[str] | None) -> str:
+    key = tuple(names) if names else ()
+    found = _tags_text.get(key)
+    if found is None:
+        if len(_tags_text) >= KEPT:
+            _tags_text.clear()
+        found = _tags_text[key] = _escaped(json.dumps(list(key)))
+    return found
+
+
+def _suggested(found: list[Any]) -> str:
+    """The suggested category and record columns; an import's rows share their suggestion
+    lists (``AutoApply`` asks once per reading), each one's text is made once."""
+    if not found:
+        return "\\N\t\\N"
+    kept = _suggested_text.get(id(found))
+    if kept is not None and kept[0] is found:
+        return kept[1]
+    text = f"{found[0].category_id}\t" + _escaped(json.dumps(suggested_record(found)))
+    if len(_suggested_text) >= KEPT:
+        _suggested_text.clear()
+    _suggested_text[id(found)] = (found, text)  # kept alive with its id: never another's
+    return text
+
+
 def staging_line(row: Row, read: int, fp: str, occurrence: int, decision: Decision) -> str:
     """One COPY text line for ``row`` (``amount`` kept as text: ``str(Decimal)``, exactly)."""
     original = "\\N" if row.original_amount is None else str(row.original_amount)
-    metadata = json.dumps(row.metadata).translate(_ESCAPE) if row.metadata else "{}"
+    metadata = _escaped(json.dumps(row.metadata)) if row.metadata else "{}"
     values = decision.values
-    tags = json.dumps(values.get("tags") or []).translate(_ESCAPE)
-    extra = json.dumps(decision.extra, default=str).translate(_ESCAPE) if decision.extra else "{}"
-    found = decision.suggested
-    suggested = (
-        f"{found[0].category_id}\t" + json.dumps(suggested_record(found)).translate(_ESCAPE)
-        if found
-        else "\\N\t\\N"
-    )
+    extra = _escaped(json.dumps(decision.extra, default=str)) if decision.extra else "{}"
     return (
         f"{row.line}\t{read}\t{fp}\t{occurrence}\t{row.occurred_on.isoformat()}\t{row.amount}\t"
-        f"{row.description.translate(_ESCAPE)}\t{row.counterparty.translate(_ESCAPE)}\t"
-        f"{row.reference.translate(_ESCAPE)}\t{original}\t{row.original_currency}\t"
-        f"{row.bank_state}\t{row.bank_id.translate(_ESCAPE)}\t{row.notes.translate(_ESCAPE)}\t"
-        f"{metadata}\t{decision.payee_key.translate(_ESCAPE)}\t"
-        f"{decision.payee_name.translate(_ESCAPE)}\t{_id(decision.payee_id)}\t"
-        f"{_id(values.get('category'))}\t{tags}\t{suggested}\t{extra}\n"
+        f"{_escaped(row.description)}\t{_escaped(row.counterparty)}\t"
+        f"{_escaped(row.reference)}\t{original}\t{row.original_currency}\t"
+        f"{row.bank_state}\t{_escaped(row.bank_id)}\t{_escaped(row.notes)}\t"
+        f"{metadata}\t{_escaped(decision.payee_key)}\t"
+        f"{_escaped(decision.payee_name)}\t{_id(decision.payee_id)}\t"
+        f"{_id(values.get('category'))}\t{_tags(values.get('tags'))}\t"
+        f"{_suggested(decision.suggested)}\t{extra}\n"
     )
 
 

@@ -21,7 +21,9 @@ from kore.orgs.models import Organization
 from kore.suggestions.engine import Suggestion
 
 from .models import Payee, PayeeAlias, Rule
-from .rules import CompiledRule, Facts, rule_compile, rules_evaluate
+from .rules import CompiledRule, Facts, Plan, rule_compile, rules_evaluate
+
+PARTIES_KEPT = 20_000  # counterparties a Categoriser remembers what they come to (then afresh)
 
 
 def payee_display_name(text: str, key: str) -> str:
@@ -180,20 +182,38 @@ class Categoriser:
             Account.objects.filter(organization=organization, pk__in=moved, archived=False)
             .values_list("pk", flat=True)
         ) if moved else set()  # fmt: skip
+        # What a counterparty as written comes to (payee key, id, new name, name rules see), and
+        # which rules its payee lets through (rules_evaluate): rows repeat their counterparties.
+        self.parties: dict[str, tuple[str, int | None, str, str]] = {}
+        self.plans: dict[tuple[Any, ...], Plan] = {}
+
+    def _party(self, counterparty: str) -> tuple[str, int | None, str, str]:
+        found = self.parties.get(counterparty)
+        if found is not None:
+            return found
+        key = counterparty_normalise(counterparty) if counterparty else ""
+        payee_id, payee_name = None, ""
+        if key:
+            payee_id = counterparty_known(key, self.aliases)
+            if payee_id is None:
+                payee_name = payee_display_name(counterparty, key)
+        name = self.payees[payee_id][0] if payee_id else payee_name
+        if len(self.parties) >= PARTIES_KEPT:
+            self.parties.clear()
+        found = self.parties[counterparty] = (key, payee_id, payee_name, name)
+        return found
 
     def decide(self, row: Subject) -> Decision:
-        key = counterparty_normalise(row.counterparty) if row.counterparty else ""
-        decision = Decision(payee_key=key)
-        if key:
-            decision.payee_id = counterparty_known(key, self.aliases)
-            if decision.payee_id is None:
-                decision.payee_name = payee_display_name(row.counterparty, key)
-        name = self.payees[decision.payee_id][0] if decision.payee_id else decision.payee_name
-        facts = Facts(row.description, row.counterparty, name, decision.payee_id, row.amount,
-                      row.account_id, row.currency, row.occurred_on)  # fmt: skip
-        outcome = rules_evaluate(self.rules, facts, taken=row.taken)
-        values, decision.rules = outcome.values, outcome.rules
-        self._drop_gone(values)
+        key, payee_id, payee_name, name = self._party(row.counterparty)
+        decision = Decision(payee_id=payee_id, payee_key=key, payee_name=payee_name)
+        if self.rules:
+            facts = Facts(row.description, row.counterparty, name, payee_id, row.amount,
+                          row.account_id, row.currency, row.occurred_on)  # fmt: skip
+            outcome = rules_evaluate(self.rules, facts, taken=row.taken, plans=self.plans)
+            values, decision.rules = outcome.values, outcome.rules
+            self._drop_gone(values)
+        else:
+            values = {}
         if "payee" in values:
             decision.payee_id, decision.payee_name = values.pop("payee"), ""
         if "category" not in values and "category" not in row.taken and "split" not in values:
