@@ -14,7 +14,6 @@ once per attempt. Elsewhere (SQLite) the write pass re-reads the file and uses t
 keep the server's ``synchronous_commit``: a chunk is seconds of work, one WAL flush is noise.
 """
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -91,6 +90,7 @@ from .readers import (
     format_detect,
     reader_open,
 )
+from .readers.base import row_replace
 from .selectors import import_job_get, import_mapping_get
 from .staging import Staging, staging_line
 
@@ -960,7 +960,7 @@ def _categorised(
         decision.suggested = auto.choose(row.counterparty, row.description, row.amount)
     notes = decision.values.get("notes")
     if notes and not row.notes:
-        row = dataclasses.replace(row, notes=notes)
+        row = row_replace(row, notes=notes)
     return row, decision
 
 

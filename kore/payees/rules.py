@@ -47,6 +47,16 @@ class Facts:
     occurred_on: date
 
 
+_FOLDED, _REGEX, _AMOUNT, _DATE, _DIRECTION, _SAME_AS = range(6)
+_SAME = {"payee_id": "payee_id", "account": "account_id", "currency": "currency"}  # Facts'
+
+
+def _kind(name: str, op: str) -> int:
+    if name in TEXT_FIELDS:
+        return _REGEX if op == "regex" else _FOLDED
+    return {"amount": _AMOUNT, "date": _DATE, "direction": _DIRECTION}.get(name, _SAME_AS)
+
+
 @dataclass(slots=True)
 class _Condition:
     field: str
@@ -57,13 +67,22 @@ class _Condition:
     # A regex's answer for texts it has read: an import's payees and counterparties repeat, and
     # a search with a timeout costs several times a dictionary lookup.
     seen: dict[str, bool] = dataclasses.field(default_factory=dict)  # `field` is a field here
+    kind: int = dataclasses.field(init=False, default=0)  # what holds() checks: _kind()
+
+    def __post_init__(self) -> None:
+        self.kind = _kind(self.field, self.op)
 
     def holds(self, facts: Facts, folded: dict[str, str] | None = None) -> bool:
         """Whether the condition holds; ``folded`` keeps one row's text fields casefolded
         across its conditions (``rules_evaluate`` passes one per row)."""
-        name = self.field
-        if name in TEXT_FIELDS:
-            if self.op == "regex" or folded is None:
+        kind = self.kind
+        if kind == _AMOUNT:
+            low, high = self.value
+            point = facts.amount
+            return (low is None or point >= low) and (high is None or point <= high)
+        if kind == _FOLDED:
+            name = self.field
+            if folded is None:
                 return self._text(getattr(facts, name))
             text = folded.get(name)
             if text is None:
@@ -71,17 +90,15 @@ class _Condition:
             if self.op == "contains":
                 return self.value in text
             return bool(text.strip() == self.value)
-        if name == "payee_id":
-            return bool(facts.payee_id == self.value)
-        if name == "account":
-            return bool(facts.account_id == self.value)
-        if name == "currency":
-            return bool(facts.currency == self.value)
-        if name == "direction":
+        if kind == _REGEX:
+            return self._text(getattr(facts, self.field))
+        if kind == _DIRECTION:
             return (facts.amount > 0) == (self.value == "in") and facts.amount != 0
-        low, high = self.value
-        point = facts.amount if name == "amount" else facts.occurred_on
-        return (low is None or point >= low) and (high is None or point <= high)
+        if kind == _DATE:
+            low, high = self.value
+            day = facts.occurred_on
+            return (low is None or day >= low) and (high is None or day <= high)
+        return bool(getattr(facts, _SAME[self.field]) == self.value)
 
     def _text(self, text: str) -> bool:
         if self.op == "contains":
@@ -234,18 +251,22 @@ def rules_evaluate(
         plan = found
     for rule, rest in plan:
         actions = rule.actions
+        if not actions:
+            continue
+        free = None
         if values or taken:
             free = [k for k in actions if k not in taken and k not in values]
-        else:
-            free = list(actions)
-        if not free:
-            continue
+            if not free:
+                continue
         for condition in rest:
             if not condition.holds(facts, folded):
                 break
         else:
-            for key in free:
-                values[key] = actions[key]
+            if free is None:  # nothing set yet: every action
+                values.update(actions)
+            else:
+                for key in free:
+                    values[key] = actions[key]
             outcome.rules.append(rule.id)
     return outcome
 

