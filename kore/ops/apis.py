@@ -1,10 +1,6 @@
 """Health endpoints for load balancers and orchestrators: never cached, never throttled."""
 
-import time
-
-from django.http.response import HttpResponseBase
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import http_date
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -33,28 +29,6 @@ _Health = inline_serializer(
 )
 
 
-# What ``add_never_cache_headers`` writes on a response that has neither header yet.
-NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
-_expires: tuple[int, str] = (0, "")
-
-
-def _never_cached(response: HttpResponseBase) -> None:
-    """``add_never_cache_headers(response)``, the same headers and values, without parsing and
-    rebuilding Cache-Control twice and formatting the date again on every probe: the liveness
-    probe is the lightest request Kore serves, and this was a tenth of it."""
-    global _expires  # one second's Expires value, replaced whole
-    if response.has_header("Expires") or response.has_header("Cache-Control"):
-        add_never_cache_headers(response)
-        return
-    now = int(time.time())
-    second, expires = _expires
-    if second != now:
-        expires = http_date(now)
-        _expires = (now, expires)
-    response.headers["Expires"] = expires
-    response.headers["Cache-Control"] = NEVER_CACHE
-
-
 class HealthApi(APIView):
     """Readiness: 200 ``ok``/``degraded`` (cache or broker down), 503 ``error`` (database)."""
 
@@ -66,7 +40,7 @@ class HealthApi(APIView):
     def get(self, request: Request) -> Response:
         status, body = health_report()
         response = Response(body, status=status)
-        _never_cached(response)
+        add_never_cache_headers(response)
         return response
 
 
@@ -83,5 +57,5 @@ class LiveApi(APIView):
     )
     def get(self, request: Request) -> Response:
         response = Response({"status": "ok"})
-        _never_cached(response)
+        add_never_cache_headers(response)
         return response
