@@ -154,51 +154,72 @@ done
 # Targets of the same run: Kore's trivial view and its lists as a share of the bare ones.
 declare -A target=([trivial]=70 [first_page]=60 [deep_page]=60 [filtered]=60 [report]=60
   [report_fx]=60)
+# Each figure is measured next to its reference, in the order reference, figure, figure,
+# reference (half the duration each): a ratio of two loads taken tens of seconds apart moved
+# with whatever else the machine did in between (15 points between two runs of the same code);
+# this order cancels a drift that is steady over the pair.
+duration_s=${DURATION%s}
+[[ $duration_s =~ ^[0-9]+$ && $duration_s -ge 2 ]] \
+  || { log "BENCH_DURATION must be whole seconds, at least 2s (got $DURATION)"; exit 1; }
+half=$((duration_s / 2))s
+measure() {  # URL CONNS -> "req/s p50 p95 p99 errors"
+  wrk -t2 -c"$2" -d"$half" --timeout 10s --latency -s bench/wrk.lua "$1" | grep '^BENCH ' \
+    | cut -d' ' -f2-
+}
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a + b) / 2 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 {
-  printf 'Kore bench %s: %s transactions / %s orgs, deep page after %s rows, wrk -t2 -d%s\n' \
+  printf 'Kore bench %s: %s transactions / %s orgs, deep page after %s rows, wrk -t2, %s a figure\n' \
     "$(date -u +%FT%TZ)" "$TRANSACTIONS" "$ORGS" "$depth" "$DURATION"
   printf 'bare_* = bench/bare (Security + Common middleware, no auth, .values() + orjson) on the same\n'
-  printf 'Gunicorn settings and database; vs_bare = Kore / the matching bare figure; vs_trivial = /\n'
-  printf "Kore's trivial view.\n"
-  printf '%-14s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
-    endpoint conns req/s p50ms p95ms p99ms errors vs_bare vs_trivial
-  declare -A rps_of=()
+  printf 'Gunicorn settings and database. Each figure is measured beside its reference (reference,\n'
+  printf 'figure, figure, reference; %s each): vs_ref = figure / that reference (ref_req/s);\n' "$half"
+  printf "vs_trivial = / Kore's trivial view as measured beside bare_trivial.\n"
+  printf '%-14s %5s %9s %8s %8s %8s %7s  %-14s %9s %7s %10s\n' \
+    endpoint conns req/s p50ms p95ms p99ms errors reference ref_req/s vs_ref vs_trivial
+  declare -A rps_of=() ratio_of=() url_of=()
+  for i in "${!names[@]}"; do url_of[${names[$i]}]=${urls[$i]}; done
   errors_total=0
   checks=()
   split=()
   for conns in 10 100; do
     for i in "${!names[@]}"; do
-      line=$(wrk -t2 -c"$conns" -d"$DURATION" --timeout 10s --latency -s bench/wrk.lua "${urls[$i]}" \
-        | grep '^BENCH ')
-      read -r _ rps p50 p95 p99 errors <<<"$line"
+      ref=${refs[$i]}
+      [[ $ref != - ]] || continue
       name=${names[$i]}
+      ref_url=${url_of[$ref]}
+      read -r r1 _ _ _ re1 <<<"$(measure "$ref_url" "$conns")"
+      read -r a1 p50a p95a p99a e1 <<<"$(measure "${urls[$i]}" "$conns")"
+      read -r a2 p50b p95b p99b e2 <<<"$(measure "${urls[$i]}" "$conns")"
+      read -r r2 _ _ _ re2 <<<"$(measure "$ref_url" "$conns")"
+      rps=$(mean "$a1" "$a2")
+      ref_rps=$(mean "$r1" "$r2")
+      errors=$((e1 + e2))
+      errors_total=$((errors_total + e1 + e2 + re1 + re2))
       rps_of[$name]=$rps
-      errors_total=$((errors_total + errors))
-      vs_bare=- vs_trivial=-
-      if [[ ${refs[$i]} != - ]]; then
-        vs_bare=$(awk -v a="$rps" -v b="${rps_of[${refs[$i]}]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-        [[ $name == bare_* ]] \
-          || vs_trivial=$(awk -v a="$rps" -v b="${rps_of[trivial]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-        want=${target[$name]:-}
-        if [[ -n $want ]]; then
-          met=$(awk -v a="$rps" -v b="${rps_of[${refs[$i]}]}" -v w="$want" \
-            'BEGIN { print (100 * a >= w * b) ? "met" : "MISSED" }')
-          checks+=("$(printf '%-6s %-12s at %3s connections >= %s%% of %s: %s (%s)' \
-            "$met" "$name" "$conns" "$want" "${refs[$i]}" "$vs_bare" "$rps req/s")")
-        fi
+      ratio_of[$name]=$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN { print a / b }')
+      vs_ref=$(pct "$rps" "$ref_rps")
+      vs_trivial=-
+      [[ $name == bare_* || $name == trivial ]] || vs_trivial=$(pct "$rps" "${rps_of[trivial]}")
+      want=${target[$name]:-}
+      if [[ -n $want ]]; then
+        met=$(awk -v a="$rps" -v b="$ref_rps" -v w="$want" \
+          'BEGIN { print (100 * a >= w * b) ? "met" : "MISSED" }')
+        checks+=("$(printf '%-6s %-12s at %3s connections >= %s%% of %s: %s (%s vs %s req/s)' \
+          "$met" "$name" "$conns" "$want" "$ref" "$vs_ref" "$rps" "$ref_rps")")
       fi
       if [[ $name == first_page ]]; then
+        # Each a share of the bare list measured beside it; their quotient splits the gap.
         split+=("$(printf 'at %3s connections: bare_rows / bare_list %s, first_page / bare_rows %s' \
-          "$conns" \
-          "$(awk -v a="${rps_of[bare_rows]}" -v b="${rps_of[bare_list]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
-          "$(awk -v a="$rps" -v b="${rps_of[bare_rows]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')")")
+          "$conns" "$(pct "${ratio_of[bare_rows]}" 1)" \
+          "$(pct "${ratio_of[first_page]}" "${ratio_of[bare_rows]}")")")
         split+=("$(printf 'at %3s connections: bare_mandatory / bare_list %s, first_page / bare_mandatory %s' \
-          "$conns" \
-          "$(awk -v a="${rps_of[bare_mandatory]}" -v b="${rps_of[bare_list]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
-          "$(awk -v a="$rps" -v b="${rps_of[bare_mandatory]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')")")
+          "$conns" "$(pct "${ratio_of[bare_mandatory]}" 1)" \
+          "$(pct "${ratio_of[first_page]}" "${ratio_of[bare_mandatory]}")")")
       fi
-      printf '%-14s %5s %9s %8s %8s %8s %7s %8s %10s\n' \
-        "$name" "$conns" "$rps" "$p50" "$p95" "$p99" "$errors" "$vs_bare" "$vs_trivial"
+      printf '%-14s %5s %9s %8s %8s %8s %7s  %-14s %9s %7s %10s\n' "$name" "$conns" "$rps" \
+        "$(mean "$p50a" "$p50b")" "$(mean "$p95a" "$p95b")" "$(mean "$p99a" "$p99b")" "$errors" \
+        "$ref" "$ref_rps" "$vs_ref" "$vs_trivial"
     done
   done
   printf "\nThe first page's gap, split: what Kore's rows cost (its SQL and body served bare) and what\n"
