@@ -51,7 +51,10 @@ _COLUMNS = (
     "suggested_category bigint, suggested text, "
     # What is done to the row once written (a JSON object, usually empty): split lines
     # ("split": [[category id, amount], …]) and a transfer ("transfer": account id).
-    "extra text NOT NULL"
+    "extra text NOT NULL, "
+    # The transaction the chunk's insert wrote for the row (Staging.insert): what its applied
+    # suggestion, tags and extras are written onto.
+    "tx bigint"
 )
 _COPY_COLUMNS = (
     "line, read, fingerprint, occurrence, occurred_on, amount, description, counterparty, "
@@ -152,6 +155,9 @@ class Staging:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS pg_temp.kore_import_staging")
             cursor.execute("CREATE TEMP TABLE kore_import_staging (" + _COLUMNS + ")")
+            # Written after ANALYZE: without statistics the planner does not take it for NULL in
+            # every row (and the written rows for none, planning their joins for one row).
+            cursor.execute("ALTER TABLE pg_temp.kore_import_staging ALTER tx SET STATISTICS 0")
 
     def copy(self, lines: list[str]) -> None:
         if not lines:
@@ -256,7 +262,8 @@ class Staging:
 
         A row auto-apply chose a category for is written with it, once, as version 2: its audit
         trail is the import's ``'+'`` row (no category, version 1) and the suggestion's ``'~'``
-        row (change reason ``suggestion``), what writing it and then updating it recorded."""
+        row (change reason ``suggestion``), what writing it and then updating it recorded. The
+        same statement keeps each new transaction's id in its row's ``tx``."""
         source = (
             "SELECT s.occurred_on, s.amount::numeric AS amount, s.description, s.counterparty, "  # noqa: S608
             "s.reference, s.fingerprint, s.line AS import_line, "
@@ -287,28 +294,26 @@ class Staging:
                 where="new.version = 2", first={"category_id": None, "version": 1},
                 change_reason=SUGGESTION_REASON,
             ),
+            also=("UPDATE pg_temp.kore_import_staging s SET tx = new.id FROM new "
+                  "WHERE s.line = new.import_line AND s.line > %s AND s.line <= %s",
+                  [after, through]),
         )  # fmt: skip
 
     def applied_record(self, after: int, through: int, job: ImportJob, now: datetime) -> None:
         """The ``AppliedSuggestion`` rows of the range's rows this job wrote with a suggested
-        category (what ``kore.suggestions.services.applied_record`` writes), each row's
-        transaction found by one fingerprint-index probe (see ``tags_link``)."""
+        category (what ``kore.suggestions.services.applied_record`` writes)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO suggestions_appliedsuggestion (organization_id, transaction_id, "
                 "category_id, confidence, suggested, how, import_job_id, applied_by_id, "
                 "applied_at) "
-                "SELECT %s, t.id, s.suggested_category, "
+                "SELECT %s, s.tx, s.suggested_category, "
                 "(s.suggested::jsonb -> 0 ->> 'confidence')::numeric, s.suggested::jsonb, %s, "
                 "%s, %s, %s FROM pg_temp.kore_import_staging s "
-                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
-                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
-                "AND t.import_job_id = %s AND t.import_line = s.line AND t.deleted_at IS NULL "
-                "OFFSET 0) t "
                 "WHERE s.line > %s AND s.line <= %s AND s.suggested_category IS NOT NULL "
-                "AND s.links IS NULL ORDER BY s.line",
+                "AND s.tx IS NOT NULL ORDER BY s.line",
                 [job.organization_id, AppliedSuggestion.How.AUTO.value, job.pk,
-                 job.created_by_id, now, job.account_id, job.pk, after, through],
+                 job.created_by_id, now, after, through],
             )  # fmt: skip
 
     def payees_create(
@@ -334,15 +339,30 @@ class Staging:
                 [list(ids), list(ids.values()), after, through],
             )
 
-    def tags_link(self, after: int, through: int, account_id: int, organization_id: int) -> None:
+    def tags_link(self, after: int, through: int, organization_id: int) -> None:
         """Tag the range's new transactions with the tags rules gave their rows (the tags exist:
-        ``tags_ensure`` made them before the import wrote anything).
+        ``tags_ensure`` made them before the import wrote anything). A row's names are distinct
+        (``_categorised``) and its transaction new: no link to skip."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_transaction_tags (transaction_id, tag_id) "
+                "SELECT s.tx, g.id FROM pg_temp.kore_import_staging s "
+                "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags::jsonb) AS n(name) "
+                "JOIN ledger_tag g ON g.organization_id = %s AND g.name = n.name "
+                "WHERE s.line > %s AND s.line <= %s AND s.tags <> '[]' AND s.tx IS NOT NULL",
+                [organization_id, after, through],
+            )
+
+    def held_tags_link(
+        self, after: int, through: int, account_id: int, organization_id: int
+    ) -> None:
+        """Tag the live transactions that hold the range's duplicate rows (not written) with the
+        tags rules gave those rows; the links they have stay.
 
         Each tagged row finds its transaction through the fingerprint index, one probe a row
         (a LATERAL subquery kept apart by ``OFFSET 0``, the account id an InitPlan parameter, as
         in ``_MATCH``): joined on the literal account id, the planner, whose statistics never
-        know how many rows the import has just added, hashed all of the account's rows for every
-        chunk, which grew with each chunk written."""
+        know how many rows the import has just added, hashed all of the account's rows."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_transaction_tags (transaction_id, tag_id) "
@@ -353,25 +373,17 @@ class Staging:
                 "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags::jsonb) AS n(name) "
                 "JOIN ledger_tag g ON g.organization_id = %s AND g.name = n.name "
                 "WHERE s.line > %s AND s.line <= %s AND s.tags <> '[]' AND s.links IS NULL "
-                "ON CONFLICT DO NOTHING",
+                "AND s.tx IS NULL ON CONFLICT DO NOTHING",
                 [account_id, organization_id, after, through],
             )
 
-    def extras(
-        self, after: int, through: int, account_id: int, job_id: int
-    ) -> list[tuple[int, Any]]:
-        """The range's transactions this job wrote with something left to do, with it; each
-        row's transaction found by one fingerprint-index probe (see ``tags_link``): joined, the
-        planner hashed the account's rows for every chunk, also when no row had anything."""
+    def extras(self, after: int, through: int) -> list[tuple[int, Any]]:
+        """The range's new transactions with something left to do, with it."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT t.id, s.extra FROM pg_temp.kore_import_staging s "
-                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
-                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
-                "AND t.import_job_id = %s AND t.import_line = s.line AND t.deleted_at IS NULL "
-                "OFFSET 0) t "
-                "WHERE s.line > %s AND s.line <= %s AND s.extra <> '{}' AND s.links IS NULL "
+                "SELECT s.tx, s.extra FROM pg_temp.kore_import_staging s "
+                "WHERE s.line > %s AND s.line <= %s AND s.extra <> '{}' AND s.tx IS NOT NULL "
                 "ORDER BY s.line",
-                [account_id, job_id, after, through],
+                [after, through],
             )
             return [(tx_id, json.loads(extra)) for tx_id, extra in cursor.fetchall()]

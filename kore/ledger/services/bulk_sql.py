@@ -123,6 +123,7 @@ def transactions_insert_select(
     history_user_id: int | None,
     now: datetime,
     amended: AmendedOnWrite | None = None,
+    also: tuple[str, Sequence[Any]] | None = None,
 ) -> int:
     """Insert one transaction per row of ``source`` and its history row; returns how many.
 
@@ -133,7 +134,10 @@ def transactions_insert_select(
     account (``account_id`` in ``values``) dated in its closed period are refused (409
     ``period_reconciled``, see ``periods``) before anything is written. ``amended``: rows that
     carry a change over what their writer decided (an applied suggestion) get a second history
-    row for it (``AmendedOnWrite``).
+    row for it (``AmendedOnWrite``). ``also``: (SQL, params) of one more data-modifying
+    statement run by the same statement over the new rows, ``new`` (as ``RETURNING *`` gives
+    them): an UPDATE that keeps each new row's id beside the source row it came from, say, so
+    that what the caller writes next finds it without looking it up again.
     """
     assert connection.vendor == "postgresql", "a PostgreSQL statement"
     assert db_transaction.get_connection().in_atomic_block, "call inside transaction.atomic()"
@@ -194,14 +198,17 @@ def transactions_insert_select(
         f"INSERT INTO {_quoted(history._meta.db_table)} ({', '.join(history_cols)}) "  # noqa: S608
         f"SELECT {', '.join(history_exprs)} FROM {history_from}"
     )
+    also_sql, also_params = also if also is not None else ("", ())
+    also_cte = f", also AS ({also_sql})" if also is not None else ""
     with connection.cursor() as cursor:
         if amended is None:
-            sql = f"WITH new AS ({insert}) {record}"
-            cursor.execute(sql, [*args, *params, *history_args])
+            sql = f"WITH new AS ({insert}){also_cte} {record}"
+            cursor.execute(sql, [*args, *params, *also_params, *history_args])
             return int(cursor.rowcount)
         # More history rows than new ones: count the new rows.
         cursor.execute(
-            f"WITH new AS ({insert}), recorded AS ({record}) SELECT count(*) FROM new",  # noqa: S608
-            [*args, *params, *history_args],
+            f"WITH new AS ({insert}), recorded AS ({record}){also_cte} "  # noqa: S608
+            "SELECT count(*) FROM new",
+            [*args, *params, *history_args, *also_params],
         )
         return int(cursor.fetchone()[0])
