@@ -475,8 +475,6 @@ class _Run:
                 if self.auto is not None:
                     staging.applied_record(after, through, job, now)
                 staging.tags_link(after, through, job.organization_id)
-                if held:
-                    staging.held_tags_link(after, through, job.account_id, job.organization_id)
                 _staged_extras(job, seq, staging.extras(after, through))
             job.created_count += created
             job.duplicate_count += size - created

@@ -353,30 +353,6 @@ class Staging:
                 [organization_id, after, through],
             )
 
-    def held_tags_link(
-        self, after: int, through: int, account_id: int, organization_id: int
-    ) -> None:
-        """Tag the live transactions that hold the range's duplicate rows (not written) with the
-        tags rules gave those rows; the links they have stay.
-
-        Each tagged row finds its transaction through the fingerprint index, one probe a row
-        (a LATERAL subquery kept apart by ``OFFSET 0``, the account id an InitPlan parameter, as
-        in ``_MATCH``): joined on the literal account id, the planner, whose statistics never
-        know how many rows the import has just added, hashed all of the account's rows."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO ledger_transaction_tags (transaction_id, tag_id) "
-                "SELECT t.id, g.id FROM pg_temp.kore_import_staging s "
-                "CROSS JOIN LATERAL (SELECT t.id FROM ledger_transaction t "
-                "WHERE t.account_id = (SELECT %s::bigint) AND t.fingerprint = s.fingerprint "
-                "AND t.deleted_at IS NULL OFFSET 0) t "
-                "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags::jsonb) AS n(name) "
-                "JOIN ledger_tag g ON g.organization_id = %s AND g.name = n.name "
-                "WHERE s.line > %s AND s.line <= %s AND s.tags <> '[]' AND s.links IS NULL "
-                "AND s.tx IS NULL ON CONFLICT DO NOTHING",
-                [account_id, organization_id, after, through],
-            )
-
     def extras(self, after: int, through: int) -> list[tuple[int, Any]]:
         """The range's new transactions with something left to do, with it."""
         with connection.cursor() as cursor:

@@ -161,6 +161,27 @@ def test_rules_apply_on_import(world, api, account):
     assert rows["Bread"].tags.count() == 0
 
 
+def test_rules_leave_a_files_duplicate_rows_alone(world, api, account):
+    """A row the ledger already holds is not imported: the rule tags the new row beside it, not
+    the transaction the earlier file wrote (nothing written to it, no audit row)."""
+    ctx = OrgContext(world.org, Role.OWNER, world.owner, None)
+    first = b"Date,Amount,Payee,Description\n2024-03-01,-12.99,NETFLIX.COM,Subscription\n"
+    import_job_run(
+        job_id=import_job_create(ctx=ctx, file=upload("a.csv", first), account=account.pk).pk
+    )
+    held = Transaction.objects.get(account=account)
+    _rule(api, world, _contains("netflix", "payee"), {"tags": ["tv"]})
+    again = first + b"2024-04-01,-12.99,NETFLIX.COM,Subscription April\n"
+    job = import_job_create(ctx=ctx, file=upload("b.csv", again), account=account.pk)
+    import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.created_count, job.duplicate_count) == (1, 1)
+    new = Transaction.objects.get(account=account, description="Subscription April")
+    assert [t.name for t in new.tags.all()] == ["tv"]
+    held.refresh_from_db()
+    assert (held.tags.count(), held.has_tags, held.history.count()) == (0, False, 1)
+
+
 def test_a_catastrophic_regex_is_stopped_by_its_time_limit(world, api, account):
     cat = CategoryFactory(organization=world.org)
     rule = _rule(
