@@ -11,6 +11,8 @@ python bench/imports.py outcome JOB                what rules and suggestions di
 python bench/imports.py run SLUG ACCOUNT FILE S    create the job (service path, sent to the
                                                    broker), wait up to S s; "status secs rows"
 python bench/imports.py rawcopy FILE               COPY the file into an unindexed TEMP table; secs
+python bench/imports.py floor JOB [all]            the job's rows inserted again, rolled back; secs
+                                                   ("all": with their history, tags, applied)
 python bench/imports.py cleanup SLUG               delete the bench accounts and their rows
 """
 
@@ -295,16 +297,29 @@ def rawcopy(path: str) -> None:
     print(f"{elapsed:.3f} {copied}")  # noqa: T201
 
 
-def floor(job_id: str) -> None:
+def floor(job_id: str, what: str = "") -> None:
     """Seconds the database alone needs to put the job's rows into the ledger: the same rows (a
     TEMP copy with fresh ids) inserted with one INSERT … SELECT, every index kept up and every
-    foreign key checked, then rolled back. No import of these rows can be faster."""
+    foreign key checked, then rolled back. No import of these rows can be faster.
+
+    ``all``: also what else the job wrote for those rows, each with one INSERT … SELECT after the
+    rows, in the same rolled-back transaction: their history rows, tag links and applied
+    suggestions (what rules and auto-apply add). Prints "secs rows [history tags applied]"."""
     _django()
     from django.db import connection, transaction
 
     class Rollback(Exception):
         pass
 
+    def columns(cur, table: str, skip: str) -> str:
+        cur.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [table],
+        )
+        return ", ".join(f'"{name}"' for (name,) in cur.fetchall() if name != skip)
+
+    counts: list[int] = []
     try:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET LOCAL jit = off")
@@ -314,15 +329,44 @@ def floor(job_id: str) -> None:
                 [int(job_id)],
             )
             cur.execute("SELECT max(id) FROM ledger_transaction")
-            cur.execute("UPDATE bench_floor SET id = id + %s", [cur.fetchone()[0]])
+            offset = cur.fetchone()[0]
+            cur.execute("UPDATE bench_floor SET id = id + %s", [offset])
+            copies = []
+            if what == "all":
+                # Each copy refers to the new rows (ids moved by the same offset).
+                rows = "SELECT id FROM ledger_transaction WHERE import_job_id = %s"
+                tags = '"transaction_id", "tag_id"'
+                for table, cols, where, key in (
+                    ("ledger_historicaltransaction",
+                     columns(cur, "ledger_historicaltransaction", "history_id"),
+                     f"id IN ({rows})", "id"),
+                    ("ledger_transaction_tags", tags, f"transaction_id IN ({rows})",
+                     "transaction_id"),
+                    ("suggestions_appliedsuggestion",
+                     columns(cur, "suggestions_appliedsuggestion", "id"), "import_job_id = %s",
+                     "transaction_id"),
+                ):  # fmt: skip
+                    temp = f"bench_floor_{len(copies)}"
+                    cur.execute(
+                        f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "  # noqa: S608 - names
+                        f"SELECT {cols} FROM {table} WHERE {where}",
+                        [int(job_id)],
+                    )
+                    cur.execute(f"UPDATE {temp} SET {key} = {key} + %s", [offset])  # noqa: S608
+                    cur.execute(f"ANALYZE {temp}")
+                    copies.append(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp}")  # noqa: S608
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checked in the timing, not at COMMIT
             started = time.perf_counter()
             cur.execute("INSERT INTO ledger_transaction SELECT * FROM bench_floor")
-            elapsed, inserted = time.perf_counter() - started, cur.rowcount
+            counts.append(cur.rowcount)
+            for sql in copies:
+                cur.execute(sql)
+                counts.append(cur.rowcount)
+            elapsed = time.perf_counter() - started
             raise Rollback
     except Rollback:
         pass
-    print(f"{elapsed:.3f} {inserted}")  # noqa: T201
+    print(f"{elapsed:.3f}", *counts)  # noqa: T201
 
 
 if __name__ == "__main__":

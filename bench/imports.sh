@@ -174,6 +174,9 @@ if [[ $rstatus != "done" || $rcreated != "$ROWS" ]]; then
 fi
 rules_cpu=$(secs $(($(worker_ticks) - ticks_before)))
 read -r categorised tagged noted applied < <(timeout 300 "$PY" bench/imports.py outcome "$rules_job")
+log "The floor of what the rules import wrote: its rows, history, tags, applied suggestions…"
+read -r wrote_s _ wrote_history wrote_tags wrote_applied \
+  < <(timeout 900 "$PY" bench/imports.py floor "$rules_job" all)
 
 # --- The table ------------------------------------------------------------------------------------
 copy_rps=$(awk -v n="$ROWS" -v s="$copy_s" 'BEGIN { printf "%.0f", n / s }')
@@ -186,6 +189,8 @@ import_floor=$(awk -v a="$import_rps" -v b="$floor_rps" 'BEGIN { printf "%.0f", 
 rules_rps=$(awk -v n="$ROWS" -v s="$rules_s" 'BEGIN { printf "%.0f", n / s }')
 rules_floor=$(awk -v a="$rules_rps" -v b="$floor_rps" 'BEGIN { printf "%.0f", 100 * a / b }')
 rules_plain=$(awk -v a="$rules_s" -v b="$import_s" 'BEGIN { printf "%.2f", a / b }')
+wrote_floor=$(awk -v a="$wrote_s" -v b="$floor_s" 'BEGIN { printf "%.2f", a / b }')
+rules_wrote=$(awk -v a="$wrote_s" -v b="$rules_s" 'BEGIN { printf "%.0f", 100 * a / b }')
 export_ratio=$(awk -v a="$export_rps" -v b="$import_rps" 'BEGIN { printf "%.0f", 100 * a / b }')
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" \
   'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "MISSED" }'; }
@@ -227,10 +232,15 @@ row() { printf '%-34s %14s  %-14s %s\n' "$@"; }
   row "  rows categorised/tagged/noted" "$categorised/$tagged/$noted" "" ""
   row "  rows auto-applied (>= $threshold)" "$applied" "" ""
   row "  model training s (not timed)" "$train_s" "" ""
+  row "  floor of what it wrote s (x floor)" "$wrote_s (${wrote_floor}x)" "" ""
+  row "    history/tag links/applied rows" "$wrote_history/$wrote_tags/$wrote_applied" "" ""
+  row "  / floor of what it wrote" "$rules_wrote%" "" ""
   printf '(web worker pid %s of %s served the export; raw COPY reads the same CSV; the floor is\n' \
     "$served" "${#web[@]}"
   printf ' the imported rows copied again into ledger_transaction by one INSERT … SELECT with its\n'
   printf ' indexes and foreign keys checked, rolled back: what any import of them costs at least;\n'
-  printf ' the rules import writes the same rows into a second account after the export)\n'
+  printf ' the rules import writes the same rows into a second account after the export; the floor\n'
+  printf ' of what it wrote adds its history rows, tag links and applied suggestions, one INSERT …\n'
+  printf ' SELECT each after the rows, rolled back)\n'
 
 } | tee "$OUT/imports.txt"
