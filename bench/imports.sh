@@ -4,9 +4,11 @@
 # of the same rows into an unindexed TEMP table, the worker's peak PSS, then the same rows
 # exported as CSV through the running Gunicorn; then the same rows imported again into a second
 # account with 20 rules and suggestions' auto-apply on (the organisation's model trained on the
-# first import's rows, categorised as a person would), as a ratio to the same floor. Each import's
-# worker CPU seconds (the worker and its pool child, from /proc) beside its wall time: on a
-# shared machine the CPU figure is the one to compare between runs. Writes $OUT/imports.txt.
+# first import's rows, categorised as a person would), as a ratio to the same floor and to the
+# floor of what it wrote (its rows with their history rows, tag links and applied suggestions).
+# Each import's worker CPU seconds (the worker and its pool child, from /proc) beside its wall
+# time: on a shared machine the CPU figure is the one to compare between runs. Writes
+# $OUT/imports.txt.
 # Env from bench/run.sh: PY, OUT, DATABASE_URL, REDIS_URL, production settings, BENCH_TOKEN,
 # BENCH_GUNICORN_PORT, BENCH_GUNICORN_PID, BENCH_SLUG.
 # Own env: BENCH_IMPORT_ROWS (1000000), BENCH_IMPORT_BROKER (redis://127.0.0.1:6379/14),
