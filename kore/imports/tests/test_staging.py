@@ -1,6 +1,8 @@
 """The PostgreSQL write path (COPY into staging, INSERT … SELECT into the ledger) against the ORM
 path it replaces: same rows, same history, same duplicate handling, across chunk boundaries."""
 
+import logging
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -124,6 +126,22 @@ def test_duplicates_across_and_within_chunks(world, account, monkeypatch):
     dry = run(world, account, lines_csv(range(25)), dry_run=True)
     assert (dry.created_count, dry.duplicate_count, dry.status) == (5, 20, "done")
     assert Transaction.objects.filter(account=account).count() == 20
+
+
+def test_an_import_logs_where_its_time_went(world, account, caplog):
+    """One line per import: rows read and the seconds of pass 1 (read, check, stage), rows
+    written and the seconds of pass 2; ``make bench`` reads it from the worker's log."""
+    run(world, account, lines_csv(range(5)))
+    with caplog.at_level(logging.INFO, logger="kore.imports.services"):
+        job = run(world, account, lines_csv(range(15)))
+    [record] = [r for r in caplog.records if getattr(r, "import_job", None) == job.pk]
+    assert (record.rows_read, record.rows_created) == (15, 10)
+    assert record.read_s > 0
+    assert record.write_s > 0
+    said = re.fullmatch(r"import (\d+): read (\d+) rows in ([\d.]+) s, wrote (\d+) in ([\d.]+) s",
+                        record.getMessage())  # fmt: skip
+    assert said is not None
+    assert said.group(1, 2, 4) == (str(job.pk), "15", "10")
 
 
 def test_resume_after_a_cursor_inside_a_chunk_writes_the_rest_once(world, account, monkeypatch):
