@@ -70,7 +70,7 @@ passes() {  # "read_s write_s" of a job, from the worker's line saying where its
   local line
   line=$(grep -o "import $1: read [0-9]* rows in [0-9.]* s, wrote [0-9]* in [0-9.]* s" \
     "$OUT/imports-worker.log" | tail -n 1)
-  [[ -n $line ]] || { echo "? ?"; return; }
+  [[ -n $line ]] || { echo "missing missing"; return; }
   awk '{ print $(NF-6), $(NF-1) }' <<<"$line"
 }
 secs() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
@@ -135,6 +135,7 @@ if [[ $status != "done" || $created != "$ROWS" ]]; then
 fi
 
 read -r import_read import_write < <(passes "$job_id")
+[[ $import_read != missing ]] || { log "import $job_id logged no timing line"; exit 1; }
 log "The database's floor: the same rows inserted into the ledger (indexes, FK checks), rolled back…"
 read -r floor_s floored < <(timeout 900 "$PY" bench/imports.py floor "$job_id")
 [[ $floored == "$ROWS" ]] || { log "the floor insert wrote $floored of $ROWS rows"; exit 1; }
@@ -184,6 +185,7 @@ if [[ $rstatus != "done" || $rcreated != "$ROWS" ]]; then
 fi
 rules_cpu=$(secs $(($(worker_ticks) - ticks_before)))
 read -r rules_read rules_write < <(passes "$rules_job")
+[[ $rules_read != missing ]] || { log "import $rules_job logged no timing line"; exit 1; }
 read -r categorised tagged noted applied < <(timeout 300 "$PY" bench/imports.py outcome "$rules_job")
 log "The floor of what the rules import wrote: its rows, history, tags, applied suggestions…"
 read -r wrote_s _ wrote_history wrote_tags wrote_applied \
